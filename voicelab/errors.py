@@ -1,0 +1,134 @@
+"""VoiceLab's errors. Faces catch VoicelabError; every subclass says what was wrong.
+
+VoicelabError
+├── ConfigError(variable, value, hint)      a setting from the environment or a job config
+├── ScriptError(source, problems)           a dialogue script, every problem with its row
+├── MetadataError(path, reason)             a metadata.json that breaks schema v1
+├── BatchNotFound(batch_id)
+├── RankError
+│   ├── BatchLocked(batch_id)
+│   ├── UnknownTake(filename)
+│   └── InvalidRank(value)
+└── EngineError                             a text-to-speech back end
+    ├── AuthFailed                          invalid key: stops the whole job
+    ├── QuotaExhausted                      out of characters: stops the whole job
+    ├── TakeRejected                        the service refused this text or these settings
+    └── TransientEngineError(retry_after)   worth retrying: busy, 5xx, timeouts, dropped links
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class VoicelabError(Exception):
+    """Root of every error VoiceLab raises on purpose."""
+
+
+class ConfigError(VoicelabError):
+    """Raised when a setting has a value VoiceLab cannot use."""
+
+    def __init__(self, variable: str, value: object, hint: str) -> None:
+        self.variable, self.value, self.hint = variable, value, hint
+        super().__init__(f"{variable}={value!r}: {hint}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as possible."""
+
+    message: str
+    row: int | None = None
+    field: str | None = None
+    value: object = None
+
+    def __str__(self) -> str:
+        where = f"row {self.row}: " if self.row is not None else ""
+        return f"{where}{self.message}"
+
+
+class ScriptError(VoicelabError):
+    """Raised when a dialogue script cannot be used; lists every problem found."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source, self.problems = source, problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
+
+
+class JobConfigError(VoicelabError):
+    """Raised when a generation config is invalid; lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("invalid generation config: " + "; ".join(str(p) for p in problems))
+
+
+class MetadataError(VoicelabError):
+    """Raised when a batch's metadata.json is missing or breaks schema v1."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{path}: {reason}")
+
+
+class BatchNotFound(VoicelabError):
+    """Raised when no batch under the root has the asked id."""
+
+    def __init__(self, batch_id: str) -> None:
+        self.batch_id = batch_id
+        super().__init__(f"no batch with id {batch_id!r}")
+
+
+class RankError(VoicelabError):
+    """Raised when a rank change is refused."""
+
+
+class BatchLocked(RankError):
+    """Raised when a locked batch is asked to change."""
+
+    def __init__(self, batch_id: str) -> None:
+        self.batch_id = batch_id
+        super().__init__(f"batch {batch_id!r} is locked: ranks can no longer change")
+
+
+class UnknownTake(RankError):
+    """Raised when a take file is not part of the batch."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        super().__init__(f"no take named {filename!r} in this batch")
+
+
+class InvalidRank(RankError):
+    """Raised when a rank is not an integer 1-5 or null."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        super().__init__(f"rank must be an integer from 1 to 5 or null, not {value!r}")
+
+
+class EngineError(VoicelabError):
+    """Raised when a text-to-speech back end fails."""
+
+
+class AuthFailed(EngineError):
+    """Raised when the service refuses the API key; no take can succeed."""
+
+
+class QuotaExhausted(EngineError):
+    """Raised when the account has no characters left; no take can succeed."""
+
+
+class TakeRejected(EngineError):
+    """Raised when the service refuses one request for good (bad text, voice or settings)."""
+
+
+class TransientEngineError(EngineError):
+    """Raised when a request failed in a way that a later retry may fix."""
+
+    def __init__(self, message: str, retry_after: float | None = None,
+                 concurrency: bool = False) -> None:
+        self.retry_after, self.concurrency = retry_after, concurrency
+        super().__init__(message)
