@@ -98,8 +98,8 @@ def measure(samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
     voiced = np.flatnonzero(~silent)
     frame_s = max(1, int(sample_rate * FRAME_S)) / sample_rate
     if voiced.size:
-        leading = min(duration, voiced[0] * frame_s)
-        trailing = max(0.0, duration - (voiced[-1] + 1) * frame_s)
+        leading = min(duration, float(voiced[0]) * frame_s)
+        trailing = max(0.0, duration - float(voiced[-1] + 1) * frame_s)
     else:
         leading = trailing = duration
     return {
@@ -112,6 +112,12 @@ def measure(samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
         "lufs": _lufs(data, sample_rate),
         "peaks": peaks(data),
     }
+
+
+def _facts(take: Mapping[str, Any]) -> Mapping[str, Any]:
+    """measure()'s fields of a take: its own, with those nested under "quality" winning."""
+    nested = take.get("quality")
+    return {**take, **nested} if isinstance(nested, Mapping) else take
 
 
 def _own_flags(facts: Mapping[str, Any]) -> list[str]:
@@ -127,14 +133,18 @@ def _own_flags(facts: Mapping[str, Any]) -> list[str]:
 def flag_takes(takes_of_line: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """Flags for each take of one line, in order, from `measure`'s fields (missing ones: no flag).
 
+    Each item is a `measure` dict or a take record holding those fields at its top level and/or
+    under "quality" (metadata.json's shape).
+
     "clipping": at least CLIP_FLAG_MIN clipped samples. "mostly_silence": silent, or more than
     MOSTLY_SILENCE_RATIO of the take is silent frames. "duration_outlier": the line has 3 takes
     or more and this one lasts under OUTLIER_LOW or over OUTLIER_HIGH times the median of the
     others. (lufs is not used: it is also None for takes shorter than 0.4 s, which are fine.)
     """
-    flags = [_own_flags(facts) for facts in takes_of_line]
-    durations = [facts.get("duration_s") for facts in takes_of_line]
-    if len(takes_of_line) >= 3:
+    facts = [_facts(take) for take in takes_of_line]
+    flags = [_own_flags(f) for f in facts]
+    durations = [f.get("duration_s") for f in facts]
+    if len(facts) >= 3:
         for i, duration in enumerate(durations):
             others = [d for j, d in enumerate(durations) if j != i and d]
             if duration is None or len(others) < 2:

@@ -100,6 +100,9 @@ def test_measure_returns_plain_json_and_compact_peaks() -> None:
     take = np.concatenate([silence(0.5), tone(3.0), silence(0.5)])
     result = quality.measure(take, SR)
     assert json.loads(json.dumps(result)) == result
+    plain = (int, float, list, type(None))
+    assert all(type(v) in plain for v in result.values()), {k: type(v) for k, v in result.items()}
+    assert all(type(v) is float for v in result["peaks"])
     assert len(result["peaks"]) == quality.PEAKS_POINTS
     assert result["peaks"][0] == 0.0
     assert result["peaks"][100] == pytest.approx(0.5, abs=0.001)
@@ -131,6 +134,15 @@ def test_duration_outlier_needs_three_takes() -> None:
 
 def test_flags_skip_missing_fields() -> None:
     assert quality.flag_takes([{}, {"duration_s": 1.0}, {"duration_s": 1.1}]) == [[], [], []]
+
+
+def test_flags_read_a_take_record_with_facts_under_quality() -> None:
+    records = [{"file": f"A_take_{n}.mp3", "line": "A", "duration_s": d,
+                "quality": {"clipped_samples": c, "silence_ratio": r, "peak_dbfs": -1.0}}
+               for n, (d, c, r) in enumerate([(1.0, 0, 0.1), (1.1, 50, 0.1), (3.0, 0, 0.8)])]
+    records.append({"file": "A_take_4.mp3", "line": "A", "duration_s": 1.05})
+    assert quality.flag_takes(records) == [[], ["clipping"], ["mostly_silence", "duration_outlier"],
+                                           []]
 
 
 def test_flag_batch_compares_takes_within_their_own_line() -> None:
