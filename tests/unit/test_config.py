@@ -1,0 +1,69 @@
+"""Settings from the environment: defaults, each variable, and clear errors naming it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from voicelab.config import load_settings
+from voicelab.errors import ConfigError
+from voicelab.logs import RedactSecrets
+
+
+def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({})
+    assert settings.audio_root == (tmp_path / "output").resolve()
+    assert settings.audio_root.is_dir()
+    assert settings.elevenlabs_base_url == "https://api.elevenlabs.io"
+    assert settings.log_level == "INFO"
+    assert settings.concurrency == 4
+    assert settings.default_engine == "piper"
+
+
+def test_every_variable_is_read(tmp_path: Path) -> None:
+    settings = load_settings({
+        "AUDIO_ROOT": str(tmp_path / "a"), "SECRET_KEY": "s", "CELERY_BROKER_URL": "redis://h:1/0",
+        "ELEVENLABS_API_KEY": "sk_x", "ELEVENLABS_BASE_URL": "http://127.0.0.1:9/",
+        "VOICELAB_API_TOKEN": "t", "LOG_LEVEL": "debug", "LOG_FILE": str(tmp_path / "x.log"),
+        "VOICELAB_CONCURRENCY": "7", "VOICELAB_CORS_ORIGINS": "http://a,http://b",
+    })
+    assert settings.celery_result_backend == "redis://h:1/0"  # falls back to the broker
+    assert settings.elevenlabs_base_url == "http://127.0.0.1:9"
+    assert settings.log_level == "DEBUG"
+    assert settings.concurrency == 7
+    assert settings.cors_origins == ("http://a", "http://b")
+    assert settings.default_engine == "elevenlabs"
+    assert "sk_x" not in repr(settings) and "'t'" not in repr(settings)
+    assert set(settings.secrets) == {"sk_x", "t", "s"}
+
+
+@pytest.mark.parametrize(("env", "variable"), [
+    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ({"VOICELAB_CONCURRENCY": "0"}, "VOICELAB_CONCURRENCY"),
+    ({"VOICELAB_CONCURRENCY": "many"}, "VOICELAB_CONCURRENCY"),
+    ({"ELEVENLABS_BASE_URL": "ftp://x"}, "ELEVENLABS_BASE_URL"),
+    ({"LOG_FILE": "/no/such/dir/app.log"}, "LOG_FILE"),
+    ({"VOICELAB_PIPER_VOICES": "/no/such/voices"}, "VOICELAB_PIPER_VOICES"),
+])
+def test_bad_value_names_the_variable(env: dict[str, str], variable: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"AUDIO_ROOT": str(tmp_path), **env})
+    assert info.value.variable == variable
+    assert str(info.value).startswith(variable)
+
+
+def test_audio_root_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="AUDIO_ROOT.*not a writable folder"):
+        load_settings({"AUDIO_ROOT": str(tmp_path / "file")})
+
+
+def test_log_filter_masks_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("voicelab.test")
+    logger.addFilter(RedactSecrets(("sk_secret",)))
+    with caplog.at_level(logging.INFO):
+        logger.info("calling with key %s", "sk_secret")
+    assert "sk_secret" not in caplog.text and "***" in caplog.text

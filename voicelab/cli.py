@@ -1,0 +1,204 @@
+"""The `voicelab` command: a thin face over the package."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from voicelab import __version__
+from voicelab.config import Settings, get_settings
+from voicelab.errors import VoicelabError
+from voicelab.logs import configure_logging
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2
+
+
+def _range(text: str) -> float | list[float]:
+    """`0.5` or `0.3:0.7` -> a number or a [min, max] pair."""
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or MIN:MAX, not {text!r}") from None
+    if len(parts) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"expected a number or MIN:MAX, not {text!r}")
+    return parts[0] if len(parts) == 1 else parts
+
+
+def add_generation_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags `generate` and `submit` share: they describe one job config."""
+    parser.add_argument("script", type=Path, help="dialogue script CSV (Function, Line)")
+    parser.add_argument("--skin", required=True, help="skin name")
+    parser.add_argument("--voice", action="append", required=True, dest="voices",
+                        metavar="ID", help="voice id (repeat for several voices)")
+    parser.add_argument("--variants", type=int, default=1, help="takes per line (1-20)")
+    parser.add_argument("--engine", choices=["elevenlabs", "piper"],
+                        help="default: elevenlabs when ELEVENLABS_API_KEY is set, else piper")
+    parser.add_argument("--model", help="ElevenLabs model id (default eleven_multilingual_v2)")
+    for name in ("stability", "similarity", "style", "speed"):
+        parser.add_argument(f"--{name}", type=_range, metavar="A[:B]",
+                            help=f"{name} value or range to spread takes over")
+    parser.add_argument("--speaker-boost", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--seed", type=int, help="base seed (each take gets its own from it)")
+
+
+def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The job config (API body shape) the generation flags describe."""
+    names = {"stability": "stability", "similarity": "similarity_boost", "style": "style",
+             "speed": "speed"}
+    settings: dict[str, Any] = {key: getattr(args, flag) for flag, key in names.items()
+                                if getattr(args, flag) is not None}
+    settings["use_speaker_boost"] = args.speaker_boost
+    config: dict[str, Any] = {"skin_name": args.skin, "voice_ids": args.voices,
+                              "variants": args.variants, "script_path": str(args.script.resolve()),
+                              "script_name": args.script.name, "settings": settings}
+    for key, value in (("engine", args.engine), ("model_id", args.model), ("seed", args.seed)):
+        if value is not None:
+            config[key] = value
+    return config
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(),
+                    console=err, transient=False)
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import generation, jobspec
+    from voicelab.engines import get_engine
+
+    config = jobspec.parse_config(config_from_args(args), default_engine=settings.default_engine)
+    if args.dry_run:
+        out.print_json(data=jobspec.estimate(config))
+        return EXIT_OK
+    engine = get_engine(config.engine, settings)
+    with progress_bar() as bar:
+        task = bar.add_task("generating", total=None, failed=0)
+
+        def show(p: generation.Progress) -> None:
+            bar.update(task, total=p.total, completed=p.done + p.failed, failed=p.failed,
+                       description=f"generating {p.current}".rstrip())
+
+        result = generation.generate(config, settings.audio_root, engine,
+                                     concurrency=args.concurrency or settings.concurrency,
+                                     progress=show)
+    for batch_id in result.batch_ids:
+        out.print(batch_id)
+    for failure in result.failed:
+        err.print(f"failed: {failure['file']}: {failure['reason']}")
+    return EXIT_OK if result.complete else EXIT_PARTIAL
+
+
+def cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab.engines import ENGINES, get_engine
+
+    names = [args.engine] if args.engine else [
+        n for n in ENGINES if n != "elevenlabs" or settings.elevenlabs_api_key]
+    voices = [v for name in names for v in get_engine(name, settings).voices()]
+    if args.json:
+        out.print_json(data=[{"id": v.id, "name": v.name, "engine": v.engine,
+                              "category": v.category, "notes": v.notes} for v in voices])
+        return EXIT_OK
+    table = Table("engine", "id", "name", "category", "notes")
+    for v in voices:
+        table.add_row(v.engine, v.id, v.name, v.category, v.notes)
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_batches(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import store
+
+    records = store.find_batches(settings.audio_root)
+    if args.json:
+        out.print_json(data=json.loads(json.dumps(records, default=str)))
+        return EXIT_OK
+    if not records:
+        out.print(f"no batches under {settings.audio_root}")
+        return EXIT_OK
+    table = Table("batch id", "skin", "voice", "takes", "ranked", "locked", "generated (UTC)")
+    for r in records:
+        table.add_row(r["batch_id"], r["skin"], r["voice"], str(r["takes"]), str(r["ranked"]),
+                      "yes" if r["locked"] else "", r["generated_at_utc"] or "incomplete")
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import fsck
+
+    reports = fsck.check_root(settings.audio_root)
+    if args.repair:
+        for report in reports:
+            if report.problems:
+                fsck.repair_batch(report.path)
+        reports = fsck.check_root(settings.audio_root)
+    bad = [r for r in reports if r.problems]
+    for report in bad:
+        out.print(f"[bold]{report.path}[/bold]")
+        for problem in report.problems:
+            out.print(f"  - {problem}", markup=False)
+    out.print(f"{len(reports)} batch(es) checked, {len(bad)} with problems")
+    return EXIT_ERROR if bad else EXIT_OK
+
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicelab", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"voicelab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, fn: Command, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(fn=fn)
+        return p
+
+    p = command("generate", cmd_generate, "generate takes for a script, one batch per voice")
+    add_generation_flags(p)
+    p.add_argument("--concurrency", type=int, help="requests at once (VOICELAB_CONCURRENCY)")
+    p.add_argument("--dry-run", action="store_true", help="validate and estimate, spend nothing")
+
+    p = command("voices", cmd_voices, "list the voices of the available engines")
+    p.add_argument("--engine", choices=["elevenlabs", "piper"])
+    p.add_argument("--json", action="store_true")
+
+    p = command("batches", cmd_batches, "list batches under AUDIO_ROOT, newest first")
+    p.add_argument("--json", action="store_true")
+
+    p = command("fsck", cmd_fsck, "check every batch against the directory contract")
+    p.add_argument("--repair", action="store_true", help="restore ranked/ from metadata")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        configure_logging(settings)
+        return args.fn(args, settings)
+    except VoicelabError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    finally:
+        logging.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,437 @@
+"""Turn a validated job config into batches of MP3 takes, one batch per voice.
+
+The one place that plans takes, spreads settings over their ranges, runs requests concurrently
+under a bound, retries what is worth retrying, writes MP3s atomically, resumes an interrupted
+job, reports progress and writes metadata.json. Engines only synthesize.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from voicelab import audio, quality, store
+from voicelab.engines import Engine, TakeSettings, Voice
+from voicelab.errors import (
+    AuthFailed,
+    EngineError,
+    JobConfigError,
+    Problem,
+    QuotaExhausted,
+    TakeRejected,
+    TransientEngineError,
+)
+from voicelab.jobspec import GenerationConfig
+from voicelab.script import ScriptLine
+from voicelab.throttle import AdaptiveLimiter, Slots, retry_delay
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_CONCURRENCY_REFUSALS = 60
+FLUSH_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class PlannedTake:
+    """One take to make: which line, which number, which settings and seed."""
+
+    line: ScriptLine
+    take_number: int
+    settings: TakeSettings
+    seed: int
+
+    @property
+    def file(self) -> str:
+        return f"{self.line.function}_take_{self.take_number}.mp3"
+
+
+@dataclass
+class BatchTarget:
+    """One voice's batch directory and the takes planned for it."""
+
+    voice: Voice
+    batch_id: str
+    batch_dir: Path
+    plan: list[PlannedTake]
+    takes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failed: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback receives (Celery's PROGRESS meta has the same keys)."""
+
+    done: int
+    total: int
+    failed: int
+    current: str
+    eta_s: float | None
+    batch_ids: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    batch_ids: list[str]
+    batch_dirs: list[Path]
+    total: int
+    done: int
+    failed: list[dict[str, Any]]
+    cancelled: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not self.cancelled and not self.failed
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def safe_name(name: str, limit: int = 80) -> str:
+    """A file-system-safe folder name: `[A-Za-z0-9_-]`, never empty, never hidden."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_-")
+    return cleaned[:limit] or "unnamed"
+
+
+def _stable_int(*parts: object) -> int:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def plan_takes(config: GenerationConfig, voice_id: str, batch_id: str) -> list[PlannedTake]:
+    """Every take of one voice, each line's settings spread evenly over the ranges.
+
+    Per line and per setting, the variants sit at the centres of equal strata of the range,
+    shuffled independently per setting (a Latin hypercube), so a batch explores each range
+    evenly without tying one setting to another. The plan depends only on the config and the
+    batch id, so a resumed job recomputes the same plan.
+    """
+    root_seed = config.seed if config.seed is not None else batch_id
+    n = config.variants
+    plan = []
+    for index, line in enumerate(config.script.lines):
+        values: dict[str, list[float]] = {}
+        for name, span in config.ranges.items():
+            strata = [(k + 0.5) / n for k in range(n)]
+            random.Random(_stable_int(root_seed, voice_id, line.function, name)).shuffle(strata)
+            values[name] = [round(span.low + s * (span.high - span.low), 3) for s in strata]
+        for k in range(n):
+            settings = TakeSettings(**{name: vals[k] for name, vals in values.items()},
+                                    use_speaker_boost=config.use_speaker_boost)
+            seed = ((config.seed + index * n + k) % 2**32 if config.seed is not None
+                    else _stable_int(batch_id, line.function, k + 1))
+            plan.append(PlannedTake(line, k + 1, settings, seed))
+    return plan
+
+
+def fingerprint(config: GenerationConfig, voice_id: str) -> str:
+    """Identifies 'the same job for this voice', so running it again resumes its batch."""
+    body = {**config.params(), "voice_id": voice_id,
+            "script": [[line.function, line.text] for line in config.script.lines]}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def resolve_voices(config: GenerationConfig, engine: Engine) -> list[Voice]:
+    """The engine's Voice for every id in the config; JobConfigError naming unknown ones."""
+    available = {voice.id: voice for voice in engine.voices()}
+    unknown = [v for v in config.voice_ids if v not in available]
+    if unknown:
+        known = ", ".join(sorted(available)[:20])
+        raise JobConfigError([Problem(f"unknown {engine.name} voice {v!r} (available: {known})",
+                                      field="voice_ids", value=v) for v in unknown])
+    return [available[v] for v in config.voice_ids]
+
+
+def _find_resumable(voice_dir: Path, fp: str) -> tuple[str, Path, dict[str, Any]] | None:
+    if not voice_dir.is_dir():
+        return None
+    for batch_dir in sorted(voice_dir.iterdir(), reverse=True):
+        try:
+            meta = store.load_metadata(batch_dir)
+        except Exception:  # noqa: BLE001 - a broken batch is fsck's business, not a resume target
+            continue
+        if meta.get("complete") is False and meta.get("job_fingerprint") == fp:
+            return meta["batch_id"], batch_dir, meta
+    return None
+
+
+def prepare_batches(config: GenerationConfig, root: Path, voices: list[Voice],
+                    job_id: str | None = None) -> list[BatchTarget]:
+    """Find the interrupted batch of this same job for each voice, or create a new one."""
+    targets = []
+    skin_dir = root / safe_name(config.skin_name)
+    with filelock.FileLock(root / ".voicelab.lock"):
+        for voice in voices:
+            voice_dir = skin_dir / safe_name(f"{voice.name}-{voice.id}")
+            fp = fingerprint(config, voice.id)
+            found = _find_resumable(voice_dir, fp)
+            if found:
+                batch_id, batch_dir, meta = found
+                target = BatchTarget(voice, batch_id, batch_dir, plan_takes(config, voice.id,
+                                                                           batch_id))
+                target.takes = {t["file"]: t for t in meta["takes"]}
+                log.info("resuming batch %s (%d takes on record)", batch_id, len(target.takes))
+            else:
+                batch_id = _new_batch_id(root, voice.id)
+                batch_dir = voice_dir / batch_id
+                store.create_batch_dirs(batch_dir)
+                target = BatchTarget(voice, batch_id, batch_dir,
+                                     plan_takes(config, voice.id, batch_id))
+                store.save_metadata(batch_dir, _metadata(config, target, fp, job_id,
+                                                         complete=False))
+            targets.append(target)
+    return targets
+
+
+def _new_batch_id(root: Path, voice_id: str) -> str:
+    base = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{safe_name(voice_id)}"
+    batch_id, n = base, 1
+    while any(root.glob(f"*/*/{batch_id}")):
+        n += 1
+        batch_id = f"{base}-{n}"
+    return batch_id
+
+
+def _metadata(config: GenerationConfig, target: BatchTarget, fp: str, job_id: str | None,
+              complete: bool) -> dict[str, Any]:
+    order = {(t.line.function, t.take_number): i for i, t in enumerate(target.plan)}
+    takes = sorted(target.takes.values(),
+                   key=lambda t: order.get((t["line"], t["take_number"]), len(order)))
+    return {
+        "schema_version": 1,
+        "batch_id": target.batch_id,
+        "skin_name": config.skin_name,
+        "voice_name": f"{target.voice.name}-{target.voice.id}",
+        "voice_id": target.voice.id,
+        "engine": config.engine,
+        "generated_at_utc": utc_now() if complete else None,
+        "generation_params": config.params(),
+        "ranked_at_utc": None,
+        "complete": complete,
+        "job_fingerprint": fp,
+        "job_id": job_id,
+        "failed": list(target.failed.values()),
+        "takes": takes,
+    }
+
+
+def _take_entry(take: PlannedTake, samples: Any, sample_rate: int, **facts: Any) -> dict[str, Any]:
+    measured = quality.measure(samples, sample_rate)
+    return {
+        "file": take.file,
+        "line": take.line.function,
+        "script_text": take.line.text,
+        "take_number": take.take_number,
+        "generation_settings": asdict(take.settings),
+        "rank": None,
+        "ranked_at": None,
+        "seed": take.seed,
+        "duration_s": measured.pop("duration_s"),
+        **facts,
+        "quality": measured,
+    }
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _existing_take(target: BatchTarget, take: PlannedTake) -> dict[str, Any] | None:
+    """The take's entry if its MP3 is already on disk and decodes, else None."""
+    path = target.batch_dir / "takes" / take.file
+    if not path.is_file():
+        return None
+    if take.file in target.takes:
+        return target.takes[take.file]
+    try:
+        samples, rate = audio.decode_mp3(path.read_bytes())
+    except Exception:  # noqa: BLE001 - an undecodable leftover is simply made again
+        return None
+    return _take_entry(take, samples, rate) if len(samples) else None
+
+
+class _Run:
+    """The mutable state of one generation run, shared by its worker threads."""
+
+    def __init__(self, targets: list[BatchTarget], progress: Callable[[Progress], None] | None,
+                 should_stop: Callable[[], bool] | None) -> None:
+        self.targets = targets
+        self.total = sum(len(t.plan) for t in targets)
+        self.done = self.failed = self.fresh = 0
+        self.progress = progress
+        self.should_stop = should_stop or (lambda: False)
+        self.fatal: EngineError | None = None
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+
+    @property
+    def stopping(self) -> bool:
+        return self.fatal is not None or self.should_stop()
+
+    def report(self, current: str, fresh: bool) -> None:
+        with self.lock:
+            self.fresh += fresh
+            remaining = self.total - self.done - self.failed
+            elapsed = time.monotonic() - self.started
+            eta = round(elapsed / self.fresh * remaining, 1) if self.fresh else None
+            snapshot = Progress(self.done, self.total, self.failed, current, eta,
+                                [t.batch_id for t in self.targets])
+        if self.progress:
+            self.progress(snapshot)
+
+
+def generate(config: GenerationConfig, root: Path, engine: Engine, *,
+             concurrency: int = 4, slots: Slots | None = None,
+             progress: Callable[[Progress], None] | None = None,
+             should_stop: Callable[[], bool] | None = None,
+             job_id: str | None = None) -> GenerationResult:
+    """Make every take of the job, resuming where an earlier run of the same job stopped.
+
+    Raises AuthFailed or QuotaExhausted at once when the service refuses the account (takes
+    already written are kept and listed in metadata marked incomplete). A take the service
+    rejects for good is listed under `failed` with the service's reason.
+    """
+    voices = resolve_voices(config, engine)
+    targets = prepare_batches(config, root, voices, job_id)
+    limiter = slots or AdaptiveLimiter(concurrency)
+    run = _Run(targets, progress, should_stop)
+    pending: list[tuple[BatchTarget, PlannedTake]] = []
+    for target in targets:
+        for take in target.plan:
+            entry = _existing_take(target, take)
+            if entry:
+                target.takes[take.file] = entry
+                run.done += 1
+            else:
+                target.takes.pop(take.file, None)
+                pending.append((target, take))
+    run.report("", fresh=False)
+
+    def work(target: BatchTarget, take: PlannedTake) -> None:
+        if run.stopping:
+            return
+        try:
+            entry = _make_take(config, engine, limiter, target, take, run)
+        except TakeRejected as exc:
+            with run.lock:
+                target.failed[take.file] = {"file": take.file, "line": take.line.function,
+                                            "take_number": take.take_number, "reason": str(exc)}
+                run.failed += 1
+            log.warning("take %s failed: %s", take.file, exc)
+        except (AuthFailed, QuotaExhausted) as exc:
+            run.fatal = run.fatal or exc
+            return
+        else:
+            if entry is None:
+                return
+            with run.lock:
+                target.takes[take.file] = entry
+                target.failed.pop(take.file, None)
+                run.done += 1
+        run.report(take.line.function, fresh=True)
+
+    fps = {t.batch_id: fingerprint(config, t.voice.id) for t in targets}
+    workers = max(1, getattr(limiter, "maximum", concurrency)) * 2
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="take") as pool:
+        futures = {pool.submit(work, target, take) for target, take in pending}
+        while futures:
+            finished, futures = concurrent.futures.wait(futures, timeout=FLUSH_EVERY_S)
+            for future in finished:
+                future.result()
+            if futures:
+                _flush(config, run, fps, job_id, complete=False)
+    cancelled = run.stopping
+    _flush(config, run, fps, job_id, complete=not cancelled)
+    if run.fatal:
+        raise run.fatal
+    failed = [f for t in targets for f in t.failed.values()]
+    return GenerationResult([t.batch_id for t in targets], [t.batch_dir for t in targets],
+                            run.total, run.done, failed, cancelled)
+
+
+def _make_take(config: GenerationConfig, engine: Engine, limiter: Slots, target: BatchTarget,
+               take: PlannedTake, run: _Run) -> dict[str, Any] | None:
+    attempts = refusals = 0
+    while True:
+        if run.stopping:
+            return None
+        try:
+            with limiter.slot():
+                result = engine.synthesize(take.line.text, target.voice.id, take.settings,
+                                           take.seed, config.model_id)
+            limiter.on_success()
+            break
+        except TransientEngineError as exc:
+            if exc.concurrency:
+                refusals += 1
+                limiter.on_concurrency_limit()
+                if refusals > MAX_CONCURRENCY_REFUSALS:
+                    raise TakeRejected(f"gave up after {refusals} concurrency refusals") from None
+            else:
+                attempts += 1
+                if attempts >= MAX_ATTEMPTS:
+                    raise TakeRejected(f"gave up after {attempts} attempts: {exc}") from None
+            delay = retry_delay(attempts or refusals, exc.retry_after,
+                                concurrency=exc.concurrency)
+            log.info("retrying %s in %.2fs: %s", take.file, delay, exc)
+            time.sleep(delay)
+    _write_atomic(target.batch_dir / "takes" / take.file, result.mp3)
+    return _take_entry(take, result.samples, result.sample_rate,
+                       characters=result.characters, request_id=result.request_id)
+
+
+def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str | None,
+           complete: bool) -> None:
+    """Write each batch's metadata, keeping ranks someone gave meanwhile."""
+    for target in run.targets:
+        with run.lock:
+            fresh = _metadata(config, target, fps[target.batch_id], job_id, complete)
+        if complete:
+            _flag(fresh["takes"])
+
+        def merge(current: dict[str, Any], fresh: dict[str, Any] = fresh) -> dict[str, Any]:
+            ranked = {t["file"]: t for t in current.get("takes", []) if t.get("rank")}
+            for take in fresh["takes"]:
+                if take["file"] in ranked:
+                    take["rank"] = ranked[take["file"]]["rank"]
+                    take["ranked_at"] = ranked[take["file"]]["ranked_at"]
+            fresh["ranked_at_utc"] = current.get("ranked_at_utc")
+            return fresh
+
+        store.rebuild_symlinks(target.batch_dir, store.update_metadata(target.batch_dir, merge))
+
+
+def _flag(takes: list[dict[str, Any]]) -> None:
+    by_line: dict[str, list[dict[str, Any]]] = {}
+    for take in takes:
+        by_line.setdefault(take["line"], []).append(take)
+    for line_takes in by_line.values():
+        for take, flags in zip(line_takes, quality.flag_takes(line_takes), strict=True):
+            take["quality"]["flags"] = flags
