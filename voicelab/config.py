@@ -84,7 +84,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
-        raise ConfigError("LOG_LEVEL", env.get("LOG_LEVEL"), f"expected one of {', '.join(LOG_LEVELS)}")
+        hint = f"expected one of {', '.join(LOG_LEVELS)}"
+        raise ConfigError("LOG_LEVEL", env.get("LOG_LEVEL"), hint)
     log_file = get("LOG_FILE")
     if log_file and not Path(log_file).expanduser().resolve().parent.is_dir():
         raise ConfigError("LOG_FILE", log_file, "its folder does not exist")

@@ -31,6 +31,7 @@ from voicelab.errors import (
     AuthFailed,
     EngineError,
     JobConfigError,
+    MetadataError,
     Problem,
     QuotaExhausted,
     TakeRejected,
@@ -167,7 +168,7 @@ def _find_resumable(voice_dir: Path, fp: str) -> tuple[str, Path, dict[str, Any]
     for batch_dir in sorted(voice_dir.iterdir(), reverse=True):
         try:
             meta = store.load_metadata(batch_dir)
-        except Exception:  # noqa: BLE001 - a broken batch is fsck's business, not a resume target
+        except MetadataError:  # a broken batch is fsck's business, not a resume target
             continue
         if meta.get("complete") is False and meta.get("job_fingerprint") == fp:
             return meta["batch_id"], batch_dir, meta
@@ -272,7 +273,7 @@ def _existing_take(target: BatchTarget, take: PlannedTake) -> dict[str, Any] | N
         return target.takes[take.file]
     try:
         samples, rate = audio.decode_mp3(path.read_bytes())
-    except Exception:  # noqa: BLE001 - an undecodable leftover is simply made again
+    except Exception:  # an undecodable leftover is simply made again
         return None
     return _take_entry(take, samples, rate) if len(samples) else None
 

@@ -57,7 +57,7 @@ def test_bad_value_names_the_variable(env: dict[str, str], variable: str, tmp_pa
 
 def test_audio_root_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ConfigError, match="AUDIO_ROOT.*not a writable folder"):
+    with pytest.raises(ConfigError, match=r"AUDIO_ROOT.*not a writable folder"):
         load_settings({"AUDIO_ROOT": str(tmp_path / "file")})
 
 

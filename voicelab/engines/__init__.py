@@ -60,9 +60,8 @@ class Engine(Protocol):
         """Every voice this engine can use now."""
         ...
 
-    def synthesize(
-        self, text: str, voice_id: str, settings: TakeSettings, seed: int | None, model_id: str | None
-    ) -> Synthesis:
+    def synthesize(self, text: str, voice_id: str, settings: TakeSettings, seed: int | None,
+                   model_id: str | None) -> Synthesis:
         """Speak `text`; raise an EngineError subclass on failure (never retry here)."""
         ...
 
