@@ -215,7 +215,7 @@ def _new_batch_id(root: Path, voice_id: str) -> str:
 def _metadata(config: GenerationConfig, target: BatchTarget, fp: str, job_id: str | None,
               complete: bool) -> dict[str, Any]:
     order = {(t.line.function, t.take_number): i for i, t in enumerate(target.plan)}
-    takes = sorted(target.takes.values(),
+    takes = sorted((dict(t) for t in target.takes.values()),
                    key=lambda t: order.get((t["line"], t["take_number"]), len(order)))
     return {
         "schema_version": 1,
@@ -414,25 +414,18 @@ def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str
     for target in run.targets:
         with run.lock:
             fresh = _metadata(config, target, fps[target.batch_id], job_id, complete)
-        if complete:
-            _flag(fresh["takes"])
+        for take, flags in zip(fresh["takes"], quality.flag_batch(fresh["takes"]), strict=True):
+            take["quality"] = {**take["quality"], "flags": flags}
 
         def merge(current: dict[str, Any], fresh: dict[str, Any] = fresh) -> dict[str, Any]:
-            ranked = {t["file"]: t for t in current.get("takes", []) if t.get("rank")}
+            known = {t["file"]: t for t in current.get("takes", [])}
             for take in fresh["takes"]:
-                if take["file"] in ranked:
-                    take["rank"] = ranked[take["file"]]["rank"]
-                    take["ranked_at"] = ranked[take["file"]]["ranked_at"]
+                if take["file"] in known:
+                    take["rank"] = known[take["file"]].get("rank")
+                    take["ranked_at"] = known[take["file"]].get("ranked_at")
             fresh["ranked_at_utc"] = current.get("ranked_at_utc")
             return fresh
 
-        store.rebuild_symlinks(target.batch_dir, store.update_metadata(target.batch_dir, merge))
-
-
-def _flag(takes: list[dict[str, Any]]) -> None:
-    by_line: dict[str, list[dict[str, Any]]] = {}
-    for take in takes:
-        by_line.setdefault(take["line"], []).append(take)
-    for line_takes in by_line.values():
-        for take, flags in zip(line_takes, quality.flag_takes(line_takes), strict=True):
-            take["quality"]["flags"] = flags
+        with store.batch_lock(target.batch_dir):
+            meta = store.update_metadata(target.batch_dir, merge)
+            store.rebuild_symlinks(target.batch_dir, meta)
