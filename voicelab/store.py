@@ -1,0 +1,572 @@
+"""The batch directory contract: metadata.json (schema v1), durable writes, ranked/ links, locks.
+
+A batch lives in `<ROOT>/<Skin>/<Voice>/<BatchID>/` with `takes/`, `ranked/01..05/`,
+`metadata.json` and an optional `LOCKED` sentinel (seed §2-3, DESIGN decisions 6-7).
+Every write here is atomic; metadata writes are serialized across processes by `batch_lock`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypedDict
+
+from filelock import FileLock
+
+from voicelab.errors import BatchNotFound, MetadataError
+
+log = logging.getLogger(__name__)
+
+METADATA_NAME = "metadata.json"
+LOCKED_NAME = "LOCKED"
+LOCK_FILE_NAME = ".lock"
+TAKES_DIR = "takes"
+RANKED_DIR = "ranked"
+RANKS = (1, 2, 3, 4, 5)
+RANK_DIRS = tuple(f"{rank:02d}" for rank in RANKS)
+TEMP_SUFFIX = ".tmp"
+
+Metadata = dict[str, Any]
+
+
+class BatchRecord(TypedDict):
+    """One row of `find_batches`: JSON-ready, enough to list batches without opening takes."""
+
+    skin: str
+    voice: str
+    batch_id: str
+    path: str
+    take_count: int
+    ranked_count: int
+    locked: bool
+    generated_at_utc: str | None
+
+
+def utc_now() -> str:
+    """The current time as ISO-8601 UTC with milliseconds, e.g. `2025-04-17T00:08:37.120Z`."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def rank_dir(rank: int) -> str:
+    """The folder name under ranked/ for a rank: 1 -> `01`."""
+    return f"{rank:02d}"
+
+
+def link_target(filename: str) -> str:
+    """What a link in ranked/0N/ points at: relative, so a batch can move (decision 7)."""
+    return f"../../{TAKES_DIR}/{filename}"
+
+
+def temp_name(name: str) -> str:
+    """A recognisable, unique temp name for `name`: `.<name>.<random>.tmp` (fsck finds them)."""
+    return f".{name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a directory entry is one of our temp names (the batch `.lock` file is not)."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+# --- durable writes ------------------------------------------------------------------------
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (a rename is durable only once its folder is synced)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `path` so readers see the old or the new file, never a partial one.
+
+    Temp file in the same folder, fsync, os.replace, fsync of the folder; the temp file is
+    removed on any failure. Also used for MP3 takes.
+    """
+    tmp = path.parent / temp_name(path.name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+# --- the per-batch inter-process lock ------------------------------------------------------
+
+
+@contextlib.contextmanager
+def batch_lock(batch_dir: Path) -> Iterator[None]:
+    """Hold the batch's inter-process lock (`<batch>/.lock`, flock based).
+
+    Reentrant within a thread, exclusive across threads and processes; the kernel drops it
+    when a holder dies, so it never goes stale. Every metadata write takes it.
+
+    Raises:
+        MetadataError: the batch folder does not exist.
+    """
+    batch_dir = Path(batch_dir)
+    if not batch_dir.is_dir():
+        raise MetadataError(batch_dir / METADATA_NAME, "batch folder does not exist")
+    # is_singleton: one instance per path, so nesting in a thread re-enters instead of waiting.
+    lock = FileLock(
+        os.path.abspath(batch_dir / LOCK_FILE_NAME), is_singleton=True, poll_interval=0.001
+    )
+    with lock:
+        yield
+
+
+# --- schema v1 ---------------------------------------------------------------------------
+
+_TOP_FIELDS: tuple[tuple[str, type, str], ...] = (
+    ("batch_id", str, "a string"),
+    ("skin_name", str, "a string"),
+    ("voice_name", str, "a string"),
+    ("generation_params", dict, "an object"),
+    ("takes", list, "a list"),
+)
+_TAKE_FIELDS: tuple[tuple[str, type, str], ...] = (
+    ("line", str, "a string"),
+    ("script_text", str, "a string"),
+    ("generation_settings", dict, "an object"),
+)
+_TIME_FIELDS = ("generated_at_utc", "ranked_at_utc")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_iso_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_file_name(name: object) -> str | None:
+    if not isinstance(name, str):
+        return f"field 'file' must be a string, got {_short(name)}"
+    if (
+        not name.endswith(".mp3")
+        or name.startswith(".")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+    ):
+        return f"field 'file' must be a bare name ending in .mp3, got {_short(name)}"
+    return None
+
+
+def _take_problem(take: object) -> str | None:
+    if not isinstance(take, dict):
+        return f"must be an object, got {_short(take)}"
+    if "file" not in take:
+        return "missing field 'file'"
+    if (bad := _check_file_name(take["file"])) is not None:
+        return bad
+    for name, kind, label in _TAKE_FIELDS:
+        if name not in take:
+            return f"missing field {name!r}"
+        if not isinstance(take[name], kind):
+            return f"field {name!r} must be {label}, got {_short(take[name])}"
+    number = take.get("take_number", None)
+    if not _is_int(number) or number < 1:
+        return f"field 'take_number' must be an integer >= 1, got {_short(number)}"
+    for name in ("rank", "ranked_at"):
+        if name not in take:
+            return f"missing field {name!r}"
+    rank = take["rank"]
+    if rank is not None and (not _is_int(rank) or not 1 <= rank <= 5):
+        return f"field 'rank' must be an integer 1-5 or null, got {_short(rank)}"
+    ranked_at = take["ranked_at"]
+    if ranked_at is not None and not _is_iso_time(ranked_at):
+        return f"field 'ranked_at' must be an ISO-8601 time or null, got {_short(ranked_at)}"
+    return None
+
+
+def validate_metadata(data: object, path: Path) -> Metadata:
+    """Check `data` against schema v1 and return it unchanged (unknown fields are kept).
+
+    Raises:
+        MetadataError: naming `path` and the first problem (field, take, value).
+    """
+    if not isinstance(data, dict):
+        raise MetadataError(path, f"top level must be a JSON object, got {type(data).__name__}")
+    for name, kind, label in _TOP_FIELDS:
+        if name not in data:
+            raise MetadataError(path, f"missing field {name!r}")
+        if not isinstance(data[name], kind):
+            raise MetadataError(path, f"field {name!r} must be {label}, got {_short(data[name])}")
+    for name in _TIME_FIELDS:
+        if name not in data:
+            raise MetadataError(path, f"missing field {name!r}")
+        if data[name] is not None and not _is_iso_time(data[name]):
+            raise MetadataError(
+                path, f"field {name!r} must be an ISO-8601 time or null, got {_short(data[name])}"
+            )
+    revision = data.get("revision", 0)
+    if not _is_int(revision) or revision < 0:
+        raise MetadataError(path, f"field 'revision' must be an integer >= 0, got {revision!r}")
+    files: set[str] = set()
+    holders: dict[tuple[str, int], str] = {}
+    for index, take in enumerate(data["takes"]):
+        if (problem := _take_problem(take)) is not None:
+            name = take.get("file") if isinstance(take, dict) else None
+            where = f"takes[{index}]" + (f" ({name})" if isinstance(name, str) else "")
+            raise MetadataError(path, f"{where}: {problem}")
+        name = take["file"]
+        if name in files:
+            raise MetadataError(path, f"takes[{index}]: file {name!r} is listed twice")
+        files.add(name)
+        if take["rank"] is not None:
+            key = (take["line"], take["rank"])
+            if key in holders:
+                raise MetadataError(
+                    path,
+                    f"takes[{index}] ({name}): rank {take['rank']} of line {take['line']!r} "
+                    f"is also held by {holders[key]!r}",
+                )
+            holders[key] = name
+    return data
+
+
+def load_metadata(batch_dir: Path, *, check_files: bool = True) -> Metadata:
+    """Read and validate a batch's metadata.json (schema v1).
+
+    With `check_files` (the default) every take must exist in takes/; `find_batches` skips that
+    to stay fast, fsck lists missing files itself.
+
+    Raises:
+        MetadataError: missing, not JSON, breaks schema v1, or names a take file not in takes/.
+    """
+    path = Path(batch_dir) / METADATA_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise MetadataError(path, "missing") from None
+    except OSError as exc:
+        raise MetadataError(path, f"cannot be read ({exc.strerror})") from None
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MetadataError(path, f"not valid JSON ({exc})") from None
+    validate_metadata(data, path)
+    if check_files:
+        present = take_files(Path(batch_dir))
+        if present is None:
+            raise MetadataError(path, f"the {TAKES_DIR}/ folder is missing")
+        for take in data["takes"]:
+            if take["file"] not in present:
+                raise MetadataError(path, f"take file {TAKES_DIR}/{take['file']} does not exist")
+    return data
+
+
+def take_files(batch_dir: Path) -> set[str] | None:
+    """The names in the batch's takes/ folder (temp files excluded), or None if it is missing."""
+    try:
+        return {name for name in os.listdir(batch_dir / TAKES_DIR) if not is_temp_name(name)}
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def dump_metadata(data: Metadata, path: Path) -> bytes:
+    """Serialize metadata as strict JSON (no NaN), UTF-8, one take per line for readable diffs.
+
+    Raises:
+        MetadataError: a value cannot be written as JSON.
+    """
+    try:
+        head = {key: value for key, value in data.items() if key != "takes"}
+        takes = ",\n  ".join(
+            json.dumps(take, ensure_ascii=False, allow_nan=False) for take in data["takes"]
+        )
+        text = json.dumps(head, ensure_ascii=False, allow_nan=False, indent=1)
+    except (TypeError, ValueError) as exc:
+        raise MetadataError(path, f"cannot be written as JSON ({exc})") from None
+    body = f'"takes": [\n  {takes}\n ]' if takes else '"takes": []'
+    text = f"{text[:-2]},\n {body}\n}}\n" if head else f"{{\n {body}\n}}\n"
+    return text.encode("utf-8")
+
+
+def save_metadata(batch_dir: Path, data: Metadata) -> None:
+    """Validate and durably replace metadata.json, under the batch lock (reentrant).
+
+    Raises:
+        MetadataError: `data` breaks schema v1 or holds a value JSON cannot represent;
+            nothing is written then.
+    """
+    path = Path(batch_dir) / METADATA_NAME
+    validate_metadata(data, path)
+    payload = dump_metadata(data, path)
+    with batch_lock(batch_dir):
+        atomic_write_bytes(path, payload)
+
+
+def update_metadata(batch_dir: Path, change: Callable[[Metadata], Metadata | None]) -> Metadata:
+    """Locked load-modify-save: `change` edits the loaded metadata (or returns a new dict).
+
+    Raises:
+        MetadataError: the stored or the changed metadata breaks schema v1.
+    """
+    with batch_lock(batch_dir):
+        data = load_metadata(batch_dir)
+        result = change(data)
+        data = data if result is None else result
+        save_metadata(batch_dir, data)
+        return data
+
+
+def create_batch_dirs(batch_dir: Path) -> None:
+    """Make a batch folder with takes/ and ranked/01..05 (existing ones are kept)."""
+    batch_dir = Path(batch_dir)
+    (batch_dir / TAKES_DIR).mkdir(parents=True, exist_ok=True)
+    for name in RANK_DIRS:
+        (batch_dir / RANKED_DIR / name).mkdir(parents=True, exist_ok=True)
+
+
+# --- ranked/ links ---------------------------------------------------------------------------
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _load_renameat2() -> Callable[..., int] | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True).renameat2  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_renameat2 = _load_renameat2()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2); False where the system cannot."""
+    if _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file, link or folder tree; a missing path is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def rebuild_symlinks(batch_dir: Path, metadata: Metadata) -> None:
+    """Replace the whole ranked/ tree with one built from `metadata` (all five rank folders).
+
+    The new tree is built aside (`.ranked.<random>.tmp`) and swapped in with a rename; where the
+    kernel can exchange two paths atomically, ranked/ never disappears, even for a moment.
+    """
+    batch_dir = Path(batch_dir)
+    aside = batch_dir / temp_name(RANKED_DIR)
+    ranked = batch_dir / RANKED_DIR
+    try:
+        aside.mkdir()
+        for name in RANK_DIRS:
+            (aside / name).mkdir()
+        for take in metadata["takes"]:
+            if take["rank"] is not None:
+                link = aside / rank_dir(take["rank"]) / take["file"]
+                os.symlink(link_target(take["file"]), link)
+        for name in RANK_DIRS:
+            fsync_dir(aside / name)
+        fsync_dir(aside)
+        if not os.path.lexists(ranked):
+            os.rename(aside, ranked)
+        elif not _exchange(aside, ranked):
+            old = batch_dir / temp_name(RANKED_DIR)
+            os.rename(ranked, old)
+            os.rename(aside, ranked)
+            aside = old
+        fsync_dir(batch_dir)
+    finally:
+        remove_path(aside)
+
+
+def update_links(
+    batch_dir: Path, metadata: Metadata, moves: Mapping[str, tuple[int | None, int | None]]
+) -> None:
+    """Move only the links of takes whose rank changed: `moves` is `{file: (old, new)}`.
+
+    Old links go first, so no take shows in two rank folders; each new link is made under a
+    temp name and renamed into place. If ranked/ is not intact, rebuild it from `metadata`.
+    """
+    batch_dir = Path(batch_dir)
+    if not ranked_tree_intact(batch_dir):
+        rebuild_symlinks(batch_dir, metadata)
+        return
+    touched: set[Path] = set()
+    for filename, (old, _new) in moves.items():
+        if old is not None:
+            folder = batch_dir / RANKED_DIR / rank_dir(old)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(folder / filename)
+            touched.add(folder)
+    for filename, (_old, new) in moves.items():
+        if new is not None:
+            folder = batch_dir / RANKED_DIR / rank_dir(new)
+            tmp = folder / temp_name(filename)
+            os.symlink(link_target(filename), tmp)
+            try:
+                os.replace(tmp, folder / filename)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            touched.add(folder)
+    for folder in touched:
+        fsync_dir(folder)
+
+
+def ranked_tree_intact(batch_dir: Path) -> bool:
+    """Whether ranked/ and all five rank folders exist as real folders."""
+    return all(
+        os.path.isdir(path) and not os.path.islink(path)
+        for path in [batch_dir / RANKED_DIR, *(batch_dir / RANKED_DIR / n for n in RANK_DIRS)]
+    )
+
+
+# --- LOCKED ----------------------------------------------------------------------------------
+
+
+def lock_batch(batch_dir: Path) -> None:
+    """Create the LOCKED sentinel (idempotent). Metadata is `voicelab.ranking.lock`'s job."""
+    path = Path(batch_dir) / LOCKED_NAME
+    if not path.exists():
+        atomic_write_bytes(path, b"")
+
+
+def is_locked(batch_dir: Path) -> bool:
+    """Whether the batch has its LOCKED sentinel (ranking is then frozen)."""
+    return os.path.exists(Path(batch_dir) / LOCKED_NAME)
+
+
+# --- finding batches -------------------------------------------------------------------------
+
+
+def _subdirs(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return [
+                e for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            ]
+    except OSError as exc:
+        log.warning("cannot list %s: %s", path, exc.strerror)
+        return []
+
+
+def batch_dirs(root: Path) -> list[Path]:
+    """Every folder at batch depth (`root/<skin>/<voice>/<batch>`), hidden names skipped."""
+    return [
+        Path(batch.path)
+        for skin in _subdirs(Path(root))
+        for voice in _subdirs(Path(skin.path))
+        for batch in _subdirs(Path(voice.path))
+    ]
+
+
+def valid_batch_id(batch_id: str) -> bool:
+    """Whether `batch_id` is a plain folder name (no separators, NUL, `..`, leading dot)."""
+    return bool(batch_id) and not (
+        batch_id.startswith(".") or ".." in batch_id or any(ch in batch_id for ch in "/\\\0")
+    )
+
+
+def find_batch(root: Path, batch_id: str) -> Path:
+    """The folder of the batch `batch_id` under root (`root/*/*/<batch_id>`).
+
+    Raises:
+        BatchNotFound: no such batch, or an id that is not a plain folder name.
+    """
+    if not isinstance(batch_id, str) or not valid_batch_id(batch_id):
+        raise BatchNotFound(str(batch_id))
+    matches = [
+        path
+        for skin in _subdirs(Path(root))
+        for voice in _subdirs(Path(skin.path))
+        if (path := Path(voice.path) / batch_id).is_dir() and not path.is_symlink()
+    ]
+    if not matches:
+        raise BatchNotFound(batch_id)
+    if len(matches) > 1:
+        matches.sort()
+        log.warning("batch id %s is in %d folders; using %s", batch_id, len(matches), matches[0])
+    return matches[0]
+
+
+def _newest_first(record: BatchRecord) -> tuple[bool, datetime, str]:
+    # A batch still generating (no generated_at_utc yet) is the newest of all.
+    stamp = record["generated_at_utc"]
+    if stamp is None:
+        return (True, datetime.max.replace(tzinfo=UTC), record["batch_id"])
+    when = datetime.fromisoformat(stamp)
+    return (False, when if when.tzinfo else when.replace(tzinfo=UTC), record["batch_id"])
+
+
+def find_batches(root: Path) -> list[BatchRecord]:
+    """One record per valid batch under root, newest first.
+
+    Take files are not checked here (that is load_metadata's and fsck's job); a batch whose
+    metadata.json is missing or invalid is logged and left out, never raised.
+    """
+    records: list[BatchRecord] = []
+    for path in batch_dirs(root):
+        try:
+            data = load_metadata(path, check_files=False)
+        except MetadataError as exc:
+            log.warning("skipping broken batch: %s", exc)
+            continue
+        takes = data["takes"]
+        records.append(
+            {
+                "skin": data["skin_name"],
+                "voice": data["voice_name"],
+                "batch_id": data["batch_id"],
+                "path": str(path),
+                "take_count": len(takes),
+                "ranked_count": sum(1 for take in takes if take["rank"] is not None),
+                "locked": is_locked(path),
+                "generated_at_utc": data["generated_at_utc"],
+            }
+        )
+    records.sort(key=_newest_first, reverse=True)
+    return records
