@@ -58,6 +58,9 @@ _loading = threading.Lock()
 
 def _load(model: Path, voice_id: str) -> PiperVoice:
     """The loaded voice for `model`, loaded once per process; the lock makes loads one at a time."""
+    voice = _loaded.get(model)
+    if voice is not None:  # loaded voices never wait behind another voice's load
+        return voice
     with _loading:
         voice = _loaded.get(model)
         if voice is None:
