@@ -130,8 +130,9 @@ def cmd_batches(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     table = Table("batch id", "skin", "voice", "takes", "ranked", "locked", "generated (UTC)")
     for r in records:
-        table.add_row(r["batch_id"], r["skin"], r["voice"], str(r["takes"]), str(r["ranked"]),
-                      "yes" if r["locked"] else "", r["generated_at_utc"] or "incomplete")
+        table.add_row(r["batch_id"], r["skin"], r["voice"], str(r["take_count"]),
+                      str(r["ranked_count"]), "yes" if r["locked"] else "",
+                      r["generated_at_utc"] or "incomplete")
     out.print(table)
     return EXIT_OK
 

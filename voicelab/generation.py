@@ -11,12 +11,10 @@ import concurrent.futures
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -101,10 +99,6 @@ class GenerationResult:
     @property
     def complete(self) -> bool:
         return not self.cancelled and not self.failed
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def safe_name(name: str, limit: int = 80) -> str:
@@ -224,7 +218,7 @@ def _metadata(config: GenerationConfig, target: BatchTarget, fp: str, job_id: st
         "voice_name": f"{target.voice.name}-{target.voice.id}",
         "voice_id": target.voice.id,
         "engine": config.engine,
-        "generated_at_utc": utc_now() if complete else None,
+        "generated_at_utc": store.utc_now() if complete else None,
         "generation_params": config.params(),
         "ranked_at_utc": None,
         "complete": complete,
@@ -250,18 +244,6 @@ def _take_entry(take: PlannedTake, samples: Any, sample_rate: int, **facts: Any)
         **facts,
         "quality": measured,
     }
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _existing_take(target: BatchTarget, take: PlannedTake) -> dict[str, Any] | None:
@@ -403,7 +385,7 @@ def _make_take(config: GenerationConfig, engine: Engine, limiter: Slots, target:
                                 concurrency=exc.concurrency)
             log.info("retrying %s in %.2fs: %s", take.file, delay, exc)
             time.sleep(delay)
-    _write_atomic(target.batch_dir / "takes" / take.file, result.mp3)
+    store.atomic_write_bytes(target.batch_dir / "takes" / take.file, result.mp3)
     return _take_entry(take, result.samples, result.sample_rate,
                        characters=result.characters, request_id=result.request_id)
 

@@ -1,0 +1,78 @@
+"""One ElevenLabs concurrency budget shared by every worker, through Redis.
+
+ElevenLabs limits requests in flight per account, so workers on several machines must share
+one count. `RedisSlots` is a counting semaphore in a Redis sorted set keyed by a hash of the API
+key: each holder is a member scored by its lease expiry, so a worker that dies mid-request frees
+its slot when the lease runs out. Acquire and release are single Lua scripts, hence atomic.
+A local AdaptiveLimiter sits in front of it, so a job still backs off on 429s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+from voicelab.config import Settings
+from voicelab.throttle import AdaptiveLimiter
+
+LEASE_S = 180.0
+
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[4])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 60)
+  return 1
+end
+return 0
+"""
+
+
+def budget_key(api_key: str) -> str:
+    """The Redis key of an account's budget: a hash, never the key itself."""
+    return "voicelab:elevenlabs:inflight:" + hashlib.sha256(api_key.encode()).hexdigest()[:24]
+
+
+class RedisSlots:
+    """At most `limit` requests in flight across every process sharing `key`."""
+
+    def __init__(self, client: redis.Redis, key: str, limit: int, *,
+                 local: AdaptiveLimiter | None = None, poll_s: float = 0.01) -> None:
+        self.client, self.key, self.limit_total = client, key, limit
+        self.local = local or AdaptiveLimiter(limit)
+        self.maximum = self.local.maximum
+        self.poll_s = poll_s
+        self._acquire = client.register_script(_ACQUIRE)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self.local.slot():
+            token = uuid.uuid4().hex
+            while not self._acquire(keys=[self.key],
+                                    args=[time.time(), self.limit_total, LEASE_S, token]):
+                time.sleep(self.poll_s)
+            try:
+                yield
+            finally:
+                self.client.zrem(self.key, token)
+
+    def on_concurrency_limit(self) -> None:
+        self.local.on_concurrency_limit()
+
+    def on_success(self) -> None:
+        self.local.on_success()
+
+
+def shared_slots(settings: Settings) -> RedisSlots | AdaptiveLimiter:
+    """The shared budget when the broker is Redis and a key is set, else the local bound."""
+    url = settings.celery_broker_url or ""
+    if not settings.elevenlabs_api_key or not url.startswith(("redis://", "rediss://")):
+        return AdaptiveLimiter(settings.concurrency)
+    client = redis.Redis.from_url(url)
+    return RedisSlots(client, budget_key(settings.elevenlabs_api_key), settings.concurrency)

@@ -1,0 +1,127 @@
+"""The job registry: one JSON record per submitted job, under `<AUDIO_ROOT>/.jobs/`.
+
+Celery's result backend answers "what state is task X in", but cannot list jobs, cannot tell a
+queued job from an id never submitted (both are PENDING), and forgets the config. The registry
+keeps those facts on the file system every worker already shares (AUDIO_ROOT), so it works the
+same with Redis and with the embedded default, and it carries the cooperative cancel flag and
+the heartbeat that lets a surviving worker take over the job of a worker that died.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from voicelab.store import atomic_write_bytes
+
+JOBS_DIR = ".jobs"
+TERMINAL = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+_TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+Record = dict[str, Any]
+
+
+def jobs_dir(root: Path) -> Path:
+    path = Path(root) / JOBS_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def valid_task_id(task_id: str) -> bool:
+    return bool(_TASK_ID.fullmatch(task_id))
+
+
+def record_path(root: Path, task_id: str) -> Path:
+    if not valid_task_id(task_id):
+        raise KeyError(task_id)
+    return jobs_dir(root) / f"{task_id}.json"
+
+
+def report_path(root: Path, task_id: str) -> Path:
+    """Where a job's executed notebook (its report) is kept."""
+    return record_path(root, task_id).with_suffix(".ipynb")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def create(root: Path, task_id: str, config: dict[str, Any]) -> Record:
+    """Record a job as submitted (state QUEUED) before it is sent to the broker."""
+    record: Record = {
+        "task_id": task_id,
+        "submitted_at": now_iso(),
+        "skin": config.get("skin_name"),
+        "voices": list(config.get("voice_ids") or []),
+        "engine": config.get("engine"),
+        "state": "QUEUED",
+        "progress": None,
+        "result": None,
+        "error": None,
+        "cancel_requested": False,
+        "heartbeat": None,
+        "attempts": 0,
+        "config": config,
+    }
+    _write(record_path(root, task_id), record)
+    return record
+
+
+def get(root: Path, task_id: str) -> Record | None:
+    """The job's record, or None for an id never submitted here."""
+    try:
+        return json.loads(record_path(root, task_id).read_text("utf-8"))
+    except (KeyError, FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def update(root: Path, task_id: str, change: Callable[[Record], None]) -> Record | None:
+    """Locked read-modify-write of one record; None when the job is unknown."""
+    path = record_path(root, task_id)
+    with FileLock(str(path) + ".lock"):
+        record = get(root, task_id)
+        if record is None:
+            return None
+        change(record)
+        _write(path, record)
+        return record
+
+
+def set_fields(root: Path, task_id: str, **fields: Any) -> Record | None:
+    return update(root, task_id, lambda record: record.update(fields))
+
+
+def recent(root: Path, limit: int = 50) -> list[Record]:
+    """The latest jobs, newest first, without their configs (which can hold a whole script)."""
+    paths = sorted(jobs_dir(root).glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    records = []
+    for path in paths:
+        record = get(root, path.stem)
+        if record:
+            record.pop("config", None)
+            records.append(record)
+    records.sort(key=lambda r: r.get("submitted_at") or "", reverse=True)
+    return records[:limit]
+
+
+def stale(root: Path, older_than_s: float) -> list[Record]:
+    """Running jobs whose worker stopped sending heartbeats: their worker died."""
+    cutoff = time.time() - older_than_s
+    found = []
+    for path in jobs_dir(root).glob("*.json"):
+        record = get(root, path.stem)
+        if (record and record["state"] in ("STARTED", "PROGRESS")
+                and (record.get("heartbeat") or 0) < cutoff):
+            found.append(record)
+    return found
+
+
+def _write(path: Path, record: Record) -> None:
+    atomic_write_bytes(path, json.dumps(record, indent=1).encode("utf-8"))

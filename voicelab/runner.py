@@ -1,0 +1,105 @@
+"""What notebooks/generate.ipynb calls: one generation run, reporting to Celery when it is a job.
+
+Run by a Celery worker through papermill (with a task id), or by a scheduler with
+`papermill notebooks/generate.ipynb out.ipynb -p config_path nightly.json` (no task id, no
+Celery). Secrets are read from the environment here, never passed as notebook parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from voicelab import generation, registry
+from voicelab.config import Settings, get_settings
+from voicelab.engines import get_engine
+from voicelab.jobspec import parse_config
+from voicelab.logs import configure_logging
+from voicelab.throttle import Slots
+
+PROGRESS_EVERY_S = 0.5
+
+
+def load_config(config: dict[str, Any] | None, config_path: str) -> tuple[dict[str, Any], Path]:
+    """The job config from the `config` parameter or a JSON file (relative paths: its folder)."""
+    if config:
+        return config, Path.cwd()
+    if not config_path:
+        raise ValueError("give the job as `config` (a dict) or `config_path` (a JSON file)")
+    path = Path(config_path).expanduser().resolve()
+    return json.loads(path.read_text("utf-8")), path.parent
+
+
+class _JobReporter:
+    """Progress to Celery (state PROGRESS) and to the registry, at most twice a second."""
+
+    def __init__(self, settings: Settings, task_id: str) -> None:
+        from voicelab.jobs import make_celery
+
+        self.root, self.task_id = settings.audio_root, task_id
+        self.backend = make_celery(settings).backend
+        self.last = 0.0
+        self.cancel = False
+
+    def progress(self, p: generation.Progress) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_S and p.done + p.failed < p.total:
+            return
+        self.last = now
+        meta = p.to_dict()
+        self.backend.store_result(self.task_id, meta, "PROGRESS")
+        record = registry.set_fields(self.root, self.task_id, state="PROGRESS", progress=meta,
+                                     heartbeat=time.time())
+        self.cancel = bool(record and record.get("cancel_requested"))
+
+    def should_stop(self) -> bool:
+        return self.cancel
+
+
+def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: str = "",
+        settings: Settings | None = None, slots: Slots | None = None) -> dict[str, Any]:
+    """Generate the job's batches; returns `{batch_ids, failed, done, total, cancelled}`."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    raw, base_dir = load_config(config, config_path)
+    job = parse_config(raw, default_engine=settings.default_engine, base_dir=base_dir)
+    engine = get_engine(job.engine, settings)
+    reporter = _JobReporter(settings, task_id) if task_id else None
+    if slots is None and job.engine == "elevenlabs" and settings.celery_broker_url:
+        from voicelab.budget import shared_slots
+
+        slots = shared_slots(settings)
+    outcome = generation.generate(
+        job, settings.audio_root, engine, concurrency=settings.concurrency, slots=slots,
+        progress=reporter.progress if reporter else _print_progress,
+        should_stop=reporter.should_stop if reporter else None, job_id=task_id or None)
+    result = {"batch_ids": outcome.batch_ids, "failed": outcome.failed, "done": outcome.done,
+              "total": outcome.total, "cancelled": outcome.cancelled}
+    if task_id:
+        registry.set_fields(settings.audio_root, task_id, result=result)
+    return result
+
+
+_last_print = [0.0]
+
+
+def _print_progress(p: generation.Progress) -> None:
+    now = time.monotonic()
+    if now - _last_print[0] >= 5 or p.done + p.failed == p.total:
+        _last_print[0] = now
+        print(f"{p.done}/{p.total} takes, {p.failed} failed, eta {p.eta_s}s", flush=True)
+
+
+def summary(result: dict[str, Any]) -> Any:
+    """A short Markdown report of a run, for the executed notebook."""
+    from IPython.display import Markdown
+
+    lines = [f"**{result['done']} of {result['total']} takes** made"
+             + (", cancelled before the end" if result["cancelled"] else ""), "",
+             "| batch |", "| --- |", *(f"| `{b}` |" for b in result["batch_ids"])]
+    if result["failed"]:
+        lines += ["", "| failed take | reason |", "| --- | --- |",
+                  *(f"| `{f['file']}` | {f['reason']} |" for f in result["failed"])]
+    return Markdown("\n".join(lines))
