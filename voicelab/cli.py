@@ -155,6 +155,63 @@ def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ERROR if bad else EXIT_OK
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import jobs
+
+    jobs.run_worker(settings, args.celery_args)
+    return EXIT_OK
+
+
+def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import jobs
+
+    task_id = jobs.submit(settings, config_from_args(args))
+    out.print(task_id)
+    return wait_for_job(settings, task_id) if args.wait else EXIT_OK
+
+
+def wait_for_job(settings: Settings, task_id: str) -> int:
+    """Follow a job with a progress bar until it ends; exit code by its outcome."""
+    import time
+
+    from voicelab import registry
+
+    with progress_bar() as bar:
+        task = bar.add_task("queued", total=None, failed=0)
+        while True:
+            record = registry.get(settings.audio_root, task_id) or {}
+            state, p = record.get("state", "?"), record.get("progress") or {}
+            bar.update(task, total=p.get("total"), completed=p.get("done", 0) + p.get("failed", 0),
+                       failed=p.get("failed", 0), description=state.lower())
+            if state in registry.TERMINAL:
+                break
+            time.sleep(0.25)
+    result = record.get("result") or {}
+    for batch_id in result.get("batch_ids", []):
+        out.print(batch_id)
+    if state != "SUCCESS":
+        err.print(f"job {task_id} ended {state}: {record.get('error') or ''}".rstrip(": "))
+        return EXIT_ERROR
+    return EXIT_PARTIAL if result.get("failed") else EXIT_OK
+
+
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import registry
+
+    records = registry.recent(settings.audio_root, args.limit)
+    if args.json:
+        out.print_json(data=records)
+        return EXIT_OK
+    table = Table("task id", "submitted (UTC)", "skin", "voices", "engine", "state", "progress")
+    for r in records:
+        p = r.get("progress") or {}
+        done = f"{p.get('done', 0)}/{p.get('total', '?')}" if p else ""
+        table.add_row(r["task_id"], r["submitted_at"], r.get("skin") or "",
+                      ", ".join(r.get("voices") or []), r.get("engine") or "auto", r["state"], done)
+    out.print(table)
+    return EXIT_OK
+
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
@@ -172,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_generation_flags(p)
     p.add_argument("--concurrency", type=int, help="requests at once (VOICELAB_CONCURRENCY)")
     p.add_argument("--dry-run", action="store_true", help="validate and estimate, spend nothing")
+
+    p = command("submit", cmd_submit, "queue a generation job (same flags as generate)")
+    add_generation_flags(p)
+    p.add_argument("--wait", action="store_true", help="follow the job with a progress bar")
+
+    p = command("worker", cmd_worker, "run a job worker for the configured broker")
+    p.add_argument("celery_args", nargs=argparse.REMAINDER, help="extra celery worker options")
+
+    p = command("jobs", cmd_jobs, "list recent jobs, newest first")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
 
     p = command("voices", cmd_voices, "list the voices of the available engines")
     p.add_argument("--engine", choices=["elevenlabs", "piper"])

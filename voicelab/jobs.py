@@ -188,7 +188,8 @@ def _run_notebook(report: Path, config: dict[str, Any], task_id: str) -> None:
 
 def submit(settings: Settings, config: dict[str, Any], app: Celery | None = None) -> str:
     """Validate and enqueue a job; returns its task id. JobConfigError leaves nothing queued."""
-    parse_config(config, default_engine=settings.default_engine)
+    job = parse_config(config, default_engine=settings.default_engine)
+    config = {**config, "engine": job.engine}
     task_id = str(uuid.uuid4())
     registry.create(settings.audio_root, task_id, config)
     (app or make_celery(settings)).send_task(TASK_NAME, args=[json.dumps(config)],

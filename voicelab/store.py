@@ -12,7 +12,9 @@ import ctypes
 import errno
 import json
 import logging
+import operator
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -213,6 +215,48 @@ def _take_problem(take: object) -> str | None:
     return None
 
 
+_FILE_NAME = re.compile(r"[^./\\\x00][^/\\\x00]*\.mp3")
+_TAKE_COLUMNS = operator.itemgetter(
+    "file", "line", "script_text", "take_number", "generation_settings", "rank", "ranked_at"
+)
+_NONE = type(None)
+
+
+def _takes_ok(takes: list[Any]) -> bool:
+    """Fast path: whether every take is valid, checked column by column at C speed.
+
+    find_batches validates ~150k takes per listing; a per-take Python loop was the bottleneck.
+    False only means "look closer": `_take_problems` then finds and names the problem.
+    """
+    try:
+        rows = list(map(_TAKE_COLUMNS, takes))
+    except (KeyError, TypeError):
+        return False
+    if not rows:
+        return True
+    files, lines, texts, numbers, settings, ranks, ranked_ats = zip(*rows, strict=True)
+    if not (
+        set(map(type, takes)) == {dict}
+        and set(map(type, files)) == {str}
+        and all(map(_FILE_NAME.fullmatch, files))
+        and set(map(type, lines)) == set(map(type, texts)) == {str}
+        and set(map(type, numbers)) == {int}
+        and min(numbers) >= 1
+        and set(map(type, settings)) == {dict}
+        and set(map(type, ranks)) <= {int, _NONE}
+        and set(ranks) <= {None, 1, 2, 3, 4, 5}
+        and set(map(type, ranked_ats)) <= {str, _NONE}
+        and len(set(files)) == len(files)
+    ):
+        return False
+    try:
+        list(map(datetime.fromisoformat, filter(None, ranked_ats)))
+    except ValueError:
+        return False
+    held = [pair for pair in zip(lines, ranks, strict=True) if pair[1] is not None]
+    return len(set(held)) == len(held)
+
+
 def validate_metadata(data: object, path: Path) -> Metadata:
     """Check `data` against schema v1 and return it unchanged (unknown fields are kept).
 
@@ -236,9 +280,16 @@ def validate_metadata(data: object, path: Path) -> Metadata:
     revision = data.get("revision", 0)
     if not _is_int(revision) or revision < 0:
         raise MetadataError(path, f"field 'revision' must be an integer >= 0, got {revision!r}")
+    if not _takes_ok(data["takes"]):
+        _raise_take_problem(data["takes"], path)
+    return data
+
+
+def _raise_take_problem(takes: list[Any], path: Path) -> None:
+    """Find the first bad take and raise a MetadataError that names it."""
     files: set[str] = set()
     holders: dict[tuple[str, int], str] = {}
-    for index, take in enumerate(data["takes"]):
+    for index, take in enumerate(takes):
         if (problem := _take_problem(take)) is not None:
             name = take.get("file") if isinstance(take, dict) else None
             where = f"takes[{index}]" + (f" ({name})" if isinstance(name, str) else "")
@@ -256,7 +307,6 @@ def validate_metadata(data: object, path: Path) -> Metadata:
                     f"is also held by {holders[key]!r}",
                 )
             holders[key] = name
-    return data
 
 
 def load_metadata(batch_dir: Path, *, check_files: bool = True) -> Metadata:
