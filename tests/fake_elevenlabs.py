@@ -34,7 +34,8 @@ import numpy as np
 from voicelab.audio import encode_mp3
 
 DEFAULT_KEY = "sk-test-0123456789abcdef0123456789abcdef"
-FAULTS = ("429_busy", "429_concurrent", "500", "503", "drop", "truncate", "garbage", "slow")
+FAULTS = ("429_busy", "429_concurrent", "500", "503", "drop", "truncate", "garbage", "slow",
+          "422")
 SAMPLE_RATE = 44_100
 SECONDS_PER_CHAR = 0.06
 MAX_AUDIO_S = 3.0
@@ -558,6 +559,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._detail(429, "system_busy", _BUSY, headers=retry)
         elif fault.kind == "429_concurrent":
             self._concurrency_429(retry)
+        elif fault.kind == "422":  # a refusal no retry can fix
+            self._json(422, _validation([{"type": "value_error", "loc": ["body", "text"],
+                                          "msg": "Value error, text cannot be spoken",
+                                          "input": ""}]))
         elif fault.kind == "503":  # a proxy's page, not the API's JSON
             self._send(503, b"<html><body><h1>503 Service Unavailable</h1></body></html>",
                        "text/html", retry)

@@ -62,7 +62,11 @@ class JobConfigError(VoicelabError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__("invalid generation config: " + "; ".join(str(p) for p in problems))
+        if len(problems) == 1:
+            super().__init__(f"invalid generation config: {problems[0]}")
+        else:
+            lines = "\n".join(f"  - {p}" for p in problems)
+            super().__init__(f"invalid generation config: {len(problems)} problems\n{lines}")
 
 
 class MetadataError(VoicelabError):

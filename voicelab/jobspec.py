@@ -226,7 +226,7 @@ def _load_script(raw: Mapping[str, Any], engine: str, model_id: str | None,
             name = name or source.name
         return parse_script(source, name=name, max_text_length=text_limit(engine, model_id)), name
     except ScriptError as exc:
-        problems += [Problem(f"{exc.source}: {p}", row=p.row, field=p.field, value=p.value)
+        problems += [Problem(f"{exc.source}: {p}", field=p.field, value=p.value)
                      for p in exc.problems]
     except OSError as exc:
         problems.append(Problem(f"cannot read script {path!r}: {exc.strerror}",
