@@ -1,0 +1,257 @@
+"""The OpenAPI 3 document, built from the same table that registers the routes.
+
+`RouteTable.route` adds a Flask rule to the blueprint *and* records its operation (summary,
+parameters, body, responses), so `document()` cannot drift from the app; a test checks every
+Flask rule under /api and /audio against the document, both ways.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint
+
+from voicelab.jobspec import ENGINES, MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS
+
+Schema = dict[str, Any]
+View = Callable[..., Any]
+
+AUDIO = "audio"  # a response that is MP3 bytes, not a JSON envelope
+RAW = "raw"  # the OpenAPI document itself: plain JSON, no envelope
+EMPTY = "empty"  # no body (304)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method on one Flask rule, with what the document says about it."""
+
+    rule: str
+    method: str
+    name: str
+    summary: str
+    responses: Mapping[int, str]  # status -> a SCHEMAS name, AUDIO, RAW or EMPTY
+    body: Mapping[str, str] = field(default_factory=dict)  # media type -> a SCHEMAS name
+    query: tuple[Schema, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """The rule in OpenAPI form: `<path:relpath>` -> `{relpath}`."""
+        return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", self.rule)
+
+
+class RouteTable:
+    """A blueprint plus the list of operations registered through it."""
+
+    def __init__(self, blueprint: Blueprint) -> None:
+        self.blueprint = blueprint
+        self.operations: list[Operation] = []
+
+    def route(self, rule: str, method: str, summary: str, responses: Mapping[int, str], *,
+              body: Mapping[str, str] | None = None,
+              query: tuple[Schema, ...] = ()) -> Callable[[View], View]:
+        """Decorator: register `view` for `method rule` and record its operation."""
+        def register(view: View) -> View:
+            self.blueprint.add_url_rule(rule, view.__name__, view, methods=[method])
+            self.operations.append(Operation(rule, method, view.__name__, summary, responses,
+                                             body or {}, query))
+            return view
+        return register
+
+
+# --- schemas ---------------------------------------------------------------------------------
+
+_STR = {"type": "string"}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_TIME = {"type": ["string", "null"], "description": "ISO-8601 UTC time"}
+_JOB_STATES = ["QUEUED", "STARTED", "PROGRESS", "SUCCESS", "FAILURE", "REVOKED"]
+_RANK = {"oneOf": [{"type": "integer", "minimum": 1, "maximum": 5}, {"type": "null"}]}
+
+
+def _setting(name: str) -> Schema:
+    low, high, default = SETTING_LIMITS[name]
+    number = {"type": "number", "minimum": low, "maximum": high}
+    pair = {"type": "array", "items": number, "minItems": 1, "maxItems": 2,
+            "description": "[min, max]: takes are spread across the range"}
+    return {"oneOf": [number, pair, {"type": "null"}], "default": default}
+
+
+_CONFIG_FIELDS: Schema = {
+    "skin_name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "voice_ids": {"oneOf": [
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+         "maxItems": MAX_VOICES},
+        {"type": "string", "minLength": 1},
+    ]},
+    "script_name": {"type": "string"},
+    "variants": {"type": "integer", "minimum": 1, "maximum": MAX_VARIANTS, "default": 1},
+    "engine": {"type": ["string", "null"], "enum": [*ENGINES, None]},
+    "model_id": {"type": ["string", "null"], "minLength": 1},
+    "settings": {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {
+            **{name: _setting(name) for name in SETTING_LIMITS},
+            "use_speaker_boost": {"type": "boolean", "default": True},
+        },
+    },
+    "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 4_294_967_295},
+}
+
+_TAKE: Schema = {
+    "type": "object",
+    "required": ["file", "line", "script_text", "take_number", "generation_settings", "rank",
+                 "ranked_at"],
+    "properties": {
+        "file": _STR, "line": _STR, "script_text": _STR,
+        "take_number": {"type": "integer", "minimum": 1},
+        "generation_settings": {"type": "object"},
+        "rank": _RANK, "ranked_at": _TIME,
+    },
+}
+
+
+def _data(schema: Schema) -> Schema:
+    return {"type": "object", "required": ["data"], "additionalProperties": False,
+            "properties": {"data": schema}}
+
+
+def _object(required: list[str], properties: Schema) -> Schema:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": {"type": "object", "required": ["error"], "additionalProperties": False,
+              "properties": {"error": _STR}},
+    "GenerationConfig": {
+        "type": "object", "required": ["skin_name", "voice_ids", "script_csv"],
+        "additionalProperties": False,
+        "properties": {**_CONFIG_FIELDS,
+                       "script_csv": {"type": "string", "description": "the CSV text"}},
+    },
+    "GenerationUpload": {
+        "type": "object", "required": ["script", "config"],
+        "properties": {
+            "script": {"type": "string", "format": "binary", "description": "the CSV file"},
+            "config": {"type": "string", "description": "the config as JSON, no script_csv"},
+        },
+    },
+    "RankChange": {"type": "object", "required": ["rank"], "additionalProperties": False,
+                   "properties": {"rank": _RANK}},
+    "TaskAccepted": _data(_object(["task_id"], {"task_id": _STR})),
+    "JobStatus": _data(_object(["task_id", "status", "progress"], {
+        "task_id": _STR,
+        "status": {"type": "string", "enum": _JOB_STATES},
+        "progress": {"type": ["object", "null"]},
+        "result": {"type": ["object", "null"]},
+        "error": _NULLABLE_STR,
+    })),
+    "JobList": _data({"type": "array", "items": _object(["task_id", "state"], {
+        "task_id": _STR, "state": {"type": "string", "enum": _JOB_STATES},
+        "submitted_at": _TIME, "skin": _NULLABLE_STR,
+    })}),
+    "JobCancelled": _data(_object(["task_id", "status", "cancel_requested"], {
+        "task_id": _STR, "status": {"type": "string", "enum": _JOB_STATES},
+        "cancel_requested": {"type": "boolean"},
+    })),
+    "Estimate": _data(_object(["voices", "lines", "takes", "requests", "characters", "quota"], {
+        **{name: {"type": "integer", "minimum": 0}
+           for name in ("voices", "lines", "takes", "requests", "characters")},
+        "quota": {"type": ["object", "null"], "properties": {
+            "remaining": {"type": "integer"}, "character_limit": {"type": "integer"},
+            "share": {"type": ["number", "null"]}, "enough": {"type": "boolean"},
+        }},
+    })),
+    "VoiceList": _data({"type": "array", "items": _object(["id", "name", "engine"], {
+        "id": _STR, "name": _STR, "engine": {"type": "string", "enum": list(ENGINES)},
+        "category": _STR, "labels": {"type": "object"}, "notes": _STR,
+    })}),
+    "BatchList": _data({"type": "array", "items": _object(
+        ["skin", "voice", "batch_id", "path", "take_count", "ranked_count", "locked"], {
+            "skin": _STR, "voice": _STR, "batch_id": _STR,
+            "path": {"type": "string", "description": "the batch folder under AUDIO_ROOT; "
+                     "/audio/<path>/takes/<file> plays a take"},
+            "take_count": {"type": "integer"}, "ranked_count": {"type": "integer"},
+            "locked": {"type": "boolean"}, "generated_at_utc": _TIME,
+        })}),
+    "Metadata": _data(_object(
+        ["batch_id", "skin_name", "voice_name", "generated_at_utc", "ranked_at_utc",
+         "generation_params", "takes"], {
+            "batch_id": _STR, "skin_name": _STR, "voice_name": _STR,
+            "generated_at_utc": _TIME, "ranked_at_utc": _TIME,
+            "generation_params": {"type": "object"},
+            "takes": {"type": "array", "items": _TAKE},
+        })),
+    "LineTakes": _data({"type": "array", "items": _TAKE}),
+    "Locked": _data(_object(["locked", "ranked_at_utc"], {
+        "locked": {"const": True}, "ranked_at_utc": _TIME,
+    })),
+}
+
+_REASONS = {200: "OK", 202: "Accepted", 206: "Partial Content", 304: "Not Modified",
+            400: "Invalid input", 401: "Missing or wrong API token", 404: "Not found",
+            413: "Body too large", 416: "Range not satisfiable", 423: "Batch is locked",
+            500: "Server-side problem", 502: "Text-to-speech service failed"}
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _response(kind: str, status: int) -> Schema:
+    described: Schema = {"description": _REASONS.get(status, "")}
+    if kind == AUDIO:
+        described["content"] = {"audio/mpeg": {"schema": {"type": "string",
+                                                          "format": "binary"}}}
+    elif kind == RAW:
+        described["content"] = {"application/json": {"schema": {"type": "object"}}}
+    elif kind != EMPTY:
+        described["content"] = {"application/json": {"schema": _ref(kind)}}
+    return described
+
+
+def _path_parameters(rule: str) -> list[Schema]:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)]
+
+
+def _operation(op: Operation, secured: bool) -> Schema:
+    responses = dict(op.responses)
+    if secured:
+        responses.setdefault(401, "Error")
+    spec: Schema = {
+        "operationId": op.name,
+        "summary": op.summary,
+        "parameters": _path_parameters(op.rule) + list(op.query),
+        "responses": {str(status): _response(kind, status)
+                      for status, kind in sorted(responses.items())},
+    }
+    if op.body:
+        spec["requestBody"] = {"required": True, "content": {
+            media: {"schema": _ref(name)} for media, name in op.body.items()}}
+    if secured and op.rule.startswith("/audio/"):
+        spec["security"] = [{"bearer": []}, {"query_token": []}]
+    return spec
+
+
+def document(operations: list[Operation], *, secured: bool, version: str) -> Schema:
+    """The OpenAPI 3.1 document for these operations (`secured`: a token is required)."""
+    paths: dict[str, Schema] = {}
+    for op in operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, secured)
+    doc: Schema = {
+        "openapi": "3.1.0",
+        "info": {"title": "VoiceLab API", "version": version,
+                 "description": 'Every JSON response is {"data": ...} or {"error": "message"}.'},
+        "paths": paths,
+        "components": {"schemas": SCHEMAS},
+    }
+    if secured:
+        doc["components"]["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "query_token": {"type": "apiKey", "in": "query", "name": "token"},
+        }
+        doc["security"] = [{"bearer": []}]
+    return doc

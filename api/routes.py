@@ -1,0 +1,301 @@
+"""The API's one blueprint: each route parses, calls voicelab, and returns `{"data": ...}`.
+
+Routes are registered through `table` (api.openapi.RouteTable), which also writes the OpenAPI
+document, so the two cannot drift. Errors are raised, never returned: api.errors maps them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from celery import Celery
+from flask import Blueprint, Response, current_app, request, send_file
+from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
+
+from api.openapi import AUDIO, EMPTY, RAW, RouteTable, document
+from voicelab import __version__, jobs, paths, ranking, registry, store
+from voicelab.config import Settings
+from voicelab.engines import ENGINES, Engine, get_engine
+from voicelab.errors import EngineError, JobConfigError, Problem, ScriptError
+from voicelab.generation import resolve_voices
+from voicelab.jobspec import GenerationConfig, estimate, parse_config
+from voicelab.script import parse_script
+
+bp = Blueprint("voicelab_api", __name__)
+table = RouteTable(bp)
+
+SCRIPT_MAX_BYTES = 2 * 1024 * 1024
+RECENT_LIMIT = (50, 500)  # default, most
+_BODY = {"application/json": "GenerationConfig", "multipart/form-data": "GenerationUpload"}
+_ENGINE_LOCK = threading.Lock()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["voicelab"]
+    return settings
+
+
+def _celery() -> Celery:
+    app: Celery = current_app.extensions["celery"]
+    return app
+
+
+def available_engines(settings: Settings) -> list[str]:
+    """Engines this server can use: ElevenLabs only with a key."""
+    return [name for name in ENGINES if name != "elevenlabs" or settings.elevenlabs_api_key]
+
+
+def _engine(name: str) -> Engine:
+    """The app's shared engine instance (ElevenLabs keeps its voice cache and connection pool)."""
+    if name not in available_engines(_settings()):
+        raise JobConfigError([Problem(f"engine {name!r} needs ELEVENLABS_API_KEY on the server",
+                                      field="engine", value=name)])
+    cache: dict[str, Engine] = current_app.extensions["voicelab.engines"]
+    with _ENGINE_LOCK:
+        if name not in cache:
+            cache[name] = get_engine(name, _settings())
+        return cache[name]
+
+
+def _json_object(what: str) -> dict[str, Any]:
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest(f"the body must be a JSON object ({what})")
+    return data
+
+
+def _check_script_size(size: int) -> None:
+    if size > SCRIPT_MAX_BYTES:
+        raise RequestEntityTooLarge(f"the script is larger than the {SCRIPT_MAX_BYTES} byte cap")
+
+
+def decode_upload(data: bytes, name: str) -> str:
+    """An uploaded script's text, decoded the way voicelab.script reads files.
+
+    Raises:
+        ScriptError: the file itself is unusable (binary, undecodable, empty) -- such a
+            problem is reported alone, since nothing in it can be checked further.
+    """
+    try:
+        return data.decode(parse_script(data, name=name, max_text_length=sys.maxsize).encoding)
+    except ScriptError as exc:
+        if len(exc.problems) == 1 and exc.problems[0].row is None:
+            raise
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def _uploaded_config() -> dict[str, Any]:
+    upload, text = request.files.get("script"), request.form.get("config")
+    if upload is None or text is None:
+        raise BadRequest("multipart needs a 'script' file and a 'config' field (JSON)")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"the 'config' field is not JSON: {exc.msg} at {exc.pos}") from None
+    if not isinstance(raw, dict) or "script_csv" in raw:
+        raise BadRequest("the 'config' field must be a JSON object without script_csv")
+    data = upload.stream.read(SCRIPT_MAX_BYTES + 1)
+    _check_script_size(len(data))
+    name = PurePosixPath((upload.filename or "").replace("\\", "/")).name or "script.csv"
+    name = raw.get("script_name") if isinstance(raw.get("script_name"), str) else name
+    return {**raw, "script_name": name, "script_csv": decode_upload(data, name)}
+
+
+def job_config() -> dict[str, Any]:
+    """The raw job config from a JSON body or a multipart upload (script size capped)."""
+    if request.mimetype == "multipart/form-data":
+        return _uploaded_config()
+    raw = _json_object("the generation config")
+    script = raw.get("script_csv")
+    if isinstance(script, str):
+        try:
+            _check_script_size(len(script.encode("utf-8")))
+        except UnicodeEncodeError:
+            raise JobConfigError([Problem("script_csv holds text that is not valid Unicode",
+                                          field="script_csv")]) from None
+    return raw
+
+
+def _voice_problems(raw: dict[str, Any]) -> list[Problem]:
+    """Unknown voices in a config that failed to parse, so they join the same 400 message."""
+    ids, name = raw.get("voice_ids"), raw.get("engine") or _settings().default_engine
+    ids = [ids] if isinstance(ids, str) else ids
+    if (not isinstance(ids, list) or not all(isinstance(v, str) for v in ids)
+            or name not in available_engines(_settings())):
+        return []
+    try:
+        known = {voice.id for voice in _engine(name).voices()}
+    except EngineError:
+        return []  # the config is refused anyway; its other problems are reported
+    return [Problem(f"unknown {name} voice {v!r}", field="voice_ids", value=v)
+            for v in dict.fromkeys(v.strip() for v in ids) if v and v not in known]
+
+
+def validated(raw: dict[str, Any]) -> tuple[GenerationConfig, Engine]:
+    """Parse the config and check its voices exist: every problem in one JobConfigError.
+
+    `script_path` is refused: over HTTP it would read files on the server.
+    """
+    refused = [Problem("script_path is not accepted over HTTP: send script_csv or upload a "
+                       "'script' file", field="script_path")] if "script_path" in raw else []
+    try:
+        config = parse_config({k: v for k, v in raw.items() if k != "script_path"},
+                              default_engine=_settings().default_engine)
+    except JobConfigError as exc:
+        raise JobConfigError(refused + exc.problems + _voice_problems(raw)) from None
+    if refused:
+        raise JobConfigError(refused)
+    engine = _engine(config.engine)
+    resolve_voices(config, engine)
+    return config, engine
+
+
+def _task_record(task_id: str) -> dict[str, Any]:
+    record = registry.get(_settings().audio_root, task_id)
+    if record is None:
+        raise NotFound(f"no job with id {task_id!r}")
+    return record
+
+
+def _limit() -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return RECENT_LIMIT[0]
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or not 1 <= int(raw) <= RECENT_LIMIT[1]:
+        raise BadRequest(f"limit must be a whole number from 1 to {RECENT_LIMIT[1]}, not {raw!r}")
+    return int(raw)
+
+
+def _rank_body() -> object:
+    body = _json_object('{"rank": 1-5 or null}')
+    if set(body) != {"rank"}:
+        raise BadRequest(f'the body must be exactly {{"rank": 1-5 or null}}, got keys '
+                         f"{sorted(body)}")
+    return ranking.check_rank(body["rank"])
+
+
+# --- generation ------------------------------------------------------------------------------
+
+
+@table.route("/api/generate", "POST", "Validate a job (script included) and queue it",
+             {202: "TaskAccepted", 400: "Error", 413: "Error", 502: "Error"}, body=_BODY)
+def generate() -> tuple[dict[str, Any], int, dict[str, str]]:
+    raw = job_config()
+    validated(raw)
+    task_id = jobs.submit(_settings(), raw, app=_celery())
+    return {"data": {"task_id": task_id}}, 202, {"Location": f"/api/generate/{task_id}/status"}
+
+
+@table.route("/api/generate", "GET", "Recent jobs, newest first", {200: "JobList", 400: "Error"},
+             query=({"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": RECENT_LIMIT[1]}},))
+def recent_jobs() -> dict[str, Any]:
+    return {"data": registry.recent(_settings().audio_root, _limit())}
+
+
+@table.route("/api/generate/<task_id>/status", "GET", "A job's state, progress and outcome",
+             {200: "JobStatus", 404: "Error"})
+def job_status(task_id: str) -> dict[str, Any]:
+    record = _task_record(task_id)
+    data = {"task_id": task_id, "status": record["state"], "progress": record.get("progress")}
+    if record["state"] == "FAILURE":
+        data["error"] = record.get("error")
+    else:
+        data["result"] = record.get("result")
+    return {"data": data}
+
+
+@table.route("/api/generate/<task_id>", "DELETE", "Cancel a job (queued: never runs; "
+             "running: stops between takes)", {200: "JobCancelled", 404: "Error"})
+def cancel_job(task_id: str) -> dict[str, Any]:
+    _task_record(task_id)
+    record = jobs.cancel(_settings(), task_id, app=_celery()) or _task_record(task_id)
+    return {"data": {"task_id": task_id, "status": record["state"],
+                     "cancel_requested": bool(record.get("cancel_requested"))}}
+
+
+@table.route("/api/estimate", "POST", "Characters and requests a job would spend",
+             {200: "Estimate", 400: "Error", 413: "Error", 502: "Error"}, body=_BODY)
+def estimate_job() -> dict[str, Any]:
+    config, engine = validated(job_config())
+    counts: dict[str, Any] = {**estimate(config), "quota": None}
+    quota = getattr(engine, "quota", None)
+    if config.engine == "elevenlabs" and quota is not None:
+        left = quota()
+        share = counts["characters"] / left["remaining"] if left["remaining"] else None
+        counts["quota"] = {**left, "share": share,
+                           "enough": counts["characters"] <= left["remaining"]}
+    return {"data": counts}
+
+
+@table.route("/api/voices", "GET", "Voices of every available engine",
+             {200: "VoiceList", 502: "Error"})
+def voices() -> dict[str, Any]:
+    engines = available_engines(_settings())
+    return {"data": [asdict(voice) for name in engines for voice in _engine(name).voices()]}
+
+
+# --- ranking ---------------------------------------------------------------------------------
+
+
+@table.route("/api/batches", "GET", "Every valid batch under AUDIO_ROOT, newest first",
+             {200: "BatchList"})
+def batches() -> dict[str, Any]:
+    prefix = len(str(_settings().audio_root)) + 1
+    found = store.find_batches(_settings().audio_root)
+    return {"data": [{**record, "path": record["path"][prefix:]} for record in found]}
+
+
+@table.route("/api/batch/<batch_id>", "GET", "A batch's metadata.json",
+             {200: "Metadata", 404: "Error", 500: "Error"})
+def batch(batch_id: str) -> dict[str, Any]:
+    return {"data": store.load_metadata(store.find_batch(_settings().audio_root, batch_id))}
+
+
+@table.route("/api/batch/<batch_id>/take/<filename>", "PATCH",
+             "Rank a take 1-5 or clear it (null); cascades within the line",
+             {200: "LineTakes", 400: "Error", 404: "Error", 413: "Error", 423: "Error",
+              500: "Error"}, body={"application/json": "RankChange"})
+def rank_take(batch_id: str, filename: str) -> dict[str, Any]:
+    rank = _rank_body()
+    batch_dir = store.find_batch(_settings().audio_root, batch_id)
+    return {"data": ranking.set_rank(batch_dir, filename, rank)}
+
+
+@table.route("/api/batch/<batch_id>/lock", "POST", "Freeze ranking (idempotent)",
+             {200: "Locked", 404: "Error", 500: "Error"})
+def lock_batch(batch_id: str) -> dict[str, Any]:
+    metadata = ranking.lock(store.find_batch(_settings().audio_root, batch_id))
+    return {"data": {"locked": True, "ranked_at_utc": metadata["ranked_at_utc"]}}
+
+
+# --- audio and the document ------------------------------------------------------------------
+
+
+@table.route("/audio/<path:relpath>", "GET", "An MP3 under AUDIO_ROOT (Range, ETag, 304)",
+             {200: AUDIO, 206: AUDIO, 304: EMPTY, 404: "Error", 416: "Error"})
+def audio(relpath: str) -> Response:
+    path: Path | None = paths.resolve_under(_settings().audio_root, relpath, suffix=".mp3")
+    if path is None:
+        raise NotFound(f"no MP3 at {relpath!r} under the audio root")
+    return send_file(path, mimetype="audio/mpeg", conditional=True, etag=True, max_age=0)
+
+
+@table.route("/api/openapi.json", "GET", "This document (plain JSON, no envelope)", {200: RAW})
+def openapi_document() -> dict[str, Any]:
+    return document(table.operations, secured=bool(_settings().api_token), version=__version__)
