@@ -23,22 +23,26 @@ from voicelab.store import atomic_write_bytes
 
 JOBS_DIR = ".jobs"
 TERMINAL = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+RUNNING = frozenset({"STARTED", "PROGRESS"})
 _TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 Record = dict[str, Any]
 
 
 def jobs_dir(root: Path) -> Path:
+    """`<root>/.jobs`, created on first use."""
     path = Path(root) / JOBS_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def valid_task_id(task_id: str) -> bool:
+    """Task ids become file names: letters, digits, `-` and `_` only."""
     return bool(_TASK_ID.fullmatch(task_id))
 
 
 def record_path(root: Path, task_id: str) -> Path:
+    """The record's file; KeyError for an id that could escape the folder."""
     if not valid_task_id(task_id):
         raise KeyError(task_id)
     return jobs_dir(root) / f"{task_id}.json"
@@ -67,6 +71,9 @@ def create(root: Path, task_id: str, config: dict[str, Any]) -> Record:
         "error": None,
         "cancel_requested": False,
         "heartbeat": None,
+        "worker": None,
+        "started_at": None,
+        "finished_at": None,
         "attempts": 0,
         "config": config,
     }
@@ -95,6 +102,7 @@ def update(root: Path, task_id: str, change: Callable[[Record], None]) -> Record
 
 
 def set_fields(root: Path, task_id: str, **fields: Any) -> Record | None:
+    """Locked update of some fields; None when the job is unknown."""
     return update(root, task_id, lambda record: record.update(fields))
 
 
@@ -117,7 +125,7 @@ def stale(root: Path, older_than_s: float) -> list[Record]:
     found = []
     for path in jobs_dir(root).glob("*.json"):
         record = get(root, path.stem)
-        if (record and record["state"] in ("STARTED", "PROGRESS")
+        if (record and record["state"] in RUNNING
                 and (record.get("heartbeat") or 0) < cutoff):
             found.append(record)
     return found

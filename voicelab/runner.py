@@ -33,14 +33,17 @@ def load_config(config: dict[str, Any] | None, config_path: str) -> tuple[dict[s
 
 
 class _JobReporter:
-    """Progress to Celery (state PROGRESS) and to the registry, at most twice a second."""
+    """Progress to Celery (state PROGRESS) and to the registry, at most twice a second.
+
+    Also the cooperative cancel: `should_stop` re-reads the job's cancel flag at the same pace.
+    """
 
     def __init__(self, settings: Settings, task_id: str) -> None:
         from voicelab.jobs import make_celery
 
         self.root, self.task_id = settings.audio_root, task_id
         self.backend = make_celery(settings).backend
-        self.last = 0.0
+        self.last = self.checked = 0.0
         self.cancel = False
 
     def progress(self, p: generation.Progress) -> None:
@@ -50,11 +53,20 @@ class _JobReporter:
         self.last = now
         meta = p.to_dict()
         self.backend.store_result(self.task_id, meta, "PROGRESS")
-        record = registry.set_fields(self.root, self.task_id, state="PROGRESS", progress=meta,
-                                     heartbeat=time.time())
+
+        def note(record: registry.Record) -> None:
+            if record["state"] in registry.RUNNING:
+                record.update(state="PROGRESS", progress=meta)
+
+        record = registry.update(self.root, self.task_id, note)
         self.cancel = bool(record and record.get("cancel_requested"))
 
     def should_stop(self) -> bool:
+        now = time.monotonic()
+        if not self.cancel and now - self.checked >= PROGRESS_EVERY_S:
+            self.checked = now
+            record = registry.get(self.root, self.task_id)
+            self.cancel = bool(record and record.get("cancel_requested"))
         return self.cancel
 
 
