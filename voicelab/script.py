@@ -201,11 +201,14 @@ def _validate(records: list[list[str]], name: str, max_text_length: int) -> list
     lines: list[ScriptLine] = []
     seen: dict[str, tuple[int, str]] = {}
     for row, record in numbered[1:]:
-        cells = [_cell(record, i) for i in columns]
-        function, text = cells
+        function, text = (_cell(record, i) for i in columns)
         row_problems = _check_function(function, row, seen) + _check_text(
             text, row, max_text_length
         )
+        if any(c.strip() for c in record[len(header):]):
+            row_problems.append(Problem(
+                f"has {len(record)} cells but the header names {len(header)}: text holding the "
+                "separator must be quoted, or the line is cut short", row, "Line", text))
         problems += row_problems
         if not row_problems:
             lines.append(ScriptLine(function, text, row))
