@@ -212,6 +212,20 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import export, store
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
+    if not store.is_locked(batch_dir):
+        err.print(f"note: batch {args.batch_id} is not locked; ranks may still change")
+    result = export.export_batch(batch_dir, args.to, rank=args.rank, make_zip=args.zip)
+    out.print(str(result.archive or result.folder))
+    err.print(f"{len(result.exported)} take(s) exported, manifest: {result.manifest}")
+    for line in result.missing:
+        err.print(f"missing: line {line} has no take ranked {args.rank}")
+    return EXIT_PARTIAL if result.missing else EXIT_OK
+
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
@@ -247,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("batches", cmd_batches, "list batches under AUDIO_ROOT, newest first")
     p.add_argument("--json", action="store_true")
+
+    p = command("export", cmd_export, "copy a batch's selects, named by line, with a manifest")
+    p.add_argument("batch_id")
+    p.add_argument("--to", type=Path, required=True, metavar="DIR", help="export folder")
+    p.add_argument("--rank", type=int, default=1, choices=range(1, 6), metavar="N",
+                   help="which rank to export (default 1: the selects)")
+    p.add_argument("--zip", action="store_true", help="also write a zip archive")
 
     p = command("fsck", cmd_fsck, "check every batch against the directory contract")
     p.add_argument("--repair", action="store_true", help="restore ranked/ from metadata")

@@ -71,3 +71,13 @@ def test_bad_environment_is_one_clear_message(run, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LOG_LEVEL", "LOUD")
     code, _, err = run("batches")
     assert code == 1 and "LOG_LEVEL='LOUD'" in err and "Traceback" not in err
+
+
+def test_export_command(run, root: Path, tmp_path: Path) -> None:
+    batch = make_batch(root, lines=2, ranks={"Line_1_take_1.mp3": 1})
+    code, out, err = run("export", batch.name, "--to", str(tmp_path / "game"), "--zip")
+    assert code == 2 and out.strip().endswith(f"{batch.name}_rank1.zip")
+    assert "missing: line Line_2 has no take ranked 1" in err and "not locked" in err
+    assert (tmp_path / "game" / batch.name / "Line_1.mp3").is_file()
+    code, _, err = run("export", "nope", "--to", str(tmp_path / "game"))
+    assert code == 1 and "no batch with id 'nope'" in err
