@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -118,3 +122,28 @@ def make_batch(
     if locked:
         store.lock_batch(batch_dir)
     return batch_dir
+
+
+def ranked_on_disk(batch_dir: Path) -> dict[str, int]:
+    """`{file: rank}` as ranked/ shows it; every entry must be a relative link into takes/."""
+    found: dict[str, int] = {}
+    for rank in store.RANKS:
+        for link in sorted((batch_dir / store.RANKED_DIR / store.rank_dir(rank)).iterdir()):
+            assert link.is_symlink(), f"{link} is not a symlink"
+            assert os.readlink(link) == store.link_target(link.name), f"{link} points elsewhere"
+            assert link.name not in found, f"{link.name} is in two rank folders"
+            found[link.name] = rank
+    return found
+
+
+def ranks_in(metadata: store.Metadata) -> dict[str, int]:
+    """`{file: rank}` of the ranked takes in metadata."""
+    return {t["file"]: t["rank"] for t in metadata["takes"] if t["rank"] is not None}
+
+
+@contextlib.contextmanager
+def fast_dir() -> Iterator[Path]:
+    """A real temp folder on tmpfs when there is one: for tests making thousands of fsyncs."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="voicelab-", dir=base) as name:
+        yield Path(name)
