@@ -226,6 +226,18 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PARTIAL if result.missing else EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import doctor
+
+    checks = doctor.run_checks(settings)
+    style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+    table = Table("check", "status", "detail", "what to do")
+    for c in checks:
+        table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail, c.fix)
+    out.print(table)
+    return EXIT_ERROR if any(c.status == "fail" for c in checks) else EXIT_OK
+
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
@@ -268,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rank", type=int, default=1, choices=range(1, 6), metavar="N",
                    help="which rank to export (default 1: the selects)")
     p.add_argument("--zip", action="store_true", help="also write a zip archive")
+
+    command("doctor", cmd_doctor, "check broker, workers, AUDIO_ROOT, ElevenLabs key, Piper")
 
     p = command("fsck", cmd_fsck, "check every batch against the directory contract")
     p.add_argument("--repair", action="store_true", help="restore ranked/ from metadata")

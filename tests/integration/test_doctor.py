@@ -1,0 +1,78 @@
+"""`voicelab doctor` reports real problems, each with what to do."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fake_elevenlabs import FakeElevenLabs
+from voicelab import doctor
+from voicelab.config import Settings
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:
+    return {c.name: c for c in checks}
+
+
+def test_embedded_set_up_without_a_worker(settings: Settings) -> None:
+    checks = by_name(doctor.run_checks(settings))
+    assert checks["AUDIO_ROOT"].status == "ok" and "links work" in checks["AUDIO_ROOT"].detail
+    assert checks["broker"].status == "ok" and "embedded" in checks["broker"].detail
+    assert checks["workers"].status == "fail" and "voicelab worker" in checks["workers"].fix
+    assert checks["Piper"].status == "ok" and "en_US-joe-medium" in checks["Piper"].detail
+    assert checks["ElevenLabs"].status == "ok"
+
+
+def test_unreachable_redis_is_named_without_its_password(root: Path) -> None:
+    settings = Settings(audio_root=root, celery_broker_url="redis://:s3cret@127.0.0.1:1/0")
+    [broker] = [c for c in doctor.run_checks(settings) if c.name == "broker"]
+    assert broker.status == "fail" and "127.0.0.1:1" in broker.detail
+    assert "s3cret" not in broker.detail and "CELERY_BROKER_URL" in broker.fix
+
+
+def test_elevenlabs_key_checked_against_the_service(root: Path) -> None:
+    with FakeElevenLabs(quota=50_000) as fake:
+        url = fake.url
+        good = Settings(audio_root=root, elevenlabs_api_key=fake.api_key,
+                        elevenlabs_base_url=fake.url)
+        check = doctor.check_elevenlabs(good)
+        assert check.status == "ok" and "50000 characters left" in check.detail
+        bad = Settings(audio_root=root, elevenlabs_api_key="sk-bad", elevenlabs_base_url=fake.url)
+        check = doctor.check_elevenlabs(bad)
+        assert check.status == "fail" and "refused" in check.detail and "sk-bad" not in str(check)
+    gone = Settings(audio_root=root, elevenlabs_api_key="k", elevenlabs_base_url=url)
+    assert doctor.check_elevenlabs(gone).status == "fail"
+
+
+def test_audio_root_that_is_not_a_folder(tmp_path: Path) -> None:
+    check = doctor.check_audio_root(Settings(audio_root=tmp_path / "missing"))
+    assert check.status == "fail" and "does not exist" in check.detail
+
+
+def test_cli_sees_a_live_worker(root: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "AUDIO_ROOT"))}
+    env.update(AUDIO_ROOT=str(root), PYTHONPATH=str(REPO), COLUMNS="200")
+    worker = subprocess.Popen([sys.executable, "-m", "voicelab", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        for line in worker.stderr:
+            if " ready." in line or time.monotonic() > deadline:
+                break
+        proc = subprocess.run([sys.executable, "-m", "voicelab", "doctor"], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stdout
+        assert "1 alive" in proc.stdout
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
