@@ -1,0 +1,1053 @@
+/**
+ * VoiceLab ranking board: the anywidget front end of voicelab/widgets/rank_board.py.
+ *
+ * Self-contained on purpose: anywidget loads this module from a Blob URL, so it cannot import
+ * anything, and VoiceLab makes no request off its host (DESIGN decision 10). The pure helpers
+ * are exported for `node --test` (tests/js/rank_board.test.mjs); `default` is the widget.
+ *
+ * State comes from Python traits (takes, lines, peaks, locked, error, notice). Actions go to
+ * Python as messages ({kind: "rank" | "lock" | "refresh" | "audio"}); the cascade is computed
+ * here only to show a rank change at once, and Python's reply (the true state) replaces it.
+ *
+ * @typedef {{file: string, line: string, take_number: number, rank: number|null,
+ *   settings: Object<string, number|boolean>, duration_s: number|null, flags: string[],
+ *   gain_db: number, path: string}} Take
+ */
+
+export const MAX_RANK = 5;
+export const LINE_HEIGHT = 56;
+export const TAKE_HEIGHT = 44;
+export const WAVE_WIDTH = 240;
+export const WAVE_HEIGHT = 30;
+const DECODED_KEEP = 32;
+const PREFETCH_AHEAD = 2;
+const PENDING_TIMEOUT_MS = 15000;
+const NOTICE_MS = 6000;
+
+/**
+ * A line's ranks after giving `file` the rank `rank` (null clears): DESIGN decision 1, the same
+ * rule as voicelab.ranking.cascade. The take leaves its old rank first; whoever holds the new
+ * rank moves down one, and so on until a free rank; a take pushed past 5 becomes unranked.
+ * @param {Object<string, number|null>} ranks file -> rank for the takes of one line
+ * @param {string} file
+ * @param {number|null} rank
+ * @returns {Object<string, number|null>}
+ */
+export function cascade(ranks, file, rank) {
+  const result = { ...ranks, [file]: null };
+  if (rank === null || rank === undefined) return result;
+  const holder_of = new Map();
+  for (const [name, held] of Object.entries(result)) {
+    if (held !== null && held !== undefined) holder_of.set(held, name);
+  }
+  let mover = file;
+  let position = rank;
+  for (;;) {
+    const displaced = holder_of.get(position);
+    result[mover] = position;
+    if (displaced === undefined) return result;
+    mover = displaced;
+    position += 1;
+    if (position > MAX_RANK) {
+      result[mover] = null;
+      return result;
+    }
+  }
+}
+
+/**
+ * The ranks to show: the saved ones with the not-yet-confirmed changes replayed on top.
+ * @param {Take[]} takes saved state (from Python)
+ * @param {{file: string, rank: number|null}[]} pending changes sent but not acknowledged
+ * @returns {Map<string, number|null>} file -> rank
+ */
+export function apply_pending(takes, pending) {
+  const rank_of = new Map(takes.map((t) => [t.file, t.rank ?? null]));
+  if (!pending.length) return rank_of;
+  const line_of = new Map(takes.map((t) => [t.file, t.line]));
+  const members = new Map();
+  for (const t of takes) {
+    if (!members.has(t.line)) members.set(t.line, []);
+    members.get(t.line).push(t.file);
+  }
+  for (const op of pending) {
+    const line = line_of.get(op.file);
+    if (line === undefined) continue;
+    const ranks = {};
+    for (const f of members.get(line)) ranks[f] = rank_of.get(f);
+    for (const [f, r] of Object.entries(cascade(ranks, op.file, op.rank))) rank_of.set(f, r);
+  }
+  return rank_of;
+}
+
+/**
+ * What a key press does on the board, or null for keys the board leaves alone.
+ * @param {{key: string, ctrlKey?: boolean, metaKey?: boolean, altKey?: boolean}} event
+ */
+export function action_for_key(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return null;
+  const key = event.key;
+  if (/^[1-5]$/.test(key)) return { type: "rank", rank: Number(key) };
+  switch (key) {
+    case "0":
+    case "Backspace":
+    case "Delete":
+      return { type: "rank", rank: null };
+    case "ArrowUp":
+    case "k":
+      return { type: "take", delta: -1 };
+    case "ArrowDown":
+    case "j":
+      return { type: "take", delta: 1 };
+    case "ArrowLeft":
+    case "h":
+      return { type: "line", delta: -1 };
+    case "ArrowRight":
+    case "l":
+      return { type: "line", delta: 1 };
+    case " ":
+    case "Spacebar":
+      return { type: "toggle" };
+    case "Enter":
+      return { type: "play_next" };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Takes grouped by line, in the order of `lines`, each line's takes by take_number.
+ * @param {{line: string}[]} lines
+ * @param {Take[]} takes
+ * @returns {Map<string, Take[]>}
+ */
+export function group_takes(lines, takes) {
+  const groups = new Map(lines.map((l) => [l.line, []]));
+  for (const t of takes) {
+    if (!groups.has(t.line)) groups.set(t.line, []);
+    groups.get(t.line).push(t);
+  }
+  for (const list of groups.values()) list.sort((a, b) => a.take_number - b.take_number);
+  return groups;
+}
+
+/** Whether a line has its best take (a take ranked 1). */
+export function has_best(line_takes, rank_of) {
+  return line_takes.some((t) => rank_of.get(t.file) === 1);
+}
+
+/**
+ * Progress: lines with a rank-1 take, out of all lines.
+ * @param {Map<string, Take[]>} groups
+ * @param {Map<string, number|null>} rank_of
+ */
+export function progress(groups, rank_of) {
+  let done = 0;
+  for (const list of groups.values()) if (has_best(list, rank_of)) done += 1;
+  return { done, total: groups.size };
+}
+
+/**
+ * The lines to show. With `only_unranked`, lines without a best take, plus `sticky` lines (those
+ * that were unranked when the filter was turned on, so a line does not vanish while ranked).
+ * @param {Map<string, Take[]>} groups
+ * @param {Map<string, number|null>} rank_of
+ * @param {boolean} only_unranked
+ * @param {Set<string>} sticky
+ * @returns {string[]}
+ */
+export function visible_lines(groups, rank_of, only_unranked, sticky) {
+  const names = [...groups.keys()];
+  if (!only_unranked) return names;
+  return names.filter((n) => sticky.has(n) || !has_best(groups.get(n), rank_of));
+}
+
+/**
+ * Fixed-height rows for the virtual list: a header row per line, then a row per take.
+ * @param {string[]} lines visible line names, in order
+ * @param {Map<string, Take[]>} groups
+ * @returns {{rows: {kind: string, key: string, line: string, file?: string, top: number,
+ *   height: number}[], height: number}}
+ */
+export function layout(lines, groups, line_height = LINE_HEIGHT, take_height = TAKE_HEIGHT) {
+  const rows = [];
+  let top = 0;
+  for (const line of lines) {
+    rows.push({ kind: "line", key: `L:${line}`, line, top, height: line_height });
+    top += line_height;
+    for (const t of groups.get(line) ?? []) {
+      rows.push({ kind: "take", key: `T:${t.file}`, line, file: t.file, top, height: take_height });
+      top += take_height;
+    }
+  }
+  return { rows, height: top };
+}
+
+/**
+ * Index range [start, end) of the rows that intersect the viewport, widened by `overscan` rows
+ * on each side. Rows are sorted by top; binary search keeps a scroll O(log n).
+ */
+export function visible_range(rows, scroll_top, viewport_height, overscan = 4) {
+  const first_below = (y) => {
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (rows[mid].top + rows[mid].height <= y) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const start = first_below(scroll_top);
+  let end = start;
+  const bottom = scroll_top + viewport_height;
+  while (end < rows.length && rows[end].top < bottom) end += 1;
+  return [Math.max(0, start - overscan), Math.min(rows.length, end + overscan)];
+}
+
+/** The file `delta` takes away from `current` in `order`, clamped; the first if none. */
+export function step_take(order, current, delta) {
+  if (!order.length) return null;
+  const index = order.indexOf(current);
+  if (index < 0) return order[0];
+  return order[Math.min(order.length - 1, Math.max(0, index + delta))];
+}
+
+/** The first take of the line `delta` lines away from `current_line`, clamped. */
+export function step_line(lines, groups, current_line, delta) {
+  if (!lines.length) return null;
+  const index = lines.indexOf(current_line);
+  const target = index < 0 ? 0 : Math.min(lines.length - 1, Math.max(0, index + delta));
+  const list = groups.get(lines[target]) ?? [];
+  return list.length ? list[0].file : null;
+}
+
+/** Where playback of another take starts when switching mid-play: the same spot, if it has it. */
+export function switch_offset(position, duration) {
+  return position >= 0 && position < duration ? position : 0;
+}
+
+/** The playback position after `elapsed` seconds of a take lasting `duration`. */
+export function position_at(elapsed, duration, loop) {
+  if (!(duration > 0)) return 0;
+  return loop ? elapsed % duration : Math.min(Math.max(0, elapsed), duration);
+}
+
+/** Linear gain for loudness-matched playback (gain_db from the loudness measured at generation). */
+export function gain_factor(gain_db, matched) {
+  return matched && Number.isFinite(gain_db) ? 10 ** (gain_db / 20) : 1;
+}
+
+/** A short label of the generation settings used for a take. */
+export function settings_label(settings) {
+  const s = settings ?? {};
+  const num = (v) => (typeof v === "number" ? v.toFixed(2) : "?");
+  const parts = [];
+  if ("stability" in s) parts.push(`stab ${num(s.stability)}`);
+  if ("similarity_boost" in s) parts.push(`sim ${num(s.similarity_boost)}`);
+  if ("style" in s) parts.push(`style ${num(s.style)}`);
+  if ("speed" in s) parts.push(`speed ${num(s.speed)}`);
+  if ("use_speaker_boost" in s) parts.push(s.use_speaker_boost ? "boost" : "no boost");
+  return parts.join(" · ");
+}
+
+/** "1.23 s", or an en dash when the duration is unknown. */
+export function format_duration(seconds) {
+  return typeof seconds === "number" && Number.isFinite(seconds) ? `${seconds.toFixed(2)} s` : "–";
+}
+
+/** The URL of a take: `base` + its path under AUDIO_ROOT, each segment encoded; null if none. */
+export function audio_url(base, path) {
+  if (!path) return null;
+  const prefix = base.endsWith("/") ? base : `${base}/`;
+  return prefix + path.split("/").map(encodeURIComponent).join("/");
+}
+
+/** A waveform overview of decoded samples: the max |sample| of `points` equal slices. */
+export function peaks_from_samples(samples, points) {
+  const out = [];
+  const n = samples.length;
+  if (!n) return out;
+  const count = Math.min(points, n);
+  for (let i = 0; i < count; i += 1) {
+    const from = Math.floor((i * n) / count);
+    const to = Math.floor(((i + 1) * n) / count);
+    let max = 0;
+    for (let j = from; j < to; j += 1) {
+      const v = Math.abs(samples[j]);
+      if (v > max) max = v;
+    }
+    out.push(max);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------
+// The browser part: DOM, Web Audio, messages. Not exported: it needs a page.
+
+const TEMPLATE = `
+  <div class="vl-toolbar">
+    <span class="vl-title"></span>
+    <span class="vl-progress" data-done="0" data-total="0"></span>
+    <label class="vl-toggle"><input type="checkbox" class="vl-filter-unranked"> Unranked only</label>
+    <label class="vl-toggle"><input type="checkbox" class="vl-loop-toggle"> Loop</label>
+    <label class="vl-toggle" title="Play every take at the same loudness (measured at generation)">
+      <input type="checkbox" class="vl-loudness-toggle" checked> Match loudness</label>
+    <span class="vl-toolbar-slot" data-slot="export"></span>
+    <button type="button" class="vl-lock-button">Lock batch…</button>
+  </div>
+  <div class="vl-readonly-banner" hidden>Locked: this batch is read-only.</div>
+  <div class="vl-message" role="alert" hidden>
+    <span class="vl-message-text"></span>
+    <button type="button" class="vl-message-close" aria-label="Dismiss">×</button>
+  </div>
+  <div class="vl-notice" role="status" hidden></div>
+  <div class="vl-confirm" role="dialog" aria-modal="false" hidden>
+    <span class="vl-confirm-text"></span>
+    <button type="button" class="vl-confirm-lock">Lock</button>
+    <button type="button" class="vl-confirm-cancel">Cancel</button>
+  </div>
+  <div class="vl-scroll"><div class="vl-spacer"></div></div>
+  <div class="vl-legend">
+    <span><kbd>1</kbd>–<kbd>5</kbd> rank</span>
+    <span><kbd>0</kbd>/<kbd>⌫</kbd> clear</span>
+    <span><kbd>↑</kbd><kbd>↓</kbd> or <kbd>k</kbd><kbd>j</kbd> take</span>
+    <span><kbd>←</kbd><kbd>→</kbd> or <kbd>h</kbd><kbd>l</kbd> line</span>
+    <span><kbd>Space</kbd> play/pause</span>
+    <span><kbd>Enter</kbd> play, then next take</span>
+    <span>drag a take onto a rank slot</span>
+  </div>`;
+
+function make_node(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Web Audio playback with a decoded-buffer cache, loudness gain and position carry-over. */
+class Player {
+  constructor(fetch_bytes, on_decoded, on_change) {
+    this.fetch_bytes = fetch_bytes;
+    this.on_decoded = on_decoded;
+    this.on_change = on_change;
+    this.ctx = null;
+    this.gain = null;
+    this.cache = new Map(); // file -> Promise<AudioBuffer>, least recently used first
+    this.source = null;
+    this.file = null;
+    this.line = null;
+    this.playing = false;
+    this.offset = 0;
+    this.started_at = 0;
+    this.duration = 0;
+    this.loop = false;
+    this.token = 0;
+  }
+
+  context() {
+    if (!this.ctx) {
+      const Ctx = globalThis.AudioContext || globalThis.webkitAudioContext;
+      this.ctx = new Ctx();
+      this.gain = this.ctx.createGain();
+      this.gain.connect(this.ctx.destination);
+    }
+    return this.ctx;
+  }
+
+  load(file) {
+    const hit = this.cache.get(file);
+    if (hit) {
+      this.cache.delete(file);
+      this.cache.set(file, hit);
+      return hit;
+    }
+    const ctx = this.context();
+    const promise = this.fetch_bytes(file)
+      .then((bytes) => ctx.decodeAudioData(bytes))
+      .then((buffer) => {
+        this.on_decoded(file, buffer);
+        return buffer;
+      });
+    promise.catch(() => this.cache.delete(file));
+    this.cache.set(file, promise);
+    for (const key of this.cache.keys()) {
+      if (this.cache.size <= DECODED_KEEP) break;
+      if (key !== this.file && key !== file) this.cache.delete(key);
+    }
+    return promise;
+  }
+
+  position() {
+    if (!this.playing || !this.source) return this.offset;
+    return position_at(this.ctx.currentTime - this.started_at, this.duration, this.loop);
+  }
+
+  async play(file, line, offset, gain) {
+    const token = ++this.token;
+    const ctx = this.context();
+    if (ctx.state === "suspended") ctx.resume(); // inside the user's gesture, before any await
+    this.stop_source();
+    Object.assign(this, { file, line, playing: true, offset });
+    this.on_change();
+    let buffer;
+    try {
+      buffer = await this.load(file);
+    } catch (err) {
+      if (token === this.token) Object.assign(this, { playing: false, offset: 0 });
+      this.on_change();
+      throw err;
+    }
+    if (token !== this.token) return;
+    const source = ctx.createBufferSource();
+    source.buffer = buffer;
+    source.loop = this.loop;
+    source.connect(this.gain);
+    this.gain.gain.value = gain;
+    const start = switch_offset(offset, buffer.duration);
+    source.start(0, start);
+    Object.assign(this, { source, duration: buffer.duration, started_at: ctx.currentTime - start });
+    source.onended = () => {
+      if (this.source !== source) return;
+      Object.assign(this, { source: null, playing: false, offset: 0 });
+      this.on_change();
+    };
+  }
+
+  pause() {
+    this.offset = this.position();
+    this.token += 1;
+    this.stop_source();
+    this.playing = false;
+    this.on_change();
+  }
+
+  stop() {
+    this.pause();
+    Object.assign(this, { offset: 0, file: null, line: null });
+    this.on_change();
+  }
+
+  set_gain(gain) {
+    if (this.gain) this.gain.gain.value = gain;
+  }
+
+  stop_source() {
+    const source = this.source;
+    this.source = null;
+    if (!source) return;
+    source.onended = null;
+    try {
+      source.stop();
+    } catch (_err) {
+      // already stopped
+    }
+    source.disconnect();
+  }
+
+  close() {
+    this.token += 1;
+    this.stop_source();
+    if (this.ctx) this.ctx.close();
+  }
+}
+
+function render({ model, el }) {
+  const root = make_node("div", "vl-rank-board");
+  root.tabIndex = 0;
+  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab: our keys, not its
+  root.innerHTML = TEMPLATE;
+  el.appendChild(root);
+  const $ = (selector) => root.querySelector(selector);
+  const scroller = $(".vl-scroll");
+  const spacer = $(".vl-spacer");
+  const view_id = Math.random().toString(36).slice(2, 10);
+
+  const state = {
+    focused: null,
+    pending: [], // {seq, file, rank, at}
+    seq: 0,
+    only_unranked: false,
+    sticky: new Set(),
+    local_message: "",
+    dismissed_error: "",
+    matched: true,
+    comm_audio: false,
+    dragging: null,
+    view: null,
+  };
+  const mounted = new Map(); // row key -> element
+  const decoded_peaks = new Map(); // file -> peaks from the decoded audio
+  const audio_waiters = new Map(); // file -> [{resolve, reject}]
+  const timers = [];
+  let frame = 0;
+  let notice_timer = 0;
+
+  // --- derived view ------------------------------------------------------------------------
+
+  const derive = () => {
+    const takes = model.get("takes") ?? [];
+    const groups = group_takes(model.get("lines") ?? [], takes);
+    const rank_of = apply_pending(takes, state.pending);
+    const lines = visible_lines(groups, rank_of, state.only_unranked, state.sticky);
+    const { rows, height } = layout(lines, groups);
+    const order = rows.filter((r) => r.kind === "take").map((r) => r.file);
+    const take_of = new Map(takes.map((t) => [t.file, t]));
+    const row_index = new Map(rows.map((r, i) => [r.key, i]));
+    state.view = { takes, groups, rank_of, lines, rows, height, order, take_of, row_index };
+    if (!take_of.has(state.focused) || !order.includes(state.focused)) {
+      state.focused = order[0] ?? null;
+    }
+  };
+
+  const readonly = () => Boolean(model.get("locked"));
+  const line_of = (file) => state.view.take_of.get(file)?.line ?? null;
+  const take_gain = (file) => gain_factor(state.view.take_of.get(file)?.gain_db ?? 0, state.matched);
+
+  // --- audio -------------------------------------------------------------------------------
+
+  const request_audio = (file) =>
+    new Promise((resolve, reject) => {
+      if (!audio_waiters.has(file)) {
+        audio_waiters.set(file, []);
+        model.send({ kind: "audio", file });
+      }
+      audio_waiters.get(file).push({ resolve, reject });
+    });
+
+  const fetch_bytes = async (file) => {
+    const url = audio_url(model.get("audio_base") ?? "/audio/", state.view.take_of.get(file)?.path);
+    if (url && !state.comm_audio) {
+      try {
+        const response = await fetch(url);
+        const type = response.headers.get("content-type") ?? "";
+        if (response.ok && !type.includes("text/html")) return await response.arrayBuffer();
+      } catch (_err) {
+        // no /audio route here (JupyterLab, Notebook 7): ask the kernel instead
+      }
+      state.comm_audio = true;
+    }
+    return request_audio(file);
+  };
+
+  const on_decoded = (file, buffer) => {
+    decoded_peaks.set(file, peaks_from_samples(buffer.getChannelData(0), WAVE_WIDTH));
+    const row = mounted.get(`T:${file}`);
+    if (row) draw_wave(row, file);
+  };
+
+  const player = new Player(fetch_bytes, on_decoded, () => schedule());
+
+  const play = (file, offset) => {
+    player.play(file, line_of(file), offset, take_gain(file)).catch((err) => {
+      show_local(`Cannot play ${file}: ${err?.message ?? err}`);
+    });
+    schedule_playhead();
+  };
+
+  const prefetch = (file) => {
+    const order = state.view.order;
+    const index = order.indexOf(file);
+    for (const name of order.slice(Math.max(0, index), index + 1 + PREFETCH_AHEAD)) {
+      player.load(name).catch(() => {});
+    }
+  };
+
+  const toggle = () => {
+    const file = state.focused;
+    if (!file) return;
+    if (player.playing && player.file === file) player.pause();
+    else if (player.line === line_of(file)) play(file, player.position());
+    else play(file, 0);
+  };
+
+  // --- focus and ranking -------------------------------------------------------------------
+
+  const set_focus = (file, { follow = true } = {}) => {
+    if (!file) return;
+    state.focused = file;
+    if (follow && player.playing && player.file !== file) {
+      if (player.line === line_of(file)) play(file, player.position());
+      else player.stop();
+    }
+    ensure_visible(file);
+    prefetch(file);
+    schedule();
+  };
+
+  const send_rank = (file, rank) => {
+    if (readonly()) {
+      show_local("This batch is locked: ranks can no longer change.");
+      return;
+    }
+    if (!file || state.view.rank_of.get(file) === rank) return;
+    const seq = `${view_id}:${++state.seq}`;
+    state.pending.push({ seq, file, rank, at: Date.now() });
+    state.local_message = "";
+    model.send({ kind: "rank", file, rank, seq });
+    derive();
+    schedule();
+  };
+
+  const on_ack = (msg) => {
+    const index = state.pending.findIndex((op) => op.seq === msg.seq);
+    if (index < 0) return;
+    state.pending.splice(0, index + 1); // Python answers in order: earlier ones are done too
+    derive();
+    schedule();
+  };
+
+  const expire_pending = () => {
+    const now = Date.now();
+    if (!state.pending.some((op) => now - op.at > PENDING_TIMEOUT_MS)) return;
+    state.pending = [];
+    show_local("The kernel did not confirm a rank change; showing the saved ranks.");
+    derive();
+    schedule();
+  };
+
+  // --- drawing -----------------------------------------------------------------------------
+
+  const ensure_visible = (file) => {
+    const index = state.view.row_index.get(`T:${file}`);
+    if (index === undefined) return;
+    const row = state.view.rows[index];
+    const view_h = scroller.clientHeight;
+    const header = state.view.rows[state.view.row_index.get(`L:${row.line}`)];
+    const top = Math.min(row.top, header ? header.top : row.top);
+    if (top < scroller.scrollTop) scroller.scrollTop = top;
+    else if (row.top + row.height > scroller.scrollTop + view_h) {
+      scroller.scrollTop = row.top + row.height - view_h;
+    }
+  };
+
+  const wave_color = () => getComputedStyle(root).getPropertyValue("--vl-wave-color").trim();
+
+  const draw_wave = (row, file, color = wave_color()) => {
+    const canvas = row.querySelector(".vl-wave-canvas");
+    if (!canvas) return;
+    const ratio = globalThis.devicePixelRatio || 1;
+    const w = Math.round(WAVE_WIDTH * ratio);
+    const h = Math.round(WAVE_HEIGHT * ratio);
+    if (canvas.width !== w) canvas.width = w;
+    if (canvas.height !== h) canvas.height = h;
+    const g = canvas.getContext("2d");
+    if (!g) return;
+    g.clearRect(0, 0, w, h);
+    const peaks = decoded_peaks.get(file) ?? model.get("peaks")?.[file] ?? [];
+    row.querySelector(".vl-wave").dataset.source = decoded_peaks.has(file) ? "decoded" : "stored";
+    if (!peaks.length) return;
+    g.fillStyle = color || "#1976d2";
+    for (let x = 0; x < w; x += 1) {
+      const p = Math.min(1, peaks[Math.floor((x * peaks.length) / w)] || 0);
+      const bar = Math.max(ratio, p * h);
+      g.fillRect(x, (h - bar) / 2, 1, bar);
+    }
+  };
+
+  const build_line = (line) => {
+    const row = make_node("div", "vl-row vl-line");
+    row.dataset.line = line;
+    const text = make_node("div", "vl-line-text");
+    text.append(make_node("span", "vl-line-name", line), make_node("span", "vl-line-script"));
+    const slots = make_node("div", "vl-slots");
+    for (let rank = 1; rank <= MAX_RANK; rank += 1) {
+      const slot = make_node("div", "vl-slot");
+      slot.dataset.rank = String(rank);
+      slot.dataset.line = line;
+      slot.append(make_node("span", "vl-slot-label", String(rank)));
+      slots.append(slot);
+    }
+    row.append(text, slots);
+    return row;
+  };
+
+  const fill_line = (row, line, script) => {
+    const list = state.view.groups.get(line) ?? [];
+    const { rank_of } = state.view;
+    row.dataset.ranked = String(has_best(list, rank_of));
+    const script_node = row.querySelector(".vl-line-script");
+    if (script_node.textContent !== script) script_node.textContent = script;
+    row.querySelector(".vl-line-text").title = `${line}: ${script}`;
+    for (const slot of row.querySelectorAll(".vl-slot")) {
+      const rank = Number(slot.dataset.rank);
+      const holder = list.find((t) => rank_of.get(t.file) === rank);
+      const current = slot.dataset.file ?? "";
+      if ((holder?.file ?? "") === current) continue;
+      for (const child of [...slot.children]) if (child.className !== "vl-slot-label") child.remove();
+      if (holder) {
+        slot.dataset.file = holder.file;
+        const chip = make_node("span", "vl-slot-take", `Take ${holder.take_number}`);
+        chip.dataset.dragFile = holder.file;
+        chip.draggable = !readonly();
+        const clear = make_node("button", "vl-slot-clear", "×");
+        clear.type = "button";
+        clear.title = "Clear this rank";
+        clear.dataset.file = holder.file;
+        slot.append(chip, clear);
+      } else {
+        delete slot.dataset.file;
+      }
+      slot.classList.toggle("vl-filled", Boolean(holder));
+    }
+    for (const chip of row.querySelectorAll(".vl-slot-take")) chip.draggable = !readonly();
+  };
+
+  const build_take = (take) => {
+    const row = make_node("div", "vl-row vl-take");
+    row.dataset.file = take.file;
+    row.dataset.dragFile = take.file;
+    row.dataset.line = take.line;
+    const play_button = make_node("button", "vl-play", "▶");
+    play_button.type = "button";
+    play_button.setAttribute("aria-label", `Play ${take.file}`);
+    const wave = make_node("div", "vl-wave");
+    const canvas = make_node("canvas", "vl-wave-canvas");
+    wave.append(canvas, make_node("div", "vl-playhead"));
+    const flags = make_node("span", "vl-flags");
+    for (const flag of take.flags ?? []) {
+      const badge = make_node("span", "vl-flag", flag.replaceAll("_", " "));
+      badge.dataset.flag = flag;
+      flags.append(badge);
+    }
+    const settings = make_node("span", "vl-settings", settings_label(take.settings));
+    settings.title = JSON.stringify(take.settings ?? {});
+    row.append(
+      play_button,
+      make_node("span", "vl-take-number", `Take ${take.take_number}`),
+      make_node("span", "vl-rank-badge"),
+      wave,
+      make_node("span", "vl-duration", format_duration(take.duration_s)),
+      settings,
+      flags,
+    );
+    return row;
+  };
+
+  const fill_take = (row, file) => {
+    const take = state.view.take_of.get(file);
+    const rank = state.view.rank_of.get(file) ?? null;
+    const saved = take.rank ?? null;
+    row.dataset.rank = rank === null ? "" : String(rank);
+    row.querySelector(".vl-rank-badge").textContent = rank === null ? "–" : `#${rank}`;
+    row.classList.toggle("vl-pending", rank !== saved);
+    row.classList.toggle("vl-focused", state.focused === file);
+    row.classList.toggle("vl-playing", player.playing && player.file === file);
+    row.draggable = !readonly();
+    row.querySelector(".vl-play").textContent = player.playing && player.file === file ? "❚❚" : "▶";
+  };
+
+  const draw_rows = () => {
+    const { rows } = state.view;
+    const [start, end] = visible_range(rows, scroller.scrollTop, scroller.clientHeight || 600);
+    const keep = new Set();
+    const color = wave_color();
+    const lines_text = new Map((model.get("lines") ?? []).map((l) => [l.line, l.script_text]));
+    for (let i = start; i < end; i += 1) {
+      const r = rows[i];
+      keep.add(r.key);
+      let row = mounted.get(r.key);
+      const fresh = !row;
+      if (fresh) {
+        row = r.kind === "line" ? build_line(r.line) : build_take(state.view.take_of.get(r.file));
+        mounted.set(r.key, row);
+        spacer.append(row);
+      }
+      row.style.top = `${r.top}px`;
+      row.style.height = `${r.height}px`;
+      if (r.kind === "line") fill_line(row, r.line, lines_text.get(r.line) ?? "");
+      else {
+        fill_take(row, r.file);
+        if (fresh) draw_wave(row, r.file, color);
+      }
+    }
+    for (const [key, row] of mounted) {
+      if (!keep.has(key)) {
+        if (state.dragging && row.dataset.dragFile === state.dragging) continue; // keep drag source
+        row.remove();
+        mounted.delete(key);
+      }
+    }
+  };
+
+  const draw_chrome = () => {
+    const { groups, rank_of, height } = state.view;
+    const locked = readonly();
+    root.classList.toggle("vl-readonly", locked);
+    root.dataset.batchId = model.get("batch_id") ?? "";
+    root.dataset.focusedFile = state.focused ?? "";
+    root.dataset.playingFile = player.playing ? player.file : "";
+    root.dataset.pending = String(state.pending.length);
+    $(".vl-title").textContent = [model.get("skin"), model.get("voice"), model.get("batch_id")]
+      .filter(Boolean)
+      .join(" · ");
+    const { done, total } = progress(groups, rank_of);
+    const counter = $(".vl-progress");
+    counter.dataset.done = String(done);
+    counter.dataset.total = String(total);
+    counter.textContent = `${done} / ${total} lines ranked`;
+    $(".vl-readonly-banner").hidden = !locked;
+    const lock_button = $(".vl-lock-button");
+    lock_button.disabled = locked;
+    lock_button.textContent = locked ? "Locked" : "Lock batch…";
+    if (locked) $(".vl-confirm").hidden = true;
+    const error = model.get("error") ?? "";
+    const text = state.local_message || (error !== state.dismissed_error ? error : "");
+    $(".vl-message-text").textContent = text;
+    $(".vl-message").hidden = !text;
+    spacer.style.height = `${height}px`;
+  };
+
+  const draw = () => {
+    frame = 0;
+    draw_chrome();
+    draw_rows();
+    draw_playhead();
+  };
+
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(draw);
+  };
+
+  let playhead_frame = 0;
+  const draw_playhead = () => {
+    playhead_frame = 0;
+    for (const row of mounted.values()) {
+      const head = row.querySelector?.(".vl-playhead");
+      if (!head) continue;
+      const mine = row.dataset.file === player.file && (player.playing || player.offset > 0);
+      head.hidden = !mine;
+      if (mine) {
+        const duration = player.duration || state.view.take_of.get(player.file)?.duration_s || 0;
+        const share = duration > 0 ? Math.min(1, player.position() / duration) : 0;
+        head.style.left = `${(share * 100).toFixed(2)}%`;
+      }
+    }
+    if (player.playing) schedule_playhead();
+  };
+  const schedule_playhead = () => {
+    if (!playhead_frame) playhead_frame = requestAnimationFrame(draw_playhead);
+  };
+
+  const show_local = (text) => {
+    state.local_message = text;
+    schedule();
+  };
+
+  const show_notice = () => {
+    const text = model.get("notice") ?? "";
+    const node = $(".vl-notice");
+    node.textContent = text;
+    node.hidden = !text;
+    clearTimeout(notice_timer);
+    if (text) notice_timer = setTimeout(() => (node.hidden = true), NOTICE_MS);
+  };
+
+  // --- events ------------------------------------------------------------------------------
+
+  const open_confirm = () => {
+    if (readonly()) return;
+    $(".vl-confirm-text").textContent =
+      `Lock batch ${model.get("batch_id")}? Ranks can no longer change after this.`;
+    $(".vl-confirm").hidden = false;
+    $(".vl-confirm-lock").focus();
+  };
+  const close_confirm = () => {
+    $(".vl-confirm").hidden = true;
+    root.focus({ preventScroll: true });
+  };
+
+  const on_click = (event) => {
+    const target = event.target;
+    const hit = (selector) => target.closest(selector);
+    if (hit(".vl-lock-button")) return open_confirm();
+    if (hit(".vl-confirm-lock")) {
+      model.send({ kind: "lock" });
+      return close_confirm();
+    }
+    if (hit(".vl-confirm-cancel")) return close_confirm();
+    if (hit(".vl-message-close")) {
+      state.local_message = "";
+      state.dismissed_error = model.get("error") ?? "";
+      schedule();
+      return;
+    }
+    if (hit("input, label")) return;
+    const clear = hit(".vl-slot-clear");
+    if (clear) {
+      send_rank(clear.dataset.file, null);
+    } else if (hit(".vl-slot-take")) {
+      set_focus(hit(".vl-slot-take").dataset.dragFile);
+    } else if (hit(".vl-line-text")) {
+      const list = state.view.groups.get(hit(".vl-line").dataset.line) ?? [];
+      if (list.length) set_focus(list[0].file);
+    } else if (hit(".vl-take")) {
+      const file = hit(".vl-take").dataset.file;
+      const wave = hit(".vl-wave");
+      if (hit(".vl-play")) {
+        state.focused = file;
+        toggle();
+      } else if (wave) {
+        state.focused = file;
+        const box = wave.getBoundingClientRect();
+        const share = Math.min(1, Math.max(0, (event.clientX - box.left) / (box.width || 1)));
+        play(file, share * (state.view.take_of.get(file)?.duration_s || 0));
+      } else {
+        set_focus(file);
+      }
+      schedule();
+    }
+    root.focus({ preventScroll: true });
+  };
+
+  const on_change = (event) => {
+    const target = event.target;
+    if (target.matches(".vl-filter-unranked")) {
+      state.only_unranked = target.checked;
+      derive();
+      state.sticky = new Set(state.view.lines.filter((n) => !has_best(state.view.groups.get(n), state.view.rank_of)));
+      derive();
+      scroller.scrollTop = 0;
+    } else if (target.matches(".vl-loop-toggle")) {
+      player.loop = target.checked;
+      if (player.playing) play(player.file, player.position());
+    } else if (target.matches(".vl-loudness-toggle")) {
+      state.matched = target.checked;
+      if (player.file) player.set_gain(take_gain(player.file));
+    }
+    root.focus({ preventScroll: true });
+    schedule();
+  };
+
+  const on_key = (event) => {
+    const target = event.target;
+    if (target.matches("input[type=text], input[type=search], textarea, select")) return;
+    if (!$(".vl-confirm").hidden) {
+      if (event.key === "Escape") close_confirm();
+      return;
+    }
+    if (target.matches("button, input") && (event.key === " " || event.key === "Enter")) return;
+    const action = action_for_key(event);
+    if (!action) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const { order, lines, groups } = state.view;
+    if (action.type === "rank") send_rank(state.focused, action.rank);
+    else if (action.type === "take") set_focus(step_take(order, state.focused, action.delta));
+    else if (action.type === "line") {
+      set_focus(step_line(lines, groups, line_of(state.focused), action.delta));
+    } else if (action.type === "toggle") toggle();
+    else if (action.type === "play_next" && state.focused) {
+      play(state.focused, 0);
+      set_focus(step_take(order, state.focused, 1), { follow: false });
+    }
+    schedule();
+  };
+
+  const slot_for = (event) => {
+    const slot = event.target.closest?.(".vl-slot");
+    if (!slot || !state.dragging || readonly()) return null;
+    return slot.dataset.line === line_of(state.dragging) ? slot : null;
+  };
+  const on_drag_start = (event) => {
+    const source = event.target.closest?.("[data-drag-file]");
+    if (!source || readonly()) {
+      event.preventDefault();
+      return;
+    }
+    state.dragging = source.dataset.dragFile;
+    event.dataTransfer.setData("text/plain", state.dragging);
+    event.dataTransfer.effectAllowed = "move";
+    root.classList.add("vl-dragging");
+  };
+  const on_drag_over = (event) => {
+    const slot = slot_for(event);
+    if (!slot) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    slot.classList.add("vl-drop-target");
+  };
+  const on_drag_leave = (event) => {
+    const slot = event.target.closest?.(".vl-slot");
+    if (slot && !slot.contains(event.relatedTarget)) slot.classList.remove("vl-drop-target");
+  };
+  const end_drag = () => {
+    state.dragging = null;
+    root.classList.remove("vl-dragging");
+    for (const slot of root.querySelectorAll(".vl-drop-target")) slot.classList.remove("vl-drop-target");
+    schedule();
+  };
+  const on_drop = (event) => {
+    const slot = slot_for(event);
+    if (!slot) return;
+    event.preventDefault();
+    const file = state.dragging;
+    end_drag();
+    send_rank(file, Number(slot.dataset.rank));
+    set_focus(file, { follow: false });
+  };
+
+  const on_custom = (msg, buffers) => {
+    if (msg?.kind === "ack") on_ack(msg);
+    else if (msg?.kind === "audio") {
+      const waiters = audio_waiters.get(msg.file) ?? [];
+      audio_waiters.delete(msg.file);
+      const data = buffers?.[0];
+      for (const { resolve, reject } of waiters) {
+        if (msg.error || !data) reject(new Error(msg.error || "no audio data"));
+        else if (data instanceof ArrayBuffer) resolve(data.slice(0));
+        else resolve(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      }
+    }
+  };
+
+  const on_state = () => {
+    derive();
+    schedule();
+  };
+  const on_error = () => {
+    state.dismissed_error = "";
+    schedule();
+  };
+
+  root.addEventListener("click", on_click);
+  root.addEventListener("change", on_change);
+  root.addEventListener("keydown", on_key);
+  root.addEventListener("dragstart", on_drag_start);
+  root.addEventListener("dragover", on_drag_over);
+  root.addEventListener("dragleave", on_drag_leave);
+  root.addEventListener("drop", on_drop);
+  root.addEventListener("dragend", end_drag);
+  scroller.addEventListener("scroll", schedule, { passive: true });
+  const state_events = ["change:takes", "change:lines", "change:peaks", "change:locked"];
+  for (const name of state_events) model.on(name, on_state);
+  model.on("change:error", on_error);
+  model.on("change:notice", show_notice);
+  model.on("msg:custom", on_custom);
+  timers.push(
+    setInterval(() => {
+      if (!document.hidden) model.send({ kind: "refresh" });
+      expire_pending();
+    }, model.get("refresh_ms") || 1500),
+  );
+
+  derive();
+  draw();
+  if (state.focused) prefetch(state.focused);
+  if (globalThis.location?.pathname?.includes("/voila/")) root.focus({ preventScroll: true });
+
+  return () => {
+    for (const timer of timers) clearInterval(timer);
+    clearTimeout(notice_timer);
+    cancelAnimationFrame(frame);
+    cancelAnimationFrame(playhead_frame);
+    for (const name of state_events) model.off(name, on_state);
+    model.off("change:error", on_error);
+    model.off("change:notice", show_notice);
+    model.off("msg:custom", on_custom);
+    player.close();
+    root.remove();
+  };
+}
+
+export default { render };

@@ -1,0 +1,158 @@
+"""What the dashboards show: the functions notebooks call, so notebooks hold no logic.
+
+`batches_view()` lists every batch with a filter and links to the ranking dashboard;
+`rank_view(batch_id)` is that dashboard; `query_param(name)` reads the page's URL query in
+Voila (waiting for the request first when the kernel was preheated).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import urllib.parse
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import ipywidgets
+
+from voicelab import store
+from voicelab.config import get_settings
+from voicelab.errors import VoicelabError
+from voicelab.widgets.rank_board import RankBoard
+
+RANK_PAGE = "rank.ipynb"
+"""The ranking dashboard, relative to the batch list: under Voila both live in /voila/render/."""
+
+_request = {"waited": False}
+
+_TABLE_CSS = """<style>
+.vl-batch-list table.vl-batch-table { border-collapse: collapse; width: 100%;
+  font-family: var(--jp-ui-font-family, system-ui, sans-serif);
+  color: var(--jp-ui-font-color1, inherit); font-size: var(--jp-ui-font-size1, 13px); }
+.vl-batch-list .vl-batch-table th, .vl-batch-list .vl-batch-table td { text-align: left;
+  padding: 4px 10px; border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
+.vl-batch-list .vl-batch-table th { color: var(--jp-ui-font-color2, #666); font-weight: 600; }
+.vl-batch-list .vl-batch-table td.vl-num { font-variant-numeric: tabular-nums; }
+.vl-batch-list .vl-batch-table a { color: var(--jp-content-link-color, #1976d2); }
+.vl-batch-list .vl-batch-row[data-locked="true"] .vl-batch-state { font-weight: 600; }
+.vl-batch-list .vl-batch-empty { color: var(--jp-ui-font-color2, #666); padding: 8px 0; }
+</style>"""
+
+
+def query_param(name: str, default: str = "") -> str:
+    """One parameter of the dashboard's URL query (`?batch_id=...`), or `default`.
+
+    Voila gives a fresh kernel the query in QUERY_STRING; a preheated kernel runs before any
+    request, so it first waits for one (voila.utils.wait_for_request, once per kernel). Outside
+    Voila there is no QUERY_STRING and `default` comes back: notebooks then use their parameter.
+    """
+    if os.environ.get("VOILA_PREHEAT", "False") != "False" and not _request["waited"]:
+        from voila.utils import wait_for_request
+
+        wait_for_request()
+        _request["waited"] = True
+    values = urllib.parse.parse_qs(os.environ.get("QUERY_STRING", "")).get(name)
+    return values[0] if values else default
+
+
+def _message(text: str, css_class: str) -> ipywidgets.HTML:
+    link = f'<a href="{html.escape("batches.ipynb")}">all batches</a>'
+    body = f'<div class="{css_class}" role="alert">{html.escape(text)} See {link}.</div>'
+    return ipywidgets.HTML(body)
+
+
+def rank_view(batch_id: str, root: Path | None = None) -> ipywidgets.Widget:
+    """The ranking dashboard for one batch, or a message naming why it cannot be shown.
+
+    `root` defaults to AUDIO_ROOT. Never raises for a bad or missing id: a dashboard shows
+    a readable message (class `vl-rank-missing`) instead of a traceback.
+    """
+    if not batch_id:
+        return _message(
+            "No batch chosen: open this dashboard with ?batch_id=<batch id> in its address.",
+            "vl-rank-missing",
+        )
+    root = Path(root) if root is not None else get_settings().audio_root
+    try:
+        return RankBoard(store.find_batch(root, batch_id), root=root)
+    except VoicelabError as exc:
+        return _message(f"Cannot open batch {batch_id!r}: {exc}.", "vl-rank-missing")
+
+
+def _when(stamp: str | None) -> str:
+    if not stamp:
+        return "generating"
+    try:
+        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return stamp
+
+
+def _row_text(record: store.BatchRecord) -> str:
+    state = "locked" if record["locked"] else "open"
+    when = _when(record["generated_at_utc"])
+    return " ".join((record["skin"], record["voice"], record["batch_id"], when, state)).lower()
+
+
+def matches(record: store.BatchRecord, query: str) -> bool:
+    """Whether a batch matches a filter: every word of `query` appears in one of its fields."""
+    text = _row_text(record)
+    return all(word in text for word in query.lower().split())
+
+
+def batch_table_html(records: Sequence[store.BatchRecord], query: str = "") -> str:
+    """The batch list as an HTML table (rows filtered by `query`), each linking to its board."""
+    shown = [r for r in records if matches(r, query)]
+    head = "".join(
+        f"<th>{h}</th>" for h in ("Skin", "Voice", "Batch", "Generated", "Takes", "Ranked", "State")
+    )
+    rows = []
+    for r in shown:
+        href = f"{RANK_PAGE}?{urllib.parse.urlencode({'batch_id': r['batch_id']})}"
+        share = r["ranked_count"] / r["take_count"] if r["take_count"] else 0.0
+        bid, locked = html.escape(r["batch_id"]), str(r["locked"]).lower()
+        rows.append(
+            f'<tr class="vl-batch-row" data-batch-id="{bid}" data-locked="{locked}">'
+            f"<td>{html.escape(r['skin'])}</td><td>{html.escape(r['voice'])}</td>"
+            f'<td><a class="vl-batch-link" href="{html.escape(href)}">{bid}</a></td>'
+            f"<td>{html.escape(_when(r['generated_at_utc']))}</td>"
+            f'<td class="vl-num">{r["take_count"]}</td>'
+            f'<td class="vl-num">{r["ranked_count"]} ({share:.0%})</td>'
+            f'<td class="vl-batch-state">{"locked" if r["locked"] else "open"}</td></tr>'
+        )
+    count = f'<div class="vl-batch-count">{len(shown)} of {len(records)} batches</div>'
+    if not shown:
+        empty = "No batch matches this filter." if records else "No batches yet."
+        return f'{_TABLE_CSS}{count}<div class="vl-batch-empty">{empty}</div>'
+    table = f'<table class="vl-batch-table"><thead><tr>{head}</tr></thead>'
+    return f"{_TABLE_CSS}{count}{table}<tbody>{''.join(rows)}</tbody></table>"
+
+
+def batches_view(root: Path | None = None, query: str = "") -> ipywidgets.VBox:
+    """Every batch under `root` (default AUDIO_ROOT), newest first, with a live text filter.
+
+    Classes for pages and tests: `.vl-batch-list` (the box), `.vl-batch-filter` (the filter
+    input's widget), `.vl-batch-refresh` (rescan button), `tr.vl-batch-row[data-batch-id]`,
+    `a.vl-batch-link`.
+    """
+    root = Path(root) if root is not None else get_settings().audio_root
+    records = {"all": store.find_batches(root)}
+    search = ipywidgets.Text(value=query, placeholder="Filter: skin, voice, batch id, date, locked")
+    search.add_class("vl-batch-filter")
+    refresh = ipywidgets.Button(description="Refresh", tooltip="Look for new batches")
+    refresh.add_class("vl-batch-refresh")
+    table = ipywidgets.HTML(batch_table_html(records["all"], query))
+
+    def show(_change: object = None) -> None:
+        table.value = batch_table_html(records["all"], search.value)
+
+    def rescan(_button: object = None) -> None:
+        records["all"] = store.find_batches(root)
+        show()
+
+    search.observe(show, names="value")
+    refresh.on_click(rescan)
+    box = ipywidgets.VBox([ipywidgets.HBox([search, refresh]), table])
+    box.add_class("vl-batch-list")
+    return box
