@@ -238,6 +238,21 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ERROR if any(c.status == "fail" for c in checks) else EXIT_OK
 
 
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    import api  # the HTTP face; voicelab's core never imports it
+
+    api.serve(settings, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import server
+
+    server.serve(settings, host=args.host, port=args.port, worker=not args.no_worker,
+                 demo=not args.no_demo)
+    return EXIT_OK
+
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
@@ -266,6 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("jobs", cmd_jobs, "list recent jobs, newest first")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
+
+    p = command("serve", cmd_serve, "serve the dashboards, the API and /audio on one port")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--no-worker", action="store_true", help="do not start a job worker")
+    p.add_argument("--no-demo", action="store_true", help="no demo batch on a first run")
+
+    p = command("api", cmd_api, "serve the HTTP API alone (production WSGI server)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
 
     p = command("voices", cmd_voices, "list the voices of the available engines")
     p.add_argument("--engine", choices=["elevenlabs", "piper"])
