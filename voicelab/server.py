@@ -1,0 +1,250 @@
+"""`voicelab serve`: the Voila dashboards, the API and /audio on one origin, plus a worker.
+
+One tornado server (a small `voila.app.Voila` subclass) serves everything (DESIGN decision 9):
+- `/` redirects to the batch list, `/voila/render/<notebook>` renders `notebooks/`;
+- this project's API paths and `/audio/` go to the Flask app through a WSGI container on a
+  thread pool, so a slow request never blocks the event loop; the token check lives in Flask;
+- `/voicelab/static/` serves what the pages need locally (no CDN: decision 10).
+
+Kernels for the dashboards are preheated. Voila's page-unload beacon that shuts a kernel down
+is refused without an `_xsrf` cookie, which Voila never sets, so every visit used to leak a
+kernel: render pages set that cookie, and idle kernels (lost tabs, crashed browsers) are culled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import webbrowser
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from voicelab.config import Settings
+from voicelab.errors import ConfigError
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+STATIC = Path(__file__).resolve().parent / "static"
+TEMPLATE_OVERRIDES = STATIC / "template"
+BATCH_LIST = "batches.ipynb"
+RANK_BOARD = "rank.ipynb"
+PREHEATED = (BATCH_LIST, RANK_BOARD)
+API_THREADS = 8
+CULL_IDLE_S = 600
+CULL_INTERVAL_S = 60
+# Flask's own static route is not part of the API; everything else it routes is.
+_NOT_API_ENDPOINTS = {"static"}
+
+
+def dashboard_url(base: str, notebook: str, **query: str) -> str:
+    """The stable address of a dashboard, e.g. `<base>/voila/render/rank.ipynb?batch_id=<id>`."""
+    url = f"{base.rstrip('/')}/voila/render/{notebook}"
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def api_path_pattern(rules: Sequence[str]) -> str:
+    """A tornado path regex matching exactly the paths the Flask app routes.
+
+    Each rule contributes its literal prefix (up to its first `<variable>`), so `/api/kernels`
+    and the other Jupyter paths under `/api/` stay with Voila.
+    """
+    prefixes = sorted({rule.split("<", 1)[0] for rule in rules}, key=len, reverse=True)
+    alternatives = "|".join(
+        re.escape(p) + (".*" if p.endswith("/") else "(?:/.*)?") for p in prefixes
+    )
+    return f"(?:{alternatives})"
+
+
+def _flask_rules(app: Any) -> list[str]:
+    return [r.rule for r in app.url_map.iter_rules() if r.endpoint not in _NOT_API_ENDPOINTS]
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether `port` can be bound on `host` now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def voila_config(host: str, port: int) -> Any:
+    """Voila's configuration for `voicelab serve` (a traitlets Config; no config files read)."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.Voila.update(ip=host, port=port, port_retries=0, open_browser=False,
+                        config_file_paths=[])
+    config.VoilaConfiguration.update(preheat_kernel=True, default_pool_size=1,
+                                     show_tracebacks=True)
+    # A preheated kernel runs its notebook before any visit: only the dashboards get one,
+    # never generate.ipynb (that one runs a job).
+    config.VoilaKernelManager.kernel_pools_config = {
+        "default": {"pool_size": 0}, **{nb: {"pool_size": 1} for nb in PREHEATED}}
+    config.MappingKernelManager.update(cull_idle_timeout=CULL_IDLE_S,
+                                       cull_interval=CULL_INTERVAL_S)
+    return config
+
+
+def _voila_class() -> type:
+    """The Voila subclass; built on first use so importing this module stays light."""
+    import tornado.web
+    import tornado.wsgi
+    from jupyter_core.utils import ensure_async
+    from voila.app import Voila
+    from voila.tornado.handler import TornadoVoilaHandler
+
+    class RenderHandler(TornadoVoilaHandler):  # type: ignore[misc]
+        """Voila's render handler, plus the `_xsrf` cookie the unload beacon needs."""
+
+        async def prepare(self) -> None:
+            await ensure_async(super().prepare())  # sets current_user, which the cookie needs
+            self.xsrf_token  # noqa: B018  # reading it sets the cookie
+
+    class VoicelabVoila(Voila):  # type: ignore[misc]
+        """Voila with the API, /audio, the redirect and local static files in front."""
+
+        flask_app: Any = None
+
+        def setup_template_dirs(self) -> None:
+            super().setup_template_dirs()
+            self.template_paths = [str(TEMPLATE_OVERRIDES), *self.template_paths]
+
+        def init_handlers(self) -> list[Any]:
+            container = tornado.wsgi.WSGIContainer(
+                self.flask_app, executor=ThreadPoolExecutor(API_THREADS, "api"))
+            ours = [
+                ("/", tornado.web.RedirectHandler,
+                 {"url": f"/voila/render/{BATCH_LIST}", "permanent": False}),
+                (api_path_pattern(_flask_rules(self.flask_app)), tornado.web.FallbackHandler,
+                 {"fallback": container}),
+                ("/voicelab/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC)}),
+            ]
+            theirs = [
+                (h[0], RenderHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h
+                for h in super().init_handlers()
+            ]
+            return [*ours, *theirs]
+
+    return VoicelabVoila
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment for kernels and the worker: this one, with AUDIO_ROOT made absolute.
+
+    Kernels run in notebooks/, so a relative AUDIO_ROOT (the default `./output`) would point
+    somewhere else there.
+    """
+    return {**os.environ, "AUDIO_ROOT": str(Path(settings.audio_root).resolve())}
+
+
+@contextlib.contextmanager
+def embedded_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A `voicelab worker` subprocess for the life of the block; terminated (then killed) after."""
+    process = subprocess.Popen([sys.executable, "-m", "voicelab", "worker"], env=env)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def urls(host: str, port: int) -> dict[str, str]:
+    """The addresses `voicelab serve` prints; others may link to them."""
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return {
+        "batches": f"{base}/",
+        "rank board": dashboard_url(base, RANK_BOARD) + "?batch_id=<id>",
+        "dashboards": f"{base}/voila/tree",
+        "API": f"{base}/api/openapi.json",
+        "audio": f"{base}/audio/<skin>/<voice>/<batch>/takes/<file>",
+    }
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker: bool = True,
+          demo: bool = True, open_browser: bool = False, *, notebooks: Path = NOTEBOOKS) -> None:
+    """Serve dashboards, API and audio on http://host:port until SIGINT/SIGTERM.
+
+    With `worker`, a `voicelab worker` subprocess runs generation jobs and is terminated with
+    the server. With `demo`, a first run on an AUDIO_ROOT without batches makes a small Piper
+    batch first (about 10 s).
+
+    Raises:
+        ConfigError: the port is taken, or as api.create_app.
+    """
+    from api import create_app
+
+    if not port_free(host, port):
+        raise ConfigError("--port", port, f"already in use on {host}; pick another port")
+    env = child_env(settings)
+    os.environ.update(env)  # kernels inherit the server's environment
+    if demo:
+        from voicelab.demo import ensure_demo_batch
+
+        batch_id = ensure_demo_batch(settings)
+        if batch_id:
+            print(f"made a demo batch to rank: {batch_id}", flush=True)
+    app = _voila_class()(config=voila_config(host, port))
+    app.flask_app = create_app(settings)
+    app.initialize([str(notebooks)])
+    with contextlib.ExitStack() as stack:
+        if worker:
+            stack.enter_context(embedded_worker(env))
+        _announce(host, port, open_browser)
+        app.start()
+
+
+def _announce(host: str, port: int, open_browser: bool) -> None:
+    """Print the URLs (and open a browser) once the event loop runs, i.e. once listening."""
+    from tornado.ioloop import IOLoop
+
+    def show() -> None:
+        lines = [f"  {name:<11} {url}" for name, url in urls(host, port).items()]
+        print("VoiceLab is serving:\n" + "\n".join(lines), flush=True)
+        if open_browser:
+            webbrowser.open(urls(host, port)["batches"])
+
+    IOLoop.current().add_callback(show)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m voicelab.server [--host H] [--port P] [--no-worker] [--no-demo]`."""
+    import argparse
+
+    from voicelab.config import get_settings
+    from voicelab.errors import VoicelabError
+    from voicelab.logs import configure_logging
+
+    parser = argparse.ArgumentParser(prog="voicelab serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8866)
+    parser.add_argument("--no-worker", dest="worker", action="store_false")
+    parser.add_argument("--no-demo", dest="demo", action="store_false")
+    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+        configure_logging(settings)
+        serve(settings, args.host, args.port, args.worker, args.demo, notebooks=args.notebooks)
+    except VoicelabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
