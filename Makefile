@@ -28,7 +28,7 @@ system-deps:
 	fi
 
 run: install
-	$(BIN)/voicelab run
+	$(BIN)/voicelab serve
 
 test: install system-deps
 	$(BIN)/ruff check .

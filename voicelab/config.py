@@ -16,6 +16,7 @@ from pathlib import Path
 from voicelab.errors import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 DEFAULT_ELEVENLABS_BASE_URL = "https://api.elevenlabs.io"
 
 
@@ -36,6 +37,7 @@ class Settings:
     piper_voices: Path | None = None
     cors_origins: tuple[str, ...] = ()
     flask_env: str = "development"
+    notebooks_dir: Path = DEFAULT_NOTEBOOKS
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -92,6 +94,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     piper_voices = get("VOICELAB_PIPER_VOICES")
     if piper_voices and not Path(piper_voices).is_dir():
         raise ConfigError("VOICELAB_PIPER_VOICES", piper_voices, "not a folder")
+    notebooks = Path(get("VOICELAB_NOTEBOOKS") or DEFAULT_NOTEBOOKS)
+    if not (notebooks / "generate.ipynb").is_file():
+        raise ConfigError("VOICELAB_NOTEBOOKS", str(notebooks), "no generate.ipynb in that folder")
     broker = get("CELERY_BROKER_URL")
     return Settings(
         audio_root=_writable_dir("AUDIO_ROOT", get("AUDIO_ROOT") or "./output"),
@@ -109,6 +114,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         piper_voices=Path(piper_voices).resolve() if piper_voices else None,
         cors_origins=tuple(o for o in (get("VOICELAB_CORS_ORIGINS") or "").split(",") if o.strip()),
         flask_env=get("FLASK_ENV") or "development",
+        notebooks_dir=notebooks.resolve(),
     )
 
 
