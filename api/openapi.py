@@ -113,6 +113,10 @@ _TAKE: Schema = {
 }
 
 
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def _data(schema: Schema) -> Schema:
     return {"type": "object", "required": ["data"], "additionalProperties": False,
             "properties": {"data": schema}}
@@ -131,11 +135,15 @@ SCHEMAS: dict[str, Schema] = {
         "properties": {**_CONFIG_FIELDS,
                        "script_csv": {"type": "string", "description": "the CSV text"}},
     },
+    "GenerationOptions": {
+        "type": "object", "required": ["skin_name", "voice_ids"], "additionalProperties": False,
+        "properties": _CONFIG_FIELDS, "description": "a generation config without its script",
+    },
     "GenerationUpload": {
         "type": "object", "required": ["script", "config"],
         "properties": {
             "script": {"type": "string", "format": "binary", "description": "the CSV file"},
-            "config": {"type": "string", "description": "the config as JSON, no script_csv"},
+            "config": _ref("GenerationOptions"),
         },
     },
     "RankChange": {"type": "object", "required": ["rank"], "additionalProperties": False,
@@ -190,14 +198,13 @@ SCHEMAS: dict[str, Schema] = {
     })),
 }
 
+# Multipart parts that carry JSON (the upload's config field).
+_ENCODINGS = {"GenerationUpload": {"encoding": {"config": {"contentType": "application/json"}}}}
+
 _REASONS = {200: "OK", 202: "Accepted", 206: "Partial Content", 304: "Not Modified",
             400: "Invalid input", 401: "Missing or wrong API token", 404: "Not found",
             413: "Body too large", 416: "Range not satisfiable", 423: "Batch is locked",
             500: "Server-side problem", 502: "Text-to-speech service failed"}
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _response(kind: str, status: int) -> Schema:
@@ -230,7 +237,8 @@ def _operation(op: Operation, secured: bool) -> Schema:
     }
     if op.body:
         spec["requestBody"] = {"required": True, "content": {
-            media: {"schema": _ref(name)} for media, name in op.body.items()}}
+            media: {"schema": _ref(name), **_ENCODINGS.get(name, {})}
+            for media, name in op.body.items()}}
     if secured and op.rule.startswith("/audio/"):
         spec["security"] = [{"bearer": []}, {"query_token": []}]
     return spec
