@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         configure_logging(settings)
     if settings.flask_env == "production" and not settings.secret_key:
         raise ConfigError("SECRET_KEY", "(unset)", "required when FLASK_ENV=production")
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
                       MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep metadata's own order

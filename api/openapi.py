@@ -170,7 +170,8 @@ SCHEMAS: dict[str, Schema] = {
         "quota": {"type": ["object", "null"], "properties": {
             "remaining": {"type": "integer"}, "character_limit": {"type": "integer"},
             "share": {"type": ["number", "null"]}, "enough": {"type": "boolean"},
-        }},
+            "error": {"type": "string", "description": "set when the quota is unavailable"},
+        }, "description": "ElevenLabs only; null for Piper"},
     })),
     "VoiceList": _data({"type": "array", "items": _object(["id", "name", "engine"], {
         "id": _STR, "name": _STR, "engine": {"type": "string", "enum": list(ENGINES)},

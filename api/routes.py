@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import re
 import sys
 import threading
@@ -28,6 +29,7 @@ from voicelab.generation import resolve_voices
 from voicelab.jobspec import GenerationConfig, estimate, parse_config
 from voicelab.script import parse_script
 
+log = logging.getLogger(__name__)
 bp = Blueprint("voicelab_api", __name__)
 table = RouteTable(bp)
 
@@ -165,6 +167,24 @@ def validated(raw: dict[str, Any]) -> tuple[GenerationConfig, Engine]:
     return config, engine
 
 
+def quota_share(engine: Engine, characters: int) -> dict[str, Any] | None:
+    """The account's quota and the share of what is left that `characters` would spend.
+
+    None for engines without a quota (Piper); `{"error": ...}` when the service cannot say,
+    since an estimate is still useful without it.
+    """
+    quota = getattr(engine, "quota", None)
+    if quota is None:
+        return None
+    try:
+        left = quota()
+    except EngineError as exc:
+        log.warning("quota unavailable for the estimate: %s", exc)
+        return {"error": str(exc)}
+    share = characters / left["remaining"] if left["remaining"] else None
+    return {**left, "share": share, "enough": characters <= left["remaining"]}
+
+
 def _task_record(task_id: str) -> dict[str, Any]:
     record = registry.get(_settings().audio_root, task_id)
     if record is None:
@@ -233,14 +253,8 @@ def cancel_job(task_id: str) -> dict[str, Any]:
              {200: "Estimate", 400: "Error", 413: "Error", 502: "Error"}, body=_BODY)
 def estimate_job() -> dict[str, Any]:
     config, engine = validated(job_config())
-    counts: dict[str, Any] = {**estimate(config), "quota": None}
-    quota = getattr(engine, "quota", None)
-    if config.engine == "elevenlabs" and quota is not None:
-        left = quota()
-        share = counts["characters"] / left["remaining"] if left["remaining"] else None
-        counts["quota"] = {**left, "share": share,
-                           "enough": counts["characters"] <= left["remaining"]}
-    return {"data": counts}
+    counts: dict[str, Any] = estimate(config)
+    return {"data": {**counts, "quota": quota_share(engine, counts["characters"])}}
 
 
 @table.route("/api/voices", "GET", "Voices of every available engine",

@@ -357,6 +357,11 @@ def test_elevenlabs_voices_and_quota_share(root: Path, fake: FakeElevenLabs) -> 
     assert data["quota"]["share"] == pytest.approx(data["characters"] / 10_000)
     assert data["quota"]["enough"] is True
     assert DEFAULT_KEY not in json.dumps(data)
+    fake.stop()  # voices stay cached for 10 minutes; the quota cannot be read any more
+    later = client.post("/api/estimate", json=job(voice_ids=fake.voice_ids[:1]))
+    assert later.status_code == 200
+    assert later.get_json()["data"]["quota"]["error"]
+    assert later.get_json()["data"]["characters"] == data["characters"] // 2
 
 
 # --- audio -----------------------------------------------------------------------------------
