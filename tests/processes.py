@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import psutil
@@ -108,7 +108,7 @@ class Worker:
 
 
 class Workers:
-    """Every worker a test starts, killed at the end (the `workers` fixture)."""
+    """Every worker a test starts; all killed on leaving the `with` block."""
 
     def __init__(self, base: Path) -> None:
         self.base, self.started = base, []
@@ -123,12 +123,8 @@ class Workers:
         for worker in self.started:
             worker.kill()
 
+    def __enter__(self) -> Workers:
+        return self
 
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Workers]:
-    """Start `voicelab worker` processes with `workers.start(env)`; all killed afterwards."""
-    group = Workers(tmp_path / "logs")
-    try:
-        yield group
-    finally:
-        group.kill_all()
+    def __exit__(self, *exc: object) -> None:
+        self.kill_all()

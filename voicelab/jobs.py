@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, shared_task, signals
-from celery.exceptions import Ignore
+from celery.exceptions import Ignore, TaskRevokedError
 from celery.states import REVOKED
 
 from voicelab import registry
@@ -129,8 +129,8 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
                 mark: Any = None) -> dict[str, Any]:
     """Validate, run the notebook with papermill, and return `{batch_ids, failed, report}`.
 
-    Raises JobConfigError for an invalid config (never retried) and JobFailed when the notebook
-    stops on an error (the message names the error and the report). A cancelled job ends as
+    Raises JobFailed for an invalid config (the validation message; never retried) and when the
+    notebook stops on an error (the message names the error and the report). A cancelled job ends as
     REVOKED; a duplicate delivery of a job running elsewhere or already ended changes nothing.
     """
     root = settings.audio_root
@@ -164,7 +164,7 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
         log.warning("job %s: not running a delivery of a job that is %s (%s)", task_id,
                     record.get("state"), decision[0])
         if decision[0] == "cancelled" and mark:
-            mark(REVOKED, {"cancelled": True})
+            mark(REVOKED, _revoked(task_id))
         raise Ignore()
     report = registry.report_path(root, task_id)
     stop = threading.Event()
@@ -189,15 +189,24 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
         registry.set_fields(root, task_id, result=result, state="REVOKED",
                             finished_at=registry.now_iso())
         if mark:
-            mark(REVOKED, {"cancelled": True, **result})
+            mark(REVOKED, _revoked(task_id))
         raise Ignore()
     registry.set_fields(root, task_id, state="SUCCESS", result=result,
                         finished_at=registry.now_iso())
     return result
 
 
+def _revoked(task_id: str) -> TaskRevokedError:
+    """What the result backend holds for a cancelled job (Celery wants an exception there)."""
+    return TaskRevokedError(f"job {task_id} was cancelled; submit it again to resume")
+
+
 def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, Any]:
-    """The config as a dict, or JobConfigError (recorded as the job's FAILURE)."""
+    """The config as a dict; an invalid one is recorded as the job's FAILURE, never retried.
+
+    Raises JobFailed carrying the validation message: Celery rebuilds a task's exception from
+    its message alone, which JobConfigError (built from a list of problems) cannot take.
+    """
     root = settings.audio_root
     raw: Any = None
     try:
@@ -210,7 +219,7 @@ def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, 
             registry.create(root, task_id, raw if isinstance(raw, dict) else {})
         registry.set_fields(root, task_id, state="FAILURE", error=str(error),
                             finished_at=registry.now_iso())
-        raise error from None
+        raise JobFailed(str(error)) from None
     return raw
 
 
@@ -357,7 +366,7 @@ def cancel(settings: Settings, task_id: str, app: Celery | None = None) -> regis
     if record is not None and record["state"] == "REVOKED":
         celery = app or make_celery(settings)
         celery.control.revoke(task_id)
-        celery.backend.store_result(task_id, {"cancelled": True}, REVOKED)
+        celery.backend.store_result(task_id, _revoked(task_id), REVOKED)
     return record
 
 
