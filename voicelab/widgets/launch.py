@@ -1,0 +1,317 @@
+"""The launch dashboard: the generation form (seed §5.3) and the job monitor, in ipywidgets.
+
+`LaunchForm` validates the whole config on every change through voicelab.jobspec, so the
+errors shown are the ones the API would give, row numbers included; the Start button stays
+disabled until the config is valid. `JobMonitor` reads the job registry, so it shows the same
+jobs after a page reload, and it refreshes itself while a job runs.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+from voicelab import jobs, registry
+from voicelab.config import Settings
+from voicelab.engines import ENGINES, Voice, get_engine
+from voicelab.errors import JobConfigError, VoicelabError
+from voicelab.jobspec import DEFAULT_MODEL, MAX_VARIANTS, SETTING_LIMITS, estimate, parse_config
+
+RANK_URL = "rank.ipynb?batch_id="
+PREVIEW_ROWS = 8
+SLIDERS = {"stability": "Stability", "similarity_boost": "Similarity", "style": "Style",
+           "speed": "Speed"}
+
+
+def available_voices(settings: Settings) -> list[Voice]:
+    """Voices of every engine that can run here (ElevenLabs only with a key)."""
+    voices: list[Voice] = []
+    for name in ENGINES:
+        if name == "elevenlabs" and not settings.elevenlabs_api_key:
+            continue
+        try:
+            voices += get_engine(name, settings).voices()
+        except VoicelabError:
+            continue
+    return voices
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table class='vl-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class LaunchForm:
+    """The generation form; `widget` is what the dashboard shows."""
+
+    def __init__(self, settings: Settings, voices: list[Voice] | None = None,
+                 on_submit: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.voices = voices if voices is not None else available_voices(settings)
+        self.on_submit = on_submit
+        self.task_id: str | None = None
+        style = {"description_width": "120px"}
+        wide = w.Layout(width="460px")
+        self.engine = w.Dropdown(options=[n for n in ENGINES if any(
+            v.engine == n for v in self.voices)] or ["piper"], value=settings.default_engine
+            if any(v.engine == settings.default_engine for v in self.voices) else None,
+            description="Engine", style=style, layout=wide)
+        self.search = w.Text(placeholder="search voices", description="Voices", style=style,
+                             layout=wide)
+        self.voice_select = w.SelectMultiple(options=[], rows=6, description="", style=style,
+                                             layout=w.Layout(width="460px", margin="0 0 0 124px"))
+        self.skin = w.Text(description="Skin name", placeholder="e.g. Aldric", style=style,
+                           layout=wide)
+        self.variants = w.BoundedIntText(value=3, min=1, max=MAX_VARIANTS,
+                                         description="Variants per line", style=style)
+        self.ranges = {
+            name: w.FloatRangeSlider(
+                value=[default, default] if name != "stability" else [0.3, 0.7],
+                min=low, max=high, step=0.01, description=label, style=style, layout=wide,
+                readout_format=".2f")
+            for name, label in SLIDERS.items()
+            for low, high, default in [SETTING_LIMITS[name]]}
+        self.speaker_boost = w.Checkbox(value=True, description="Speaker boost", style=style)
+        self.model = w.Dropdown(options=[DEFAULT_MODEL], value=DEFAULT_MODEL,
+                                description="Model", style=style, layout=wide)
+        self.upload = w.FileUpload(accept=".csv,.txt,.tsv", multiple=False,
+                                   description="Script CSV")
+        self.preview = w.HTML()
+        self.errors = w.HTML()
+        self.estimate = w.HTML()
+        self.start = w.Button(description="Start generation", button_style="primary",
+                              disabled=True, icon="play")
+        self.status = w.HTML()
+        for control in (self.engine, self.search, self.voice_select, self.skin, self.variants,
+                        self.speaker_boost, self.model, self.upload, *self.ranges.values()):
+            control.observe(self._changed, names="value")
+        self.start.on_click(lambda _: self.submit())
+        self._filter_voices()
+        self._models()
+        self.widget = w.VBox([
+            w.HTML("<h3>New batch</h3>"), self.engine, self.search, self.voice_select, self.skin,
+            self.variants, *self.ranges.values(), self.speaker_boost, self.model,
+            w.HBox([self.upload]), self.preview, self.errors, self.estimate,
+            w.HBox([self.start, self.status])])
+        self.widget.add_class("vl-launch")
+        self._changed()
+
+    # -- state -> config ------------------------------------------------------------------
+
+    def script_bytes(self) -> tuple[str, bytes] | None:
+        files = self.upload.value
+        if not files:
+            return None
+        item = files[0]
+        return item["name"], bytes(item["content"])
+
+    def config(self) -> dict[str, Any]:
+        """The job config (the API body's shape) the form describes."""
+        settings: dict[str, Any] = {
+            name: (list(slider.value) if slider.value[0] != slider.value[1]
+                   else slider.value[0]) for name, slider in self.ranges.items()}
+        settings["use_speaker_boost"] = self.speaker_boost.value
+        config: dict[str, Any] = {"skin_name": self.skin.value,
+                                  "voice_ids": list(self.voice_select.value),
+                                  "variants": self.variants.value, "engine": self.engine.value,
+                                  "settings": settings}
+        if self.engine.value == "elevenlabs":
+            config["model_id"] = self.model.value
+        script = self.script_bytes()
+        if script:
+            name, data = script
+            config["script_name"] = name
+            config["script_csv"] = _decode(data)
+        return config
+
+    def _filter_voices(self) -> None:
+        term = self.search.value.strip().casefold()
+        chosen = set(self.voice_select.value)
+        options = [(f"{v.name} ({v.id})", v.id) for v in self.voices
+                   if v.engine == self.engine.value
+                   and (not term or term in v.name.casefold() or term in v.id.casefold()
+                        or v.id in chosen)]
+        self.voice_select.options = options
+        self.voice_select.value = tuple(v for v in chosen if v in {o[1] for o in options})
+
+    def _models(self) -> None:
+        eleven = self.engine.value == "elevenlabs"
+        self.model.disabled = not eleven
+        if eleven:
+            try:
+                engine = get_engine("elevenlabs", self.settings)
+                models = [m["model_id"] for m in engine.models()]  # type: ignore[attr-defined]
+            except VoicelabError:
+                models = []
+            self.model.options = models or [DEFAULT_MODEL]
+            if DEFAULT_MODEL in self.model.options:
+                self.model.value = DEFAULT_MODEL
+
+    def _changed(self, change: dict[str, Any] | None = None) -> None:
+        owner = change and change.get("owner")
+        if owner in (self.engine, self.search):
+            if owner is self.engine:
+                self._models()
+            self._filter_voices()
+        self._show_preview()
+        try:
+            job = parse_config(self.config(), default_engine=self.settings.default_engine)
+        except JobConfigError as exc:
+            self.errors.value = ("<ul class='vl-errors'>" + "".join(
+                f"<li>{html.escape(str(p))}</li>" for p in exc.problems) + "</ul>")
+            self.estimate.value = ""
+            self.start.disabled = True
+            return
+        self.errors.value = ""
+        self.estimate.value = self._estimate_html(job)
+        self.start.disabled = False
+
+    def _show_preview(self) -> None:
+        from voicelab.errors import ScriptError
+        from voicelab.script import parse_script
+
+        script = self.script_bytes()
+        if not script:
+            self.preview.value = "<i>Upload a CSV with Function and Line columns.</i>"
+            return
+        name, data = script
+        try:
+            parsed = parse_script(data, name=name)
+        except ScriptError:
+            self.preview.value = f"<b>{html.escape(name)}</b>: see the problems below."
+            return
+        rows = [[str(line.row), line.function, line.text] for line in parsed.lines[:PREVIEW_ROWS]]
+        more = len(parsed.lines) - len(rows)
+        self.preview.value = (f"<b>{html.escape(name)}</b>: {len(parsed.lines)} lines"
+                              + _table(rows, ["row", "Function", "Line"])
+                              + (f"<i>… and {more} more</i>" if more > 0 else ""))
+
+    def _estimate_html(self, job: Any) -> str:
+        figures = estimate(job)
+        text = (f"<b>Estimate</b>: {figures['takes']} takes, {figures['requests']} requests, "
+                f"{figures['characters']:,} characters")
+        if job.engine == "elevenlabs":
+            try:
+                quota = get_engine("elevenlabs", self.settings).quota()  # type: ignore[attr-defined]
+                remaining = quota.get("remaining") or 0
+                share = figures["characters"] / remaining if remaining else float("inf")
+                text += f" = {share:.1%} of the {remaining:,} characters left this month"
+            except VoicelabError as exc:
+                text += f" (quota unknown: {html.escape(str(exc))})"
+        else:
+            text += " (local engine: free)"
+        return f"<div class='vl-estimate'>{text}</div>"
+
+    def submit(self) -> str | None:
+        """Queue the job; returns its task id (None when the config was refused)."""
+        try:
+            self.task_id = jobs.submit(self.settings, self.config())
+        except VoicelabError as exc:
+            self.status.value = f"<span class='vl-error'>{html.escape(str(exc))}</span>"
+            return None
+        self.status.value = f"queued <code>{self.task_id}</code>"
+        if self.on_submit:
+            self.on_submit(self.task_id)
+        return self.task_id
+
+
+def _decode(data: bytes) -> str:
+    """CSV bytes as text for the config; parse_script re-checks the encoding itself."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+class JobMonitor:
+    """Recent jobs with state, progress, ETA, failures, cancel, and links to the boards."""
+
+    def __init__(self, settings: Settings, rank_url: str = RANK_URL, limit: int = 10) -> None:
+        self.settings, self.rank_url, self.limit = settings, rank_url, limit
+        self.rows = w.VBox()
+        self.widget = w.VBox([w.HTML("<h3>Jobs</h3>"), self.rows])
+        self.widget.add_class("vl-jobs")
+        self._stop = threading.Event()
+        self._shown: list[Any] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        records = registry.recent(self.settings.audio_root, self.limit)
+        snapshot = [(r["task_id"], r["state"], r.get("progress"), r.get("result"),
+                     r.get("error")) for r in records]
+        if snapshot == self._shown:
+            return
+        self._shown = snapshot
+        self.rows.children = [self._row(r) for r in records] or [
+            w.HTML("<i>No jobs yet.</i>")]
+
+    def _row(self, record: dict[str, Any]) -> w.Widget:
+        progress = record.get("progress") or {}
+        total, done = progress.get("total") or 0, progress.get("done") or 0
+        failed = progress.get("failed") or 0
+        state = record["state"]
+        bar = w.IntProgress(value=done + failed, max=max(total, 1),
+                            bar_style={"SUCCESS": "success", "FAILURE": "danger",
+                                       "REVOKED": "warning"}.get(state, "info"))
+        eta = progress.get("eta_s")
+        facts = [f"<b>{html.escape(record.get('skin') or '')}</b>",
+                 html.escape(", ".join(record.get("voices") or [])),
+                 f"<span class='vl-state' data-state='{state}'>{state}</span>",
+                 f"{done}/{total or '?'} takes", f"{failed} failed"]
+        if eta is not None and state not in registry.TERMINAL:
+            facts.append(f"ETA {eta:.0f}s")
+        children: list[w.Widget] = [w.HTML(" · ".join(facts)), bar]
+        result = record.get("result") or {}
+        if state == "SUCCESS":
+            links = " ".join(f"<a class='vl-rank-link' href='{self.rank_url}{b}' "
+                             f"target='_blank'>Rank {html.escape(b)}</a>"
+                             for b in result.get("batch_ids", []))
+            children.append(w.HTML(links))
+        if record.get("error"):
+            children.append(w.HTML(f"<pre class='vl-error'>{html.escape(record['error'])}</pre>"))
+        if state not in registry.TERMINAL:
+            cancel = w.Button(description="Cancel", button_style="warning",
+                              layout=w.Layout(width="90px"))
+            cancel.on_click(lambda _, task_id=record["task_id"]: self.cancel(task_id))
+            children.append(cancel)
+        row = w.VBox(children, layout=w.Layout(border="1px solid var(--jp-border-color2, #ccc)",
+                                               padding="6px", margin="4px 0"))
+        row.add_class("vl-job")
+        return row
+
+    def cancel(self, task_id: str) -> None:
+        jobs.cancel(self.settings, task_id)
+        self.refresh()
+
+    def watch(self, every_s: float = 1.0) -> None:
+        """Refresh in the background while the page is open."""
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                try:
+                    self.refresh()
+                except Exception:  # a transient read must not kill the loop
+                    continue
+
+        threading.Thread(target=loop, daemon=True, name="vl-job-monitor").start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def launch_view(settings: Settings | None = None, refresh_s: float = 1.0) -> w.Widget:
+    """The whole launch dashboard: the form above, the job monitor below, wired together."""
+    from voicelab.config import get_settings
+
+    settings = settings or get_settings()
+    monitor = JobMonitor(settings)
+    form = LaunchForm(settings, on_submit=lambda _: monitor.refresh())
+    monitor.watch(refresh_s)
+    return w.VBox([form.widget, monitor.widget])
