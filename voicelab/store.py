@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import itertools
 import json
 import logging
@@ -17,12 +18,11 @@ import operator
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
-
-from filelock import FileLock
 
 from voicelab.errors import BatchNotFound, MetadataError
 
@@ -117,25 +117,40 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 # --- the per-batch inter-process lock ------------------------------------------------------
 
 
+_held = threading.local()  # per thread: the lock files it holds
+
+
 @contextlib.contextmanager
-def batch_lock(batch_dir: Path) -> Iterator[None]:
-    """Hold the batch's inter-process lock (`<batch>/.lock`, flock based).
+def batch_lock(batch_dir: Path | str) -> Iterator[None]:
+    """Hold the batch's inter-process lock: a blocking flock on `<batch>/.lock`.
 
     Reentrant within a thread, exclusive across threads and processes; the kernel drops it
-    when a holder dies, so it never goes stale. Every metadata write takes it.
+    when a holder dies, so it never goes stale. Every metadata write takes it. (Plain flock
+    rather than the filelock package: filelock 4.3 cost ~0.4 ms per acquire and hands over by
+    polling; flock costs microseconds and wakes the next waiter at once.)
 
     Raises:
         MetadataError: the batch folder does not exist.
     """
-    batch_dir = Path(batch_dir)
-    if not batch_dir.is_dir():
-        raise MetadataError(batch_dir / METADATA_NAME, "batch folder does not exist")
-    # is_singleton: one instance per path, so nesting in a thread re-enters instead of waiting.
-    lock = FileLock(
-        os.path.abspath(batch_dir / LOCK_FILE_NAME), is_singleton=True, poll_interval=0.001
-    )
-    with lock:
+    if not os.path.isdir(batch_dir):
+        raise MetadataError(Path(batch_dir, METADATA_NAME), "batch folder does not exist")
+    # realpath: two spellings of one batch must not look like two locks to the same thread.
+    key = os.path.realpath(os.path.join(batch_dir, LOCK_FILE_NAME))
+    held: set[str] = _held.__dict__.setdefault("paths", set())
+    if key in held:  # re-entered: the outer block releases
         yield
+        return
+    fd = os.open(key, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 # --- schema v1 ---------------------------------------------------------------------------

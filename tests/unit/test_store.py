@@ -233,7 +233,7 @@ _takes = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(takes=_takes)
 def test_fast_take_check_agrees_with_the_explaining_one(takes: list[dict[str, Any]]) -> None:
     """The column-wise fast path accepts exactly what the per-take explanation accepts."""
