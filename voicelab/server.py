@@ -220,31 +220,3 @@ def _announce(host: str, port: int, open_browser: bool) -> None:
 
     IOLoop.current().add_callback(show)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m voicelab.server [--host H] [--port P] [--no-worker] [--no-demo]`."""
-    import argparse
-
-    from voicelab.config import get_settings
-    from voicelab.errors import VoicelabError
-    from voicelab.logs import configure_logging
-
-    parser = argparse.ArgumentParser(prog="voicelab serve", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8866)
-    parser.add_argument("--no-worker", dest="worker", action="store_false")
-    parser.add_argument("--no-demo", dest="demo", action="store_false")
-    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-        configure_logging(settings)
-        serve(settings, args.host, args.port, args.worker, args.demo, notebooks=args.notebooks)
-    except VoicelabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

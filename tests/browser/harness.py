@@ -1,0 +1,191 @@
+"""A real `voicelab serve` process on a free port, and Debian's Chromium driven by Playwright.
+
+Shared by tests/browser and benchmarks/bench_dashboard.py. The server runs in its own session;
+stopping it sends SIGTERM (Voila shuts its kernels down, the embedded worker is terminated),
+then SIGKILLs whatever is left of it and its descendants (kernels start their own sessions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import psutil
+import requests
+
+REPO = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+READY_LINE = "VoiceLab is serving"
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+PAGE_TIMEOUT_MS = 60_000  # a cold kernel on a busy 2-core machine can take a while
+_PREFIXES = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY", "FLASK_")
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_env(audio_root: Path, **extra: str) -> dict[str, str]:
+    """This environment minus VoiceLab's variables, plus AUDIO_ROOT and `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
+    env.update(AUDIO_ROOT=str(audio_root), PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def is_kernel(process: psutil.Process) -> bool:
+    with contextlib.suppress(psutil.Error):
+        return "ipykernel_launcher" in " ".join(process.cmdline())
+    return False
+
+
+def is_worker(process: psutil.Process) -> bool:
+    with contextlib.suppress(psutil.Error):
+        cmdline = process.cmdline()
+        return "voicelab" in cmdline and "worker" in cmdline
+    return False
+
+
+class ServeProcess:
+    """`with ServeProcess(root, "--no-worker") as server: page.goto(server.url)`."""
+
+    def __init__(self, audio_root: Path, *args: str, log_path: Path, **env: str) -> None:
+        self.audio_root, self.args, self.log_path = Path(audio_root), args, Path(log_path)
+        self.env = serve_env(self.audio_root, **env)
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+
+    def start(self, timeout: float = 120.0) -> ServeProcess:
+        """Start `voicelab serve` and wait until it prints its URLs and answers HTTP."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "voicelab", "serve", "--port", str(self.port),
+                   *self.args]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, env=self.env, cwd=REPO, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"voicelab serve exited {self.process.returncode}:\n"
+                                   f"{self.log()[-4000:]}")
+            if READY_LINE in self.log():
+                with contextlib.suppress(requests.ConnectionError):
+                    if requests.get(self.url + "/api/openapi.json", timeout=10).ok:
+                        return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"voicelab serve not ready after {timeout} s:\n{self.log()[-4000:]}")
+
+    def descendants(self) -> list[psutil.Process]:
+        if self.process is None:
+            return []
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def kernels(self) -> list[psutil.Process]:
+        """The Jupyter kernels this server runs now."""
+        return [p for p in self.descendants() if is_kernel(p)]
+
+    def stop(self, timeout: float = 30.0) -> list[psutil.Process]:
+        """SIGTERM, then SIGKILL what is left; returns the descendants it had (all reaped)."""
+        if self.process is None:
+            return []
+        family = self.descendants()
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        _, alive = psutil.wait_procs(family, timeout=10)
+        for child in alive:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        psutil.wait_procs(alive, timeout=10)
+        self.process = None
+        return family
+
+    def __enter__(self) -> ServeProcess:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+class Page:
+    """A Playwright page that records every request and WebSocket it makes."""
+
+    def __init__(self, page: Any) -> None:
+        self.page, self.requests, self.sockets, self.errors = page, [], [], []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("websocket", lambda ws: self.sockets.append(ws.url))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.page, name)
+
+    def screenshot_as(self, name: str) -> Path:
+        """Save a full-page screenshot as test-artifacts/screenshots/<name>.png."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@contextlib.contextmanager
+def chromium(user_data_dir: Path) -> Iterator[Any]:
+    """A headless Debian Chromium on a new, empty profile; yields its Playwright context."""
+    from playwright.sync_api import sync_playwright
+
+    user_data_dir.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(user_data_dir), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1280, "height": 860})
+        try:
+            yield context
+        finally:
+            for page in context.pages:  # unload fires only on navigation, never on close
+                with contextlib.suppress(Exception):
+                    page.goto("about:blank")
+            context.close()
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll `predicate()` until it returns something truthy; AssertionError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
