@@ -218,7 +218,12 @@ def _load_script(raw: Mapping[str, Any], engine: str, model_id: str | None,
                 problems.append(Problem("script_csv must be the CSV text", field="script_csv"))
                 return None, name or "script.csv"
             name = name or "script.csv"
-            source: bytes | Path = csv_text.encode("utf-8")
+            try:
+                source: bytes | Path = csv_text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                problems.append(Problem(f"script_csv is not valid text ({exc.reason} at "
+                                        f"character {exc.start})", field="script_csv"))
+                return None, name
         else:
             source = Path(str(path))
             if base_dir is not None and not source.is_absolute():

@@ -85,3 +85,8 @@ def test_estimate_counts_characters_and_requests() -> None:
 def test_unquoted_separator_in_text_is_refused_not_cut_short() -> None:
     with pytest.raises(JobConfigError, match=r"row 3: has 3 cells but the header names 2"):
         parse_config(base(script_csv="Function,Line\nA_1,Fine.\nA_2,Well met, traveller.\n"))
+
+
+def test_script_text_that_is_not_text() -> None:
+    with pytest.raises(JobConfigError, match="script_csv is not valid text"):
+        parse_config(base(script_csv="Function,Line\nA_1,\ud800\n"))
