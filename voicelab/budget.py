@@ -43,19 +43,21 @@ class RedisSlots:
     """At most `limit` requests in flight across every process sharing `key`."""
 
     def __init__(self, client: redis.Redis, key: str, limit: int, *,
-                 local: AdaptiveLimiter | None = None, poll_s: float = 0.01) -> None:
+                 local: AdaptiveLimiter | None = None, poll_s: float = 0.01,
+                 lease_s: float = LEASE_S) -> None:
         self.client, self.key, self.limit_total = client, key, limit
         self.local = local or AdaptiveLimiter(limit)
         self.maximum = self.local.maximum
-        self.poll_s = poll_s
+        self.poll_s, self.lease_s = poll_s, lease_s
         self._acquire = client.register_script(_ACQUIRE)
 
     @contextmanager
     def slot(self) -> Iterator[None]:
+        """Hold one of the account's slots: the local bound first, then the shared one."""
         with self.local.slot():
             token = uuid.uuid4().hex
             while not self._acquire(keys=[self.key],
-                                    args=[time.time(), self.limit_total, LEASE_S, token]):
+                                    args=[time.time(), self.limit_total, self.lease_s, token]):
                 time.sleep(self.poll_s)
             try:
                 yield

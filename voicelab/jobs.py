@@ -258,12 +258,16 @@ class Kernels:
         self._thread.submit(self._run, report, config, task_id).result()
 
     def _warm(self) -> None:
-        if self._ready is not None:
-            return
+        import papermill  # noqa: F401 (about 0.9 s, once per worker rather than per job)
         from jupyter_core.utils import run_sync
 
+        if self._ready is not None:
+            return
+
+        started = time.monotonic()
         try:
             self._ready = run_sync(self._start)()
+            log.info("pre-started a kernel in %.1f s", time.monotonic() - started)
         except Exception:
             log.warning("could not pre-start a kernel; the next job starts its own",
                         exc_info=True)
@@ -284,6 +288,17 @@ class Kernels:
         finally:
             kc.stop_channels()
         return km
+
+    def close(self) -> None:
+        """Shut the pre-started kernel down (the worker is stopping)."""
+        def stop() -> None:
+            from jupyter_core.utils import run_sync
+
+            km, self._ready = self._ready, None
+            if km is not None:
+                run_sync(km.shutdown_kernel)(now=True)
+
+        self._thread.submit(stop).result(timeout=30)
 
     def _run(self, report: Path, config: dict[str, Any], task_id: str) -> None:
         import papermill
@@ -415,6 +430,14 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
 @signals.task_postrun.connect
 def _after_job(**_: Any) -> None:
     kernels.prewarm()
+
+
+@signals.worker_shutdown.connect
+def _on_worker_shutdown(**_: Any) -> None:
+    try:
+        kernels.close()
+    except Exception:
+        log.warning("could not shut the pre-started kernel down", exc_info=True)
 
 
 def run_worker(settings: Settings, extra: list[str] | None = None) -> None:

@@ -1,0 +1,83 @@
+"""The shared ElevenLabs concurrency budget against a real redis-server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.redis_server import REDIS_BIN, RedisServer
+from voicelab.budget import RedisSlots, budget_key, shared_slots
+from voicelab.config import Settings
+from voicelab.throttle import AdaptiveLimiter
+
+pytestmark = pytest.mark.integration
+
+KEY = "sk-budget-s3cret-0123456789abcdef"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if not Path(REDIS_BIN).exists():
+        pytest.fail("redis-server is not installed (make system-deps installs it)")
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
+
+
+def test_holders_in_several_clients_never_exceed_the_shared_limit(
+        redis_server: RedisServer) -> None:
+    key = budget_key(KEY)
+    budgets = [RedisSlots(redis.Redis.from_url(redis_server.url), key, 3) for _ in range(3)]
+    holding, peak, lock = [0], [0], threading.Lock()
+
+    def work(budget: RedisSlots) -> None:
+        for _ in range(10):
+            with budget.slot():
+                with lock:
+                    holding[0] += 1
+                    peak[0] = max(peak[0], holding[0])
+                time.sleep(0.005)
+                with lock:
+                    holding[0] -= 1
+
+    threads = [threading.Thread(target=work, args=(b,)) for b in budgets for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert peak[0] == 3, "nine threads in three clients share three slots"
+    assert redis.Redis.from_url(redis_server.url).zcard(key) == 0, "every slot was given back"
+
+
+def test_a_holder_that_died_frees_its_slot_when_its_lease_runs_out(
+        redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    dead = RedisSlots(client, budget_key(KEY), 1, lease_s=0.3)
+    dead.slot().__enter__()  # entered and never left, as by a worker that was killed
+    budget = RedisSlots(client, budget_key(KEY), 1, lease_s=0.3)
+    entered = threading.Event()
+
+    def take() -> None:
+        with budget.slot():
+            entered.set()
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    assert not entered.wait(0.1), "the slot is still held"
+    assert entered.wait(10), "the lease ran out and the slot was taken"
+    thread.join(10)
+
+
+def test_the_budget_key_hides_the_api_key_and_is_shared_only_over_redis(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    assert KEY not in budget_key(KEY) and budget_key(KEY) == budget_key(KEY)
+    assert budget_key(KEY) != budget_key(KEY + "x")
+    shared = shared_slots(Settings(audio_root=tmp_path, elevenlabs_api_key=KEY, concurrency=5,
+                                   celery_broker_url=redis_server.url))
+    assert isinstance(shared, RedisSlots) and shared.limit_total == 5
+    local = shared_slots(Settings(audio_root=tmp_path, elevenlabs_api_key=KEY, concurrency=5))
+    assert isinstance(local, AdaptiveLimiter) and local.maximum == 5
