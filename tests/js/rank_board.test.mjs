@@ -17,6 +17,7 @@ import board, {
   settings_label,
   step_line,
   step_take,
+  stored_peaks,
   switch_offset,
   visible_lines,
   visible_range,
@@ -208,4 +209,14 @@ test("labels, urls and peaks", () => {
   );
   assert.equal(peaks_from_samples(samples, 100).length, 6);
   assert.deepEqual(peaks_from_samples(new Float32Array(0), 10), []);
+});
+
+test("stored_peaks reads one take's bytes from the packed trait", () => {
+  const packed = new Uint8Array([0, 0, 0, 255, 51, 0]);
+  const view = new DataView(packed.buffer);
+  assert.deepEqual(stored_peaks(view, 1, 3), [1, 0.2, 0]);
+  assert.deepEqual(stored_peaks(packed.buffer, 1, 3), [1, 0.2, 0]);
+  assert.deepEqual(stored_peaks(view, 0, 3), []); // all zero: no overview stored
+  assert.deepEqual(stored_peaks(view, 2, 3), []);
+  assert.deepEqual(stored_peaks(null, 0, 3), []);
 });

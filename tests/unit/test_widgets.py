@@ -68,7 +68,7 @@ def test_board_shows_every_take_and_line_in_script_order(board: RankBoard, batch
     first = board.takes[0]
     assert first["rank"] == 1
     assert first["settings"]["stability"] == 0.4
-    assert first["path"] == f"Skin/Voice-v1/{batch.name}/takes/Line_1_take_1.mp3"
+    assert board.audio_path == f"Skin/Voice-v1/{batch.name}/takes/"
     assert board.batch_id == batch.name and board.skin == "Skin" and not board.locked
     assert board.error == ""
 
@@ -76,8 +76,7 @@ def test_board_shows_every_take_and_line_in_script_order(board: RankBoard, batch
 def test_a_batch_outside_the_root_gets_no_audio_path(batch: Path, tmp_path: Path) -> None:
     other = tmp_path / "elsewhere"
     other.mkdir()
-    board = RankBoard(batch, root=other)
-    assert all(t["path"] == "" for t in board.takes)
+    assert RankBoard(batch, root=other).audio_path == ""
 
 
 def test_quality_facts_give_flags_gain_and_peaks(batch: Path, root: Path) -> None:
@@ -95,7 +94,22 @@ def test_quality_facts_give_flags_gain_and_peaks(batch: Path, root: Path) -> Non
     # The median of -20 .. -31 is -25.5: the loudest take is turned down, the quietest up.
     assert by_file["Line_1_take_1.mp3"]["gain_db"] == -5.5
     assert by_file["Line_3_take_4.mp3"]["gain_db"] == 2.0  # +5.5 wanted, peak ceiling -1 dBFS
-    assert board.peaks["Line_1_take_1.mp3"] == [0.123, 0.5]
+    assert len(board.peaks) == 12 * rank_board.PEAK_POINTS
+    assert board.peaks[:100] == bytes([31] * 50 + [128] * 50)  # 0.1234 and 0.5 of 255
+
+
+def test_peaks_pack_into_one_byte_per_point_by_max_pooling() -> None:
+    values = [0.0] * 200
+    values[3], values[199] = 1.0, 0.5
+    packed = rank_board.pack_peaks(values)
+    assert len(packed) == rank_board.PEAK_POINTS
+    assert packed[1] == 255 and packed[99] == 128 and packed[50] == 0
+    assert rank_board.pack_peaks([]) == bytes(rank_board.PEAK_POINTS)
+    assert rank_board.pack_peaks([0.2, 2.0], points=4) == bytes([51, 51, 255, 255])
+
+
+def test_a_batch_without_quality_has_flat_peaks(board: RankBoard) -> None:
+    assert board.peaks == bytes(12 * rank_board.PEAK_POINTS)
 
 
 def test_missing_flags_are_computed_from_the_quality_facts(batch: Path, root: Path) -> None:
@@ -390,9 +404,8 @@ def test_widget_assets_ship_in_the_package() -> None:
 @pytest.mark.integration
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 def test_js_pure_functions_pass_node_test() -> None:
-    result = subprocess.run(
-        ["node", "--test", "tests/js/"], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    command = ["node", "--test", "tests/js/rank_board.test.mjs"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert re.search(r"^# pass [1-9]", result.stdout, re.M)
     assert json.dumps("# fail 0")[1:-1] in result.stdout

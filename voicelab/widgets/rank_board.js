@@ -19,6 +19,7 @@ export const LINE_HEIGHT = 56;
 export const TAKE_HEIGHT = 44;
 export const WAVE_WIDTH = 240;
 export const WAVE_HEIGHT = 30;
+export const PEAK_POINTS = 100; // bytes per take in the `peaks` trait (rank_board.PEAK_POINTS)
 const DECODED_KEEP = 32;
 const PREFETCH_AHEAD = 2;
 const PENDING_TIMEOUT_MS = 15000;
@@ -263,6 +264,23 @@ export function audio_url(base, path) {
   return prefix + path.split("/").map(encodeURIComponent).join("/");
 }
 
+/**
+ * One take's stored waveform overview from the packed `peaks` trait (bytes 0-255 per point).
+ * @param {DataView|ArrayBuffer|Uint8Array|null} packed
+ * @param {number} index the take's position in `takes`
+ * @returns {number[]} values 0.0-1.0, empty when there is none
+ */
+export function stored_peaks(packed, index, points = PEAK_POINTS) {
+  if (!packed || index < 0) return [];
+  const bytes = ArrayBuffer.isView(packed)
+    ? new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+    : new Uint8Array(packed);
+  const start = index * points;
+  if (start + points > bytes.length) return [];
+  const out = Array.from(bytes.subarray(start, start + points), (v) => v / 255);
+  return out.some((v) => v > 0) ? out : [];
+}
+
 /** A waveform overview of decoded samples: the max |sample| of `points` equal slices. */
 export function peaks_from_samples(samples, points) {
   const out = [];
@@ -493,8 +511,12 @@ function render({ model, el }) {
     const { rows, height } = layout(lines, groups);
     const order = rows.filter((r) => r.kind === "take").map((r) => r.file);
     const take_of = new Map(takes.map((t) => [t.file, t]));
+    const index_of = new Map(takes.map((t, i) => [t.file, i]));
     const row_index = new Map(rows.map((r, i) => [r.key, i]));
-    state.view = { takes, groups, rank_of, lines, rows, height, order, take_of, row_index };
+    state.view = {
+      ...{ takes, groups, rank_of, lines, rows, height, order },
+      ...{ take_of, index_of, row_index },
+    };
     if (!take_of.has(state.focused) || !order.includes(state.focused)) {
       state.focused = order[0] ?? null;
     }
@@ -516,7 +538,8 @@ function render({ model, el }) {
     });
 
   const fetch_bytes = async (file) => {
-    const url = audio_url(model.get("audio_base") ?? "/audio/", state.view.take_of.get(file)?.path);
+    const folder = model.get("audio_path");
+    const url = folder ? audio_url(model.get("audio_base") ?? "/audio/", folder + file) : null;
     if (url && !state.comm_audio) {
       try {
         const response = await fetch(url);
@@ -634,7 +657,8 @@ function render({ model, el }) {
     const g = canvas.getContext("2d");
     if (!g) return;
     g.clearRect(0, 0, w, h);
-    const peaks = decoded_peaks.get(file) ?? model.get("peaks")?.[file] ?? [];
+    const peaks =
+      decoded_peaks.get(file) ?? stored_peaks(model.get("peaks"), state.view.index_of.get(file) ?? -1);
     row.querySelector(".vl-wave").dataset.source = decoded_peaks.has(file) ? "decoded" : "stored";
     if (!peaks.length) return;
     g.fillStyle = color || "#1976d2";
@@ -1005,6 +1029,11 @@ function render({ model, el }) {
     derive();
     schedule();
   };
+  const on_peaks = () => {
+    derive();
+    const color = wave_color();
+    for (const row of mounted.values()) if (row.dataset.file) draw_wave(row, row.dataset.file, color);
+  };
   const on_error = () => {
     state.dismissed_error = "";
     schedule();
@@ -1019,8 +1048,9 @@ function render({ model, el }) {
   root.addEventListener("drop", on_drop);
   root.addEventListener("dragend", end_drag);
   scroller.addEventListener("scroll", schedule, { passive: true });
-  const state_events = ["change:takes", "change:lines", "change:peaks", "change:locked"];
+  const state_events = ["change:takes", "change:lines", "change:locked", "change:audio_path"];
   for (const name of state_events) model.on(name, on_state);
+  model.on("change:peaks", on_peaks);
   model.on("change:error", on_error);
   model.on("change:notice", show_notice);
   model.on("msg:custom", on_custom);
@@ -1042,6 +1072,7 @@ function render({ model, el }) {
     cancelAnimationFrame(frame);
     cancelAnimationFrame(playhead_frame);
     for (const name of state_events) model.off(name, on_state);
+    model.off("change:peaks", on_peaks);
     model.off("change:error", on_error);
     model.off("change:notice", show_notice);
     model.off("msg:custom", on_custom);

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import numpy as np
 import traitlets
 
 from voicelab import quality, ranking, store
@@ -22,6 +23,8 @@ from voicelab.errors import UnknownTake, VoicelabError
 
 _HERE = Path(__file__).parent
 
+PEAK_POINTS = 100
+"""Bytes per take in the `peaks` trait: one per 2.4 px of the board's 240 px waveform."""
 SETTING_KEYS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")
 """The generation settings the board shows on each take."""
 
@@ -46,11 +49,10 @@ def _gain_target(takes: Sequence[Mapping[str, Any]]) -> float:
     return float(statistics.median(values)) if values else -23.0
 
 
-def take_record(take: Mapping[str, Any], audio_path: str, flags: list[str], target: float) -> dict:
-    """The board's view of one take: small, JSON-ready, without the waveform peaks."""
+def take_record(take: Mapping[str, Any], flags: list[str], target: float) -> dict[str, Any]:
+    """The board's view of one take: small and JSON-ready (the waveform travels separately)."""
     facts = _quality(take)
     settings = take.get("generation_settings") or {}
-    duration = take.get("duration_s", facts.get("duration_s"))
     return {
         "file": take["file"],
         "line": take["line"],
@@ -58,46 +60,58 @@ def take_record(take: Mapping[str, Any], audio_path: str, flags: list[str], targ
         "rank": take["rank"],
         "ranked_at": take["ranked_at"],
         "settings": {key: settings[key] for key in SETTING_KEYS if key in settings},
-        "duration_s": duration,
+        "duration_s": take.get("duration_s", facts.get("duration_s")),
         "flags": list(flags),
         "gain_db": quality.loudness_gain_db(facts.get("lufs"), target, facts.get("peak_dbfs")),
-        "path": audio_path,
     }
 
 
-def board_state(batch_dir: Path, root: Path | None) -> dict[str, Any]:
-    """Everything the board shows for a batch, read from its metadata.json.
+def pack_peaks(values: Sequence[float], points: int = PEAK_POINTS) -> bytes:
+    """A waveform overview as `points` bytes (0-255), max-pooled from `values` (0.0-1.0).
 
-    `path` of each take is relative to `root` (the `/audio/` URL space); empty when the batch
-    is not under `root`, which makes the browser ask the kernel for the bytes instead.
+    Binary and short, so a 2,000-take batch's overviews are ~200 kB in the widget state
+    instead of megabytes of JSON; no values gives a flat line (all zero).
+    """
+    if not len(values):
+        return bytes(points)
+    samples = np.abs(np.asarray(values, dtype=np.float64))
+    pooled = np.maximum.reduceat(samples, np.arange(points) * len(samples) // points)
+    return np.clip(np.rint(pooled * 255), 0, 255).astype(np.uint8).tobytes()
+
+
+def board_state(batch_dir: Path, root: Path | None) -> dict[str, Any]:
+    """Every trait the board shows for a batch, read from its metadata.json.
+
+    `audio_path` is the batch's takes/ folder relative to `root` (the `/audio/` URL space);
+    empty when the batch is not under `root`, so the browser asks the kernel for the bytes.
 
     Raises:
         MetadataError: the batch's metadata.json is missing or invalid.
     """
     metadata = store.load_metadata(batch_dir, check_files=False)
     takes = metadata["takes"]
-    prefix = ""
+    audio_path = ""
     if root is not None:
         rel = os.path.relpath(Path(batch_dir).resolve(), Path(root).resolve())
         if not rel.startswith(".."):
-            prefix = Path(rel, store.TAKES_DIR).as_posix() + "/"
+            audio_path = Path(rel, store.TAKES_DIR).as_posix() + "/"
     stored = [_quality(t).get("flags") for t in takes]
     computed = quality.flag_batch(takes) if any(f is None for f in stored) else []
     target = _gain_target(takes)
-    records, lines, peaks = [], {}, {}
+    lines: dict[str, str] = {}
+    records = []
     for index, take in enumerate(takes):
         flags = stored[index] if stored[index] is not None else computed[index]
-        path = f"{prefix}{take['file']}" if prefix else ""
-        records.append(take_record(take, path, flags, target))
+        records.append(take_record(take, flags, target))
         lines.setdefault(take["line"], take["script_text"])
-        peaks[take["file"]] = [round(float(v), 3) for v in _quality(take).get("peaks") or []]
     return {
         "batch_id": metadata["batch_id"],
         "skin": metadata["skin_name"],
         "voice": metadata["voice_name"],
         "takes": records,
         "lines": [{"line": line, "script_text": text} for line, text in lines.items()],
-        "peaks": peaks,
+        "peaks": b"".join(pack_peaks(_quality(t).get("peaks") or []) for t in takes),
+        "audio_path": audio_path,
         "locked": store.is_locked(batch_dir),
     }
 
@@ -120,18 +134,21 @@ class RankBoard(anywidget.AnyWidget):
     voice = traitlets.Unicode("").tag(sync=True)
     takes = traitlets.List(traitlets.Dict()).tag(sync=True)
     """One dict per take, in metadata order: file, line, take_number, rank (1-5 or None),
-    ranked_at, settings, duration_s, flags, gain_db (loudness match) and path (under AUDIO_ROOT)."""
+    ranked_at, settings, duration_s, flags and gain_db (for loudness-matched playback)."""
     lines = traitlets.List(traitlets.Dict()).tag(sync=True)
     """The batch's lines in script order: {line, script_text}."""
-    peaks = traitlets.Dict().tag(sync=True)
-    """Stored waveform overview per take file (quality.peaks), drawn before audio is decoded."""
+    peaks = traitlets.Bytes(b"").tag(sync=True)
+    """PEAK_POINTS bytes per take, in `takes` order: the stored waveform overview
+    (quality.peaks), drawn at once while the browser decodes the audio."""
     locked = traitlets.Bool(False).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     """Why the last action was refused; empty after an accepted one."""
     notice = traitlets.Unicode("").tag(sync=True)
     """A short note for the user, e.g. that another session changed ranks."""
     audio_base = traitlets.Unicode("/audio/").tag(sync=True)
-    """URL prefix of take paths; the browser falls back to asking the kernel for the bytes."""
+    """URL prefix of AUDIO_ROOT; the browser falls back to asking the kernel for the bytes."""
+    audio_path = traitlets.Unicode("").tag(sync=True)
+    """The batch's takes/ folder under AUDIO_ROOT, e.g. `Skin/Voice-v1/<batch>/takes/`."""
     refresh_ms = traitlets.Int(1500).tag(sync=True)
     """How often the browser asks the kernel to look for changes made elsewhere."""
 
