@@ -118,6 +118,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 _held = threading.local()  # per thread: the lock files it holds
+# A forked child holds none of its parent's locks, whatever the parent's thread was doing.
+os.register_at_fork(after_in_child=_held.__dict__.clear)
 
 
 @contextlib.contextmanager
