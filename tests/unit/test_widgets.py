@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import os
+import pkgutil
 import re
 import shutil
 import subprocess
@@ -354,7 +356,9 @@ def test_batches_view_on_an_empty_root_says_so(root: Path) -> None:
 
 
 def _widget_classes() -> list[type[anywidget.AnyWidget]]:
-    modules = [rank_board, voicelab.widgets]
+    """Every AnyWidget subclass defined in a module of voicelab.widgets."""
+    names = [m.name for m in pkgutil.iter_modules(voicelab.widgets.__path__)]
+    modules = [importlib.import_module(f"voicelab.widgets.{name}") for name in names]
     found = {
         obj
         for module in modules
@@ -390,7 +394,7 @@ def test_widget_css_is_scoped_under_its_root_class(cls: type) -> None:
     selectors = [
         s.strip() for block in re.findall(r"([^{}]+)\{[^{}]*\}", css) for s in block.split(",")
     ]
-    assert len(selectors) > 10
+    assert selectors, f"{path.name}: no CSS rules found"
     root = "." + _root_class(cls)
     unscoped = [s for s in selectors if not re.match(re.escape(root) + r"(?![\w-])", s)]
     assert not unscoped, f"{path.name}: selectors outside {root}: {unscoped}"
