@@ -496,6 +496,7 @@ function render({ model, el }) {
   };
   const mounted = new Map(); // row key -> element
   const decoded_peaks = new Map(); // file -> peaks from the decoded audio
+  const decoded_duration = new Map(); // file -> seconds, for takes whose metadata has none
   const audio_waiters = new Map(); // file -> [{resolve, reject}]
   const timers = [];
   let frame = 0;
@@ -555,8 +556,12 @@ function render({ model, el }) {
 
   const on_decoded = (file, buffer) => {
     decoded_peaks.set(file, peaks_from_samples(buffer.getChannelData(0), WAVE_WIDTH));
+    decoded_duration.set(file, buffer.duration);
     const row = mounted.get(`T:${file}`);
-    if (row) draw_wave(row, file);
+    if (row) {
+      draw_wave(row, file);
+      fill_take(row, file);
+    }
   };
 
   const player = new Player(fetch_bytes, on_decoded, () => schedule());
@@ -759,6 +764,9 @@ function render({ model, el }) {
     row.classList.toggle("vl-playing", player.playing && player.file === file);
     row.draggable = !readonly();
     row.querySelector(".vl-play").textContent = player.playing && player.file === file ? "❚❚" : "▶";
+    const duration = format_duration(take.duration_s ?? decoded_duration.get(file));
+    const duration_node = row.querySelector(".vl-duration");
+    if (duration_node.textContent !== duration) duration_node.textContent = duration;
   };
 
   const draw_rows = () => {
@@ -915,7 +923,8 @@ function render({ model, el }) {
         state.focused = file;
         const box = wave.getBoundingClientRect();
         const share = Math.min(1, Math.max(0, (event.clientX - box.left) / (box.width || 1)));
-        play(file, share * (state.view.take_of.get(file)?.duration_s || 0));
+        const take = state.view.take_of.get(file);
+        play(file, share * (take?.duration_s ?? decoded_duration.get(file) ?? 0));
       } else {
         set_focus(file);
       }
