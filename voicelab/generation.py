@@ -392,7 +392,7 @@ def _make_take(config: GenerationConfig, engine: Engine, limiter: Slots, target:
 
 def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str | None,
            complete: bool) -> None:
-    """Write each batch's metadata, keeping ranks someone gave meanwhile."""
+    """Write each batch's metadata, keeping ranks and fields others wrote meanwhile."""
     for target in run.targets:
         with run.lock:
             fresh = _metadata(config, target, fps[target.batch_id], job_id, complete)
@@ -405,8 +405,7 @@ def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str
                 if take["file"] in known:
                     take["rank"] = known[take["file"]].get("rank")
                     take["ranked_at"] = known[take["file"]].get("ranked_at")
-            fresh["ranked_at_utc"] = current.get("ranked_at_utc")
-            return fresh
+            return {**current, **fresh, "ranked_at_utc": current.get("ranked_at_utc")}
 
         with store.batch_lock(target.batch_dir):
             meta = store.update_metadata(target.batch_dir, merge)

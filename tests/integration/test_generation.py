@@ -159,6 +159,7 @@ def test_rerun_resumes_the_same_batch_and_keeps_ranks(fake, engine, root, tmp_pa
     assert meta["complete"] is False and meta["generated_at_utc"] is None
     first = meta["takes"][0]["file"]
     ranking.set_rank(batch_dir, first, 1)
+    store.update_metadata(batch_dir, lambda m: m.update(reviewer="ana"))
     before = fake.stats()["tts"]["200"]
     resumed = generation.generate(job, root, engine, concurrency=2)
     assert resumed.batch_ids == cancelled.batch_ids and resumed.complete
@@ -166,6 +167,7 @@ def test_rerun_resumes_the_same_batch_and_keeps_ranks(fake, engine, root, tmp_pa
     final = store.load_metadata(batch_dir)
     assert final["complete"] is True and len(final["takes"]) == 8
     assert next(t for t in final["takes"] if t["file"] == first)["rank"] == 1
+    assert final["reviewer"] == "ana" and final["revision"] >= 1
     assert (batch_dir / "ranked" / "01" / first).is_symlink()
 
 

@@ -413,3 +413,23 @@ def test_js_pure_functions_pass_node_test() -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert re.search(r"^# pass [1-9]", result.stdout, re.M)
     assert json.dumps("# fail 0")[1:-1] in result.stdout
+
+
+def test_export_selects_only_from_a_locked_batch(root: Path) -> None:
+    import io
+    import zipfile
+
+    batch = make_batch(root, lines=2, ranks={"Line_1_take_2.mp3": 1})
+    board = RankBoard(batch, root)
+    sent: list[tuple[dict, list]] = []
+    board.send = lambda content, buffers=None: sent.append((content, buffers or []))
+    board.handle({"kind": "export"})
+    assert sent[-1][0]["error"] and "lock the batch" in board.error
+    board.handle({"kind": "lock"})
+    board.handle({"kind": "export", "rank": 1})
+    content, buffers = sent[-1]
+    assert content["name"] == f"{batch.name}_rank1.zip" and content["missing"] == ["Line_2"]
+    with zipfile.ZipFile(io.BytesIO(buffers[0])) as archive:
+        assert sorted(archive.namelist()) == [f"{batch.name}/Line_1.mp3",
+                                              f"{batch.name}/manifest.csv"]
+    assert "Line_2" in board.notice

@@ -311,7 +311,11 @@ const TEMPLATE = `
     <label class="vl-toggle"><input type="checkbox" class="vl-loop-toggle"> Loop</label>
     <label class="vl-toggle" title="Play every take at the same loudness (measured at generation)">
       <input type="checkbox" class="vl-loudness-toggle" checked> Match loudness</label>
-    <span class="vl-toolbar-slot" data-slot="export"></span>
+    <span class="vl-toolbar-slot" data-slot="export">
+      <button type="button" class="vl-export-button" hidden
+        title="Download the rank-1 takes named by line, with a manifest (zip)">Export selects</button>
+      <a class="vl-export-link" hidden></a>
+    </span>
     <button type="button" class="vl-lock-button">Lock batch…</button>
   </div>
   <div class="vl-readonly-banner" hidden>Locked: this batch is read-only.</div>
@@ -823,6 +827,7 @@ function render({ model, el }) {
     lock_button.disabled = locked;
     lock_button.textContent = locked ? "Locked" : "Lock batch…";
     if (locked) $(".vl-confirm").hidden = true;
+    $(".vl-export-button").hidden = !locked;
     const error = model.get("error") ?? "";
     const text = state.local_message || (error !== state.dismissed_error ? error : "");
     $(".vl-message-text").textContent = text;
@@ -898,6 +903,11 @@ function render({ model, el }) {
       return close_confirm();
     }
     if (hit(".vl-confirm-cancel")) return close_confirm();
+    if (hit(".vl-export-button")) {
+      $(".vl-export-button").disabled = true;
+      model.send({ kind: "export", rank: 1 });
+      return;
+    }
     if (hit(".vl-message-close")) {
       state.local_message = "";
       state.dismissed_error = model.get("error") ?? "";
@@ -1020,8 +1030,22 @@ function render({ model, el }) {
     set_focus(file, { follow: false });
   };
 
+  const on_export = (msg, data) => {
+    $(".vl-export-button").disabled = false;
+    if (msg.error || !data) return;
+    const link = $(".vl-export-link");
+    if (link.href) URL.revokeObjectURL(link.href);
+    const bytes = data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    link.href = URL.createObjectURL(new Blob([bytes], { type: "application/zip" }));
+    link.download = msg.name;
+    link.textContent = `Download ${msg.name}`;
+    link.hidden = false;
+    link.click();
+  };
+
   const on_custom = (msg, buffers) => {
     if (msg?.kind === "ack") on_ack(msg);
+    else if (msg?.kind === "export") on_export(msg, buffers?.[0]);
     else if (msg?.kind === "audio") {
       const waiters = audio_waiters.get(msg.file) ?? [];
       audio_waiters.delete(msg.file);

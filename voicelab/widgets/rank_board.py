@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ import anywidget
 import numpy as np
 import traitlets
 
-from voicelab import quality, ranking, store
-from voicelab.errors import UnknownTake, VoicelabError
+from voicelab import export, quality, ranking, store
+from voicelab.errors import RankError, UnknownTake, VoicelabError
 
 _HERE = Path(__file__).parent
 
@@ -204,6 +205,8 @@ class RankBoard(anywidget.AnyWidget):
             self.refresh()
         elif kind == "audio":
             self._send_audio(msg.get("file"))
+        elif kind == "export":
+            self._send_export(msg.get("rank", 1))
         else:
             self.error = f"unknown message kind {kind!r}"
 
@@ -277,6 +280,33 @@ class RankBoard(anywidget.AnyWidget):
             return (self._batch_dir / store.TAKES_DIR / filename).read_bytes()
         except OSError as exc:
             raise UnknownTake(filename) from exc
+
+    def export_zip(self, rank: object = 1) -> tuple[str, bytes, list[str]]:
+        """The selects of a locked batch as a zip: (file name, bytes, lines missing a take).
+
+        Raises:
+            RankError: the batch is not locked yet (selects may still change).
+            InvalidRank: `rank` is not 1-5.
+        """
+        if not store.is_locked(self._batch_dir):
+            raise RankError("lock the batch before exporting its selects")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = export.export_batch(self._batch_dir, Path(tmp), make_zip=True,
+                                         rank=rank)  # type: ignore[arg-type]
+            assert result.archive is not None
+            return result.archive.name, result.archive.read_bytes(), result.missing
+
+    def _send_export(self, rank: object) -> None:
+        try:
+            name, data, missing = self.export_zip(rank)
+        except VoicelabError as exc:
+            self.error = str(exc)
+            self.send({"kind": "export", "error": str(exc)})
+            return
+        if missing:
+            self.notice = f"Exported; {len(missing)} line(s) have no rank-1 take: " + ", ".join(
+                missing[:10])
+        self.send({"kind": "export", "name": name, "missing": missing}, buffers=[data])
 
     def _send_audio(self, filename: object) -> None:
         try:
