@@ -61,7 +61,7 @@ def one_job(settings: Settings, app: Any, body: dict[str, Any]) -> tuple[float, 
     task_id = jobs.submit(settings, body, app=app)
     first = None
     while True:
-        state = app.AsyncResult(task_id).state
+        state = app.backend.get_task_meta(task_id)["status"]
         now = time.perf_counter() - start
         if state == "PROGRESS" and first is None:
             first = now

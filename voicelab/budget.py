@@ -2,14 +2,19 @@
 
 ElevenLabs limits requests in flight per account, so workers on several machines must share
 one count. `RedisSlots` is a counting semaphore in a Redis sorted set keyed by a hash of the API
-key: each holder is a member scored by its lease expiry, so a worker that dies mid-request frees
-its slot when the lease runs out. Acquire and release are single Lua scripts, hence atomic.
-A local AdaptiveLimiter sits in front of it, so a job still backs off on 429s.
+key: each holder is a member scored by its lease expiry. A live holder renews its leases every
+third of a lease, so a request may take as long as it needs, while a worker that dies
+mid-request frees its slots within one lease (kept no longer than the time after which its job
+is re-run elsewhere, so the resumed job finds the slots free). Acquiring is one Lua script,
+hence atomic. A local AdaptiveLimiter sits in front of it, so a job still backs off on 429s.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +25,9 @@ import redis
 from voicelab.config import Settings
 from voicelab.throttle import AdaptiveLimiter
 
-LEASE_S = 180.0
+log = logging.getLogger(__name__)
+
+LEASE_S = 15.0
 
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
@@ -50,6 +57,9 @@ class RedisSlots:
         self.maximum = self.local.maximum
         self.poll_s, self.lease_s = poll_s, lease_s
         self._acquire = client.register_script(_ACQUIRE)
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+        self._renewer: threading.Thread | None = None
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -59,10 +69,33 @@ class RedisSlots:
             while not self._acquire(keys=[self.key],
                                     args=[time.time(), self.limit_total, self.lease_s, token]):
                 time.sleep(self.poll_s)
+            with self._lock:
+                self._held.add(token)
+                if self._renewer is None:
+                    self._renewer = threading.Thread(target=self._renew, daemon=True,
+                                                     name="voicelab-budget-lease")
+                    self._renewer.start()
             try:
                 yield
             finally:
+                with self._lock:
+                    self._held.discard(token)
                 self.client.zrem(self.key, token)
+
+    def _renew(self) -> None:
+        """Push the expiry of every lease this process holds; runs while the process lives."""
+        while True:
+            time.sleep(self.lease_s / 3)
+            with self._lock:
+                tokens = list(self._held)
+            if not tokens:
+                continue
+            try:
+                expiry = time.time() + self.lease_s
+                self.client.zadd(self.key, dict.fromkeys(tokens, expiry), xx=True)
+                self.client.expire(self.key, math.ceil(self.lease_s) + 60)
+            except redis.RedisError as exc:
+                log.warning("could not renew ElevenLabs budget leases: %s", exc)
 
     def on_concurrency_limit(self) -> None:
         self.local.on_concurrency_limit()
@@ -71,10 +104,14 @@ class RedisSlots:
         self.local.on_success()
 
 
-def shared_slots(settings: Settings) -> RedisSlots | AdaptiveLimiter:
-    """The shared budget when the broker is Redis and a key is set, else the local bound."""
+def shared_slots(settings: Settings, lease_s: float = LEASE_S) -> RedisSlots | AdaptiveLimiter:
+    """The shared budget when the broker is Redis and a key is set, else the local bound.
+
+    `lease_s` should not exceed the time after which a dead worker's job is re-run.
+    """
     url = settings.celery_broker_url or ""
     if not settings.elevenlabs_api_key or not url.startswith(("redis://", "rediss://")):
         return AdaptiveLimiter(settings.concurrency)
     client = redis.Redis.from_url(url)
-    return RedisSlots(client, budget_key(settings.elevenlabs_api_key), settings.concurrency)
+    return RedisSlots(client, budget_key(settings.elevenlabs_api_key), settings.concurrency,
+                      lease_s=lease_s)

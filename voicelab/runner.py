@@ -80,9 +80,10 @@ def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: st
     engine = get_engine(job.engine, settings)
     reporter = _JobReporter(settings, task_id) if task_id else None
     if slots is None and job.engine == "elevenlabs" and settings.celery_broker_url:
-        from voicelab.budget import shared_slots
+        from voicelab.budget import LEASE_S, shared_slots
+        from voicelab.jobs import stale_after_s
 
-        slots = shared_slots(settings)
+        slots = shared_slots(settings, lease_s=min(LEASE_S, stale_after_s()))
     outcome = generation.generate(
         job, settings.audio_root, engine, concurrency=settings.concurrency, slots=slots,
         progress=reporter.progress if reporter else _print_progress,

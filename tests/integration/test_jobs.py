@@ -54,12 +54,12 @@ def follow(app: Celery, task_id: str, timeout: float = 90.0) -> tuple[list[tuple
     seen: list[tuple[str, Any]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        result = app.AsyncResult(task_id)
-        state, info = result.state, result.info
-        if not seen or seen[-1][0] != state or state == "PROGRESS":
+        meta = app.backend.get_task_meta(task_id)  # state and info from one read
+        state, info = meta["status"], meta["result"]
+        if not seen or seen[-1] != (state, info):
             seen.append((state, info))
         if state in ("SUCCESS", "FAILURE", "REVOKED"):
-            return seen, result
+            return seen, app.AsyncResult(task_id)
         time.sleep(0.05)
     pytest.fail(f"job {task_id} did not end in {timeout} s; states seen: "
                 f"{[s for s, _ in seen]}")
@@ -186,11 +186,15 @@ def test_embedded_broker_keeps_queued_jobs_until_a_worker_starts(
     workers.start(env_for(settings, fake))
     seen, _ = follow(app, first)
     assert_succeeded(settings, app, first, 12, seen)
-    assert app.AsyncResult(second).state == "REVOKED"
+    seen, _ = follow(app, second)  # the worker was not running when the revoke went out
+    assert seen[-1][0] == "REVOKED"
+    assert "PROGRESS" not in [state for state, _ in seen]
     record = registry.get(root, second)
     assert record["state"] == "REVOKED" and record["attempts"] == 0
     assert not registry.report_path(root, second).exists()
     assert not list(root.glob("Second/*/*")), "a job cancelled while queued made no batch"
+    queue = root / ".jobs" / "queue"
+    wait_until(lambda: not list(queue.iterdir()), 10, "the queue to be empty")
 
 
 def test_cli_submit_wait_follows_the_job_to_its_batch(
@@ -212,35 +216,38 @@ def test_cli_submit_wait_follows_the_job_to_its_batch(
     assert "success" in done.stderr and "10/10" in done.stderr
 
 
+@pytest.mark.parametrize("broker", ["embedded", "redis"])
 def test_a_worker_killed_mid_job_is_replaced_and_the_job_resumes_to_complete(
-        root: Path, fake: FakeElevenLabs, workers: Workers) -> None:
-    fake.latency = 0.2
-    settings = embedded(root)
-    env = env_for(settings, fake, VOICELAB_JOB_STALE_S="3", VOICELAB_CONCURRENCY="1")
-    doomed = workers.start(env)
-    app = jobs.make_celery(settings)
-    lines = 30
-    task_id = jobs.submit(settings, job_config(fake, lines=lines))
+        broker: str, root: Path, fake: FakeElevenLabs, workers: Workers,
+        tmp_path: Path) -> None:
+    fake.latency = 0.15
+    with RedisServer(tmp_path / "redis") as redis:
+        settings = with_redis(root, redis) if broker == "redis" else embedded(root)
+        env = env_for(settings, fake, VOICELAB_JOB_STALE_S="3", VOICELAB_CONCURRENCY="1")
+        doomed = workers.start(env)
+        app = jobs.make_celery(settings)
+        lines = 20
+        task_id = jobs.submit(settings, job_config(fake, lines=lines))
 
-    def progressed() -> dict[str, Any] | None:
-        record = registry.get(root, task_id) or {}
-        return record if (record.get("progress") or {}).get("done", 0) >= 5 else None
+        def progressed() -> dict[str, Any] | None:
+            record = registry.get(root, task_id) or {}
+            return record if (record.get("progress") or {}).get("done", 0) >= 4 else None
 
-    wait_until(progressed, 60, "5 takes done")
-    doomed.kill()
-    record = registry.get(root, task_id)
-    assert record["state"] == "PROGRESS"
-    (batch_id,) = record["progress"]["batch_ids"]
-    on_disk = len(take_files(root, batch_id))
-    assert 5 <= on_disk < lines
-    made_before = fake.stats()["tts"].get("200", 0)
+        wait_until(progressed, 60, "4 takes done")
+        doomed.kill()
+        record = registry.get(root, task_id)
+        assert record["state"] == "PROGRESS"
+        (batch_id,) = record["progress"]["batch_ids"]
+        on_disk = len(take_files(root, batch_id))
+        assert 4 <= on_disk < lines
+        made_before = fake.stats()["tts"].get("200", 0)
 
-    workers.start(env)
-    seen, _ = follow(app, task_id, timeout=90)
-    assert seen[-1][0] == "SUCCESS", seen[-1]
-    record = registry.get(root, task_id)
-    assert record["attempts"] == 2 and record["requeued"] == 1
-    assert app.AsyncResult(task_id).result["batch_ids"] == [batch_id]
+        workers.start(env)
+        seen, _ = follow(app, task_id, timeout=90)
+        assert seen[-1][0] == "SUCCESS", seen[-1]
+        record = registry.get(root, task_id)
+        assert record["attempts"] == 2 and record["requeued"] == 1
+        assert app.AsyncResult(task_id).result["batch_ids"] == [batch_id]
     meta = batch_meta(root, batch_id)
     assert meta["complete"] is True and len(meta["takes"]) == lines
     assert len(list(root.glob("*/*/*/metadata.json"))) == 1, "resumed, not started over"

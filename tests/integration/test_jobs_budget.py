@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +21,15 @@ from voicelab.throttle import AdaptiveLimiter
 pytestmark = pytest.mark.integration
 
 KEY = "sk-budget-s3cret-0123456789abcdef"
+REPO = Path(__file__).resolve().parents[2]
+HOLDER = """
+import sys, time, redis
+from voicelab.budget import RedisSlots
+budget = RedisSlots(redis.Redis.from_url(sys.argv[1]), sys.argv[2], 1, lease_s=0.5)
+with budget.slot():
+    print("HELD", flush=True)
+    time.sleep(60)
+"""
 
 
 @pytest.fixture
@@ -53,23 +65,31 @@ def test_holders_in_several_clients_never_exceed_the_shared_limit(
     assert redis.Redis.from_url(redis_server.url).zcard(key) == 0, "every slot was given back"
 
 
-def test_a_holder_that_died_frees_its_slot_when_its_lease_runs_out(
+def test_a_holder_that_was_killed_frees_its_slot_when_its_lease_runs_out(
         redis_server: RedisServer) -> None:
-    client = redis.Redis.from_url(redis_server.url)
-    dead = RedisSlots(client, budget_key(KEY), 1, lease_s=0.3)
-    dead.slot().__enter__()  # entered and never left, as by a worker that was killed
-    budget = RedisSlots(client, budget_key(KEY), 1, lease_s=0.3)
-    entered = threading.Event()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, redis_server.url, budget_key(KEY)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        budget = RedisSlots(redis.Redis.from_url(redis_server.url), budget_key(KEY), 1,
+                            lease_s=0.5)
+        entered = threading.Event()
 
-    def take() -> None:
-        with budget.slot():
-            entered.set()
+        def take() -> None:
+            with budget.slot():
+                entered.set()
 
-    thread = threading.Thread(target=take)
-    thread.start()
-    assert not entered.wait(0.1), "the slot is still held"
-    assert entered.wait(10), "the lease ran out and the slot was taken"
-    thread.join(10)
+        thread = threading.Thread(target=take, daemon=True)
+        thread.start()
+        assert not entered.wait(1.0), "the live holder renews its lease"
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        assert entered.wait(10), "the dead holder's lease ran out and the slot was taken"
+        thread.join(10)
+    finally:
+        holder.kill()
+        holder.wait(10)
 
 
 def test_the_budget_key_hides_the_api_key_and_is_shared_only_over_redis(
@@ -81,3 +101,28 @@ def test_the_budget_key_hides_the_api_key_and_is_shared_only_over_redis(
     assert isinstance(shared, RedisSlots) and shared.limit_total == 5
     local = shared_slots(Settings(audio_root=tmp_path, elevenlabs_api_key=KEY, concurrency=5))
     assert isinstance(local, AdaptiveLimiter) and local.maximum == 5
+
+
+def test_a_live_holder_keeps_its_slot_beyond_one_lease(redis_server: RedisServer) -> None:
+    slow = RedisSlots(redis.Redis.from_url(redis_server.url), budget_key(KEY), 1, lease_s=0.3)
+    other = RedisSlots(redis.Redis.from_url(redis_server.url), budget_key(KEY), 1, lease_s=0.3)
+    release, entered = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with slow.slot():
+            release.wait(10)
+
+    def take() -> None:
+        with other.slot():
+            entered.set()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.05)
+    taker = threading.Thread(target=take)
+    taker.start()
+    assert not entered.wait(1.2), "the lease was renewed four times over while held"
+    release.set()
+    assert entered.wait(10)
+    holder.join(10)
+    taker.join(10)
