@@ -4,7 +4,8 @@ One tornado server (a small `voila.app.Voila` subclass) serves everything (DESIG
 - `/` redirects to the batch list, `/voila/render/<notebook>` renders `notebooks/`;
 - this project's API paths and `/audio/` go to the Flask app through a WSGI container on a
   thread pool, so a slow request never blocks the event loop; the token check lives in Flask;
-- `/voicelab/static/` serves what the pages need locally (no CDN: decision 10).
+- pages use `static/template/index.html.j2`, Voila's `lab` template without its CDN links
+  (decision 10: Voila's own bundle already carries Font Awesome).
 
 Kernels for the dashboards are preheated. Voila's page-unload beacon that shuts a kernel down
 is refused without an `_xsrf` cookie, which Voila never sets, so every visit used to leak a
@@ -31,8 +32,7 @@ from voicelab.config import Settings
 from voicelab.errors import ConfigError
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-STATIC = Path(__file__).resolve().parent / "static"
-TEMPLATE_OVERRIDES = STATIC / "template"
+TEMPLATE_OVERRIDES = Path(__file__).resolve().parent / "static" / "template"
 BATCH_LIST = "batches.ipynb"
 RANK_BOARD = "rank.ipynb"
 PREHEATED = (BATCH_LIST, RANK_BOARD)
@@ -127,7 +127,6 @@ def _voila_class() -> type:
                  {"url": f"/voila/render/{BATCH_LIST}", "permanent": False}),
                 (api_path_pattern(_flask_rules(self.flask_app)), tornado.web.FallbackHandler,
                  {"fallback": container}),
-                ("/voicelab/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC)}),
             ]
             theirs = [
                 (h[0], RenderHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h

@@ -126,6 +126,17 @@ def test_every_dashboard_renders_at_its_address(server: ServeProcess, page: Page
 
 
 @pytest.mark.browser
+@pytest.mark.xfail(strict=False, reason="batches.ipynb scans AUDIO_ROOT when its preheated kernel "
+                   "warms up, not when the page is asked for: it should wait_for_request() first")
+def test_batch_list_shows_a_batch_made_after_the_server_started(
+        server: ServeProcess, served_root: Path, page: Page) -> None:
+    late = make_batch(served_root, skin="Late", lines=1)
+    page.goto(server.url + "/")
+    page.wait_for_selector(".vl-batch-row")
+    assert page.locator(f".vl-batch-row[data-batch-id='{late.name}']").count() == 1
+
+
+@pytest.mark.browser
 def test_kernels_stay_bounded_after_many_visits(server: ServeProcess, page: Page) -> None:
     visits = 4
     for n in range(visits):
