@@ -84,8 +84,9 @@ def voila_config(host: str, port: int) -> Any:
     config = Config()
     config.Voila.update(ip=host, port=port, port_retries=0, open_browser=False,
                         config_file_paths=[])
+    # No tracebacks in pages: with --host beyond loopback, strangers would read them.
     config.VoilaConfiguration.update(preheat_kernel=True, default_pool_size=1,
-                                     show_tracebacks=True)
+                                     show_tracebacks=False)
     # A preheated kernel runs its notebook before any visit: only the dashboards get one,
     # never generate.ipynb (that one runs a job).
     config.VoilaKernelManager.kernel_pools_config = {
