@@ -126,8 +126,6 @@ def test_every_dashboard_renders_at_its_address(server: ServeProcess, page: Page
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(strict=False, reason="batches.ipynb scans AUDIO_ROOT when its preheated kernel "
-                   "warms up, not when the page is asked for: it should wait_for_request() first")
 def test_batch_list_shows_a_batch_made_after_the_server_started(
         server: ServeProcess, served_root: Path, page: Page) -> None:
     late = make_batch(served_root, skin="Late", lines=1)
