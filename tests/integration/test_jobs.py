@@ -169,8 +169,8 @@ def test_redis_job_reports_progress_then_succeeds_with_its_batch_on_disk(
     assert "config" not in job
 
 
-def test_embedded_broker_keeps_queued_jobs_until_a_worker_starts(
-        root: Path, fake: FakeElevenLabs, workers: Workers) -> None:
+def test_embedded_broker_keeps_queued_jobs_until_a_worker_starts_and_the_cli_follows_one(
+        root: Path, fake: FakeElevenLabs, workers: Workers, tmp_path: Path) -> None:
     settings = embedded(root)
     app = jobs.make_celery(settings)
     first = jobs.submit(settings, job_config(fake, lines=12, skin="First"))
@@ -183,7 +183,8 @@ def test_embedded_broker_keeps_queued_jobs_until_a_worker_starts(
     cancelled = jobs.cancel(settings, second)
     assert cancelled is not None and cancelled["state"] == "REVOKED"
 
-    workers.start(env_for(settings, fake))
+    env = env_for(settings, fake)
+    workers.start(env)
     seen, _ = follow(app, first)
     assert_succeeded(settings, app, first, 12, seen)
     seen, _ = follow(app, second)  # the worker was not running when the revoke went out
@@ -196,12 +197,6 @@ def test_embedded_broker_keeps_queued_jobs_until_a_worker_starts(
     queue = root / ".jobs" / "queue"
     wait_until(lambda: not list(queue.iterdir()), 10, "the queue to be empty")
 
-
-def test_cli_submit_wait_follows_the_job_to_its_batch(
-        root: Path, fake: FakeElevenLabs, workers: Workers, tmp_path: Path) -> None:
-    settings = embedded(root)
-    env = env_for(settings, fake)
-    workers.start(env)
     script = tmp_path / "knight.csv"
     script.write_text(script_csv(10), "utf-8")
     done = subprocess.run(
@@ -226,7 +221,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_resumes_to_complete(
         env = env_for(settings, fake, VOICELAB_JOB_STALE_S="3", VOICELAB_CONCURRENCY="1")
         doomed = workers.start(env)
         app = jobs.make_celery(settings)
-        lines = 20
+        lines = 16
         task_id = jobs.submit(settings, job_config(fake, lines=lines))
 
         def progressed() -> dict[str, Any] | None:
@@ -285,11 +280,11 @@ def test_a_bad_key_fails_the_job_with_the_message_and_no_retry(
 
 def test_cancel_stops_a_running_job_as_revoked_and_submitting_again_resumes_it(
         root: Path, fake: FakeElevenLabs, workers: Workers) -> None:
-    fake.latency = 0.2
+    fake.latency = 0.15
     settings = embedded(root)
     workers.start(env_for(settings, fake, VOICELAB_CONCURRENCY="1"))
     app = jobs.make_celery(settings)
-    lines = 30
+    lines = 16
     config = job_config(fake, lines=lines)
     task_id = jobs.submit(settings, config)
     wait_until(lambda: ((registry.get(root, task_id) or {}).get("progress") or {}).get(
