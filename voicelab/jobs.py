@@ -185,7 +185,7 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
         stop.set()
     record = registry.get(root, task_id) or {}
     result = {**(record.get("result") or {}), "report": str(report)}
-    if result.get("cancelled") or record.get("cancel_requested"):
+    if result.get("cancelled"):  # a cancel that came after the last take changes nothing
         registry.set_fields(root, task_id, result=result, state="REVOKED",
                             finished_at=registry.now_iso())
         if mark:
