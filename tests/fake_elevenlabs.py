@@ -410,16 +410,19 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _authorized(self) -> bool:
+    def _authorized(self, outcome: str | None = None) -> bool:
+        """Check the key; a refusal is counted (as `outcome`) before it is sent."""
         key = self.headers.get("xi-api-key")
+        if key is not None and key == self.server_fake.api_key:
+            return True
+        if outcome:
+            self.server_fake._outcome(outcome)
         if key is None:
             self._detail(401, "needs_authorization", "Neither authorization header nor "
                          "xi-api-key received, please provide one.")
             return False
-        if key != self.server_fake.api_key:
-            self._detail(401, "invalid_api_key", "Invalid API key", newer=True)
-            return False
-        return True
+        self._detail(401, "invalid_api_key", "Invalid API key", newer=True)
+        return False
 
     # -- routes ----------------------------------------------------------------------------------
 
@@ -520,8 +523,7 @@ class _Handler(BaseHTTPRequestHandler):
             fake._outcome("422")
             self._json(422, _validation(errors))
             return
-        if not self._authorized():
-            fake._outcome("401")
+        if not self._authorized("401"):
             return
         text, model_id = body["text"], body.get("model_id") or "eleven_multilingual_v2"
         model = MODELS.get(model_id)
@@ -592,7 +594,7 @@ class _Handler(BaseHTTPRequestHandler):
             retry = {} if fake.retry_after is None else {"retry-after": f"{fake.retry_after:g}"}
             self._concurrency_429(retry)
             return
-        billed = False
+        billed = left = False
         try:
             fake._gate.wait(timeout=60)
             delay = fake.latency + (fake.slow_seconds if fault and fault.kind == "slow" else 0)
@@ -607,14 +609,19 @@ class _Handler(BaseHTTPRequestHandler):
                        **({fake.cost_header: str(characters)} if fake.cost_header else {}),
                        "current-concurrent-requests": str(in_flight),
                        "maximum-concurrent-requests": str(fake.concurrency_limit or 0)}
+            # Counted and freed before the bytes go out, so a client that has its answer
+            # never finds the counters (or the concurrency slot) lagging behind.
+            billed = True
+            fake._outcome(fault.kind if fault else "200")
+            fake._leave(characters, billed)
+            left = True
             if fault and fault.kind == "truncate":
                 self._truncated(audio, headers)
             else:
                 self._send(200, audio, "audio/mpeg", headers)
-            billed = True
-            fake._outcome(fault.kind if fault else "200")
         finally:
-            fake._leave(characters, billed)
+            if not left:
+                fake._leave(characters, billed)
 
     def _truncated(self, audio: bytes, headers: dict[str, str]) -> None:
         """Promise the whole MP3, send half, hang up (a link dropped mid-body)."""
