@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from voicelab.errors import (
     BatchLocked,
     BatchNotFound,
+    BrokerUnavailable,
     ConfigError,
     EngineError,
     InvalidRank,
@@ -40,6 +41,7 @@ STATUS: dict[type[VoicelabError], int] = {
     MetadataError: 500,
     ConfigError: 500,
     EngineError: 502,
+    BrokerUnavailable: 503,
     VoicelabError: 500,
 }
 

@@ -205,7 +205,8 @@ _ENCODINGS = {"GenerationUpload": {"encoding": {"config": {"contentType": "appli
 _REASONS = {200: "OK", 202: "Accepted", 206: "Partial Content", 304: "Not Modified",
             400: "Invalid input", 401: "Missing or wrong API token", 404: "Not found",
             413: "Body too large", 416: "Range not satisfiable", 423: "Batch is locked",
-            500: "Server-side problem", 502: "Text-to-speech service failed"}
+            500: "Server-side problem", 502: "Text-to-speech service failed",
+            503: "Job queue unreachable"}
 
 
 def _response(kind: str, status: int) -> Schema:

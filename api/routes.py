@@ -213,7 +213,8 @@ def _rank_body() -> object:
 
 
 @table.route("/api/generate", "POST", "Validate a job (script included) and queue it",
-             {202: "TaskAccepted", 400: "Error", 413: "Error", 502: "Error"}, body=_BODY)
+             {202: "TaskAccepted", 400: "Error", 413: "Error", 502: "Error", 503: "Error"},
+             body=_BODY)
 def generate() -> tuple[dict[str, Any], int, dict[str, str]]:
     raw = job_config()
     validated(raw)

@@ -190,9 +190,28 @@ def wait_for_job(settings: Settings, task_id: str) -> int:
     for batch_id in result.get("batch_ids", []):
         out.print(batch_id)
     if state != "SUCCESS":
-        err.print(f"job {task_id} ended {state}: {record.get('error') or ''}".rstrip(": "))
+        err.print(f"job {task_id} ended {state}: {record.get('error') or ''}".rstrip(": "),
+                  markup=False)
+        report = registry.report_path(settings.audio_root, task_id)
+        if report.exists():
+            err.print(f"report: {report}", markup=False)
         return EXIT_ERROR
     return EXIT_PARTIAL if result.get("failed") else EXIT_OK
+
+
+def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    from voicelab import jobs
+
+    record = jobs.cancel(settings, args.task_id)
+    if record is None:
+        err.print(f"error: no job with id {args.task_id!r}", markup=False)
+        return EXIT_ERROR
+    state = record["state"]
+    out.print(f"{args.task_id}: {state}" + (" (stops after the take in hand)"
+                                            if record.get("cancel_requested")
+                                            and state not in ("REVOKED", "SUCCESS", "FAILURE")
+                                            else ""))
+    return EXIT_OK
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
@@ -277,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("worker", cmd_worker, "run a job worker for the configured broker")
     p.add_argument("celery_args", nargs=argparse.REMAINDER, help="extra celery worker options")
+
+    p = command("cancel", cmd_cancel, "cancel a job: queued never starts, running stops")
+    p.add_argument("task_id")
 
     p = command("jobs", cmd_jobs, "list recent jobs, newest first")
     p.add_argument("--limit", type=int, default=20)

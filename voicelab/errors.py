@@ -5,6 +5,7 @@ VoicelabError
 ├── ScriptError(source, problems)           a dialogue script, every problem with its row
 ├── MetadataError(path, reason)             a metadata.json that breaks schema v1
 ├── BatchNotFound(batch_id)
+├── BrokerUnavailable                       the job queue cannot be reached
 ├── RankError
 │   ├── BatchLocked(batch_id)
 │   ├── UnknownTake(filename)
@@ -83,6 +84,10 @@ class BatchNotFound(VoicelabError):
     def __init__(self, batch_id: str) -> None:
         self.batch_id = batch_id
         super().__init__(f"no batch with id {batch_id!r}")
+
+
+class BrokerUnavailable(VoicelabError):
+    """Raised when a job cannot be queued because the broker cannot be reached."""
 
 
 class RankError(VoicelabError):

@@ -29,13 +29,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import redis
 from celery import Celery, shared_task, signals
 from celery.exceptions import Ignore, TaskRevokedError
 from celery.states import REVOKED
+from kombu.exceptions import OperationalError
 
 from voicelab import registry
 from voicelab.config import Settings, get_settings
-from voicelab.errors import ConfigError, JobConfigError, Problem, VoicelabError
+from voicelab.errors import (
+    BrokerUnavailable,
+    ConfigError,
+    JobConfigError,
+    Problem,
+    VoicelabError,
+)
 from voicelab.jobspec import parse_config
 
 log = logging.getLogger(__name__)
@@ -352,9 +360,24 @@ def submit(settings: Settings, config: dict[str, Any], app: Celery | None = None
     config = {**config, "engine": job.engine}
     task_id = str(uuid.uuid4())
     registry.create(settings.audio_root, task_id, config)
-    (app or make_celery(settings)).send_task(TASK_NAME, args=[json.dumps(config)],
-                                             task_id=task_id)
+    try:
+        _check_redis(settings.celery_broker_url)
+        _check_redis(settings.celery_result_backend)
+        (app or make_celery(settings)).send_task(TASK_NAME, args=[json.dumps(config)],
+                                                 task_id=task_id)
+    except (OperationalError, OSError, RuntimeError, redis.RedisError) as exc:
+        message = (f"cannot queue the job: the broker is unreachable ({type(exc).__name__}); "
+                   "check CELERY_BROKER_URL, or run voicelab doctor")
+        registry.set_fields(settings.audio_root, task_id, state="FAILURE", error=message,
+                            finished_at=registry.now_iso())
+        raise BrokerUnavailable(message) from None
     return task_id
+
+
+def _check_redis(url: str | None) -> None:
+    """Fail fast (2 s) when a Redis broker or backend is down, instead of Celery's long retries."""
+    if url and url.startswith(("redis://", "rediss://")):
+        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
 
 
 def status(settings: Settings, task_id: str) -> registry.Record | None:

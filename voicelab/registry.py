@@ -91,6 +91,8 @@ def get(root: Path, task_id: str) -> Record | None:
 
 def update(root: Path, task_id: str, change: Callable[[Record], None]) -> Record | None:
     """Locked read-modify-write of one record; None when the job is unknown."""
+    if not valid_task_id(task_id):
+        return None
     path = record_path(root, task_id)
     with FileLock(str(path) + ".lock"):
         record = get(root, task_id)

@@ -201,6 +201,15 @@ def test_generate_queues_a_job_without_a_worker(client: FlaskClient, root: Path)
     assert [r["task_id"] for r in listed] == [task_id]
 
 
+def test_unreachable_broker_is_a_503_and_the_job_is_marked_failed(root: Path) -> None:
+    client = create_app(Settings(audio_root=root, celery_broker_url="redis://127.0.0.1:1/0")
+                        ).test_client()
+    message = error_of(client.post("/api/generate", json=job()), 503)
+    assert "broker is unreachable" in message and "CELERY_BROKER_URL" in message
+    [record] = registry.recent(root)
+    assert record["state"] == "FAILURE" and record["error"] == message
+
+
 def test_every_problem_in_one_400_and_nothing_queued(client: FlaskClient, root: Path) -> None:
     bad = job(variants=0, voice_ids=["ghost-voice"],
               script_csv="Function,Line\nGreet,Hi\nGreet,Again\nbad name!,x\n",
