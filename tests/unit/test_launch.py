@@ -28,7 +28,8 @@ def form(settings: Settings) -> LaunchForm:
 
 def test_starts_disabled_and_names_what_is_missing(form: LaunchForm) -> None:
     assert form.start.disabled
-    assert "skin_name" in form.errors.value and "voice_ids" in form.errors.value
+    assert "Skin name must be" in form.errors.value and "Voices must be" in form.errors.value
+    assert "Upload a script" in form.errors.value
     assert form.engine.value == "piper"
     assert "en_US-joe-medium" in [value for _, value in form.voice_select.options]
 

@@ -23,6 +23,8 @@ from voicelab.jobspec import DEFAULT_MODEL, MAX_VARIANTS, SETTING_LIMITS, estima
 
 RANK_URL = "rank.ipynb?batch_id="
 PREVIEW_ROWS = 8
+FORM_LABELS = {"skin_name": "Skin name", "voice_ids": "Voices", "variants": "Variants per line",
+               "settings.": ""}
 SLIDERS = {"stability": "Stability", "similarity_boost": "Similarity", "style": "Style",
            "speed": "Speed"}
 
@@ -164,13 +166,22 @@ class LaunchForm:
             job = parse_config(self.config(), default_engine=self.settings.default_engine)
         except JobConfigError as exc:
             self.errors.value = ("<ul class='vl-errors'>" + "".join(
-                f"<li>{html.escape(str(p))}</li>" for p in exc.problems) + "</ul>")
+                f"<li>{html.escape(self._explain(p))}</li>" for p in exc.problems) + "</ul>")
             self.estimate.value = ""
             self.start.disabled = True
             return
         self.errors.value = ""
         self.estimate.value = self._estimate_html(job)
         self.start.disabled = False
+
+    def _explain(self, problem: Any) -> str:
+        """A problem in the form's words (its labels, not the config's field names)."""
+        if problem.field == "script_csv" and not self.script_bytes():
+            return "Upload a script: a CSV with Function and Line columns."
+        text = str(problem)
+        for name, label in FORM_LABELS.items():
+            text = text.replace(name, label)
+        return text
 
     def _show_preview(self) -> None:
         from voicelab.errors import ScriptError

@@ -1,0 +1,78 @@
+"""The launch dashboard in Chromium against a real `voicelab serve` with its worker.
+
+Fill the form, upload a script, see the estimate, start a local-engine job, watch it reach
+SUCCESS, follow its link to the ranking board. Screenshots at each step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.harness import Page, ServeProcess
+from voicelab import registry, store
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
+
+SCRIPT = b'Function,Line\nGreet_1,"Well met, traveller."\nWarn_1,Halt! Who goes there?\n'
+
+
+@pytest.fixture(scope="module")
+def launch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    root = tmp_path_factory.mktemp("launch") / "audio"
+    root.mkdir()
+    log = tmp_path_factory.mktemp("logs") / "serve-launch.log"
+    with ServeProcess(root, "--no-demo", log_path=log) as process:
+        yield process
+
+
+def field(page: Page, label: str) -> str:
+    return f".vl-launch .widget-inline-hbox:has(label:text-is('{label}'))"
+
+
+def test_launch_a_batch_watch_it_finish_and_open_its_board(
+        launch_server: ServeProcess, page: Page, tmp_path: Path) -> None:
+    root = launch_server.audio_root
+    page.goto(f"{launch_server.url}/voila/render/launch.ipynb")
+    start = page.locator(".vl-launch button:has-text('Start generation')")
+    start.wait_for()
+    assert start.is_disabled()
+    page.locator(".vl-launch .vl-errors").wait_for()
+    page.screenshot_as("launch_empty")
+
+    page.locator(f"{field(page, 'Skin name')} input").fill("Aldric")
+    page.locator(".vl-launch select[multiple]").select_option(
+        label="Joe (en_US, medium) (en_US-joe-medium)")
+    page.locator(f"{field(page, 'Variants per line')} input").fill("1")
+    page.locator(f"{field(page, 'Variants per line')} input").press("Enter")
+    script = tmp_path / "knight.csv"
+    script.write_bytes(SCRIPT)
+    with page.expect_file_chooser() as chooser:
+        page.locator(".vl-launch button:has-text('Script CSV')").click()
+    chooser.value.set_files(str(script))
+    page.locator(".vl-launch .vl-table").wait_for()
+    assert "Well met, traveller." in page.locator(".vl-launch .vl-table").inner_text()
+    estimate = page.locator(".vl-launch .vl-estimate")
+    estimate.wait_for()
+    assert "2 takes" in estimate.inner_text() and "characters" in estimate.inner_text()
+    page.wait_for_function("() => !document.querySelector("
+                           "'.vl-launch .jupyter-button.mod-primary').disabled")
+    page.screenshot_as("launch_ready")
+
+    start.click()
+    page.locator(".vl-jobs .vl-job").first.wait_for()
+    [record] = registry.recent(root)
+    assert record["skin"] == "Aldric" and record["engine"] == "piper"
+    page.locator(".vl-jobs .vl-state[data-state='SUCCESS']").wait_for(timeout=240_000)
+    page.screenshot_as("launch_job_done")
+
+    link = page.locator(".vl-jobs a.vl-rank-link").first
+    batch_id = link.get_attribute("href").split("batch_id=")[1]
+    assert store.load_metadata(store.find_batch(root, batch_id))["complete"] is True
+    page.goto(f"{launch_server.url}/voila/render/{link.get_attribute('href')}")
+    page.locator(".vl-rank-board .vl-take").first.wait_for(timeout=60_000)
+    assert page.locator(".vl-rank-board").get_attribute("data-batch-id") == batch_id
+    assert page.locator(".vl-rank-board .vl-take").count() == 2
+    page.screenshot_as("launch_to_board")
