@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test test-fast lint bench system-deps clean
+.PHONY: install run test test-fast soak lint bench system-deps clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ test: install system-deps
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not integration and not browser"
+
+# The reliability soak for longer than `make test` runs it: jobs, rank changes and a worker kill.
+soak: install system-deps
+	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(BIN)/python -m pytest -m soak tests/soak -v
 
 lint: install
 	$(BIN)/ruff check .
