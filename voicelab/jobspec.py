@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voicelab.engines import DEFAULT_MODEL, text_limit
 from voicelab.errors import JobConfigError, Problem, ScriptError
 from voicelab.script import Script, parse_script
 
 ENGINES = ("elevenlabs", "piper")
-DEFAULT_MODEL = "eleven_multilingual_v2"
 MAX_VARIANTS = 20
 MAX_VOICES = 50
 
@@ -27,16 +27,6 @@ SETTING_LIMITS: dict[str, tuple[float, float, float]] = {
     "style": (0.0, 1.0, 0.0),
     "speed": (0.7, 1.2, 1.0),
 }
-# Model text limits per request (ElevenLabs); the Piper engine takes whatever the lowest is.
-MODEL_TEXT_LIMITS = {
-    "eleven_multilingual_v2": 10_000,
-    "eleven_flash_v2_5": 40_000,
-    "eleven_turbo_v2_5": 40_000,
-    "eleven_flash_v2": 30_000,
-    "eleven_turbo_v2": 30_000,
-    "eleven_v3": 3_000,
-}
-PIPER_TEXT_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
@@ -113,13 +103,6 @@ def _parse_range(name: str, value: object, problems: list[Problem]) -> SettingRa
         problems.append(Problem(f"{field} must lie within {low_limit}-{high_limit}, not {value!r}",
                                 field=field, value=value))
     return SettingRange(low, high)
-
-
-def text_limit(engine: str, model_id: str | None) -> int:
-    """The longest line one request may carry for this engine and model."""
-    if engine == "piper":
-        return PIPER_TEXT_LIMIT
-    return MODEL_TEXT_LIMITS.get(model_id or DEFAULT_MODEL, 10_000)
 
 
 def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",

@@ -16,6 +16,26 @@ import numpy as np
 from voicelab.config import Settings
 from voicelab.errors import ConfigError
 
+DEFAULT_MODEL = "eleven_multilingual_v2"
+# Characters per request by ElevenLabs model (the models page), for when /v1/models cannot say.
+ELEVENLABS_TEXT_LIMITS = {
+    "eleven_multilingual_v2": 10_000,
+    "eleven_flash_v2_5": 40_000,
+    "eleven_turbo_v2_5": 40_000,
+    "eleven_flash_v2": 30_000,
+    "eleven_turbo_v2": 30_000,
+    "eleven_v3": 3_000,
+}
+UNKNOWN_MODEL_TEXT_LIMIT = 10_000
+PIPER_TEXT_LIMIT = 5_000
+
+
+def text_limit(engine: str, model_id: str | None) -> int:
+    """The longest line one request may carry for this engine and model."""
+    if engine == "piper":
+        return PIPER_TEXT_LIMIT
+    return ELEVENLABS_TEXT_LIMITS.get(model_id or DEFAULT_MODEL, UNKNOWN_MODEL_TEXT_LIMIT)
+
 
 @dataclass(frozen=True)
 class Voice:

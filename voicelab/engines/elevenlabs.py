@@ -24,7 +24,14 @@ from requests.adapters import HTTPAdapter
 
 from voicelab.audio import decode_mp3
 from voicelab.config import DEFAULT_ELEVENLABS_BASE_URL, Settings
-from voicelab.engines import Synthesis, TakeSettings, Voice
+from voicelab.engines import (
+    DEFAULT_MODEL,
+    ELEVENLABS_TEXT_LIMITS,
+    UNKNOWN_MODEL_TEXT_LIMIT,
+    Synthesis,
+    TakeSettings,
+    Voice,
+)
 from voicelab.errors import (
     AuthFailed,
     ConfigError,
@@ -36,20 +43,9 @@ from voicelab.errors import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "eleven_multilingual_v2"
 OUTPUT_FORMAT = "mp3_44100_128"
 CACHE_TTL_S = 600.0
 POOL_SIZE = 32
-# Per-request character limits from the models page, for when /v1/models cannot say.
-FALLBACK_MAX_TEXT = {
-    "eleven_multilingual_v2": 10_000,
-    "eleven_flash_v2_5": 40_000,
-    "eleven_turbo_v2_5": 40_000,
-    "eleven_flash_v2": 30_000,
-    "eleven_turbo_v2": 30_000,
-    "eleven_v3": 3_000,
-}
-UNKNOWN_MODEL_MAX_TEXT = 10_000
 _CONCURRENCY_CODES = frozenset({"too_many_concurrent_requests", "concurrent_limit_exceeded"})
 _REJECT_STATUSES = frozenset({400, 402, 403, 404, 422})
 _KEY_HINT = "set it to use the ElevenLabs engine"
@@ -286,7 +282,7 @@ class ElevenLabs:
                     return model["max_text_length"]
         except (TransientEngineError, TakeRejected) as exc:
             log.warning("ElevenLabs models unavailable, using the built-in limits: %s", exc)
-        return FALLBACK_MAX_TEXT.get(model_id, UNKNOWN_MODEL_MAX_TEXT)
+        return ELEVENLABS_TEXT_LIMITS.get(model_id, UNKNOWN_MODEL_TEXT_LIMIT)
 
     def quota(self) -> Quota:
         """The account's tier and character budget from /v1/user/subscription."""
@@ -345,7 +341,7 @@ class ElevenLabs:
                 model_id=str(m["model_id"]),
                 name=str(m.get("name") or m["model_id"]),
                 max_text_length=int(m.get("maximum_text_length_per_request") or 0)
-                or FALLBACK_MAX_TEXT.get(str(m["model_id"]), UNKNOWN_MODEL_MAX_TEXT),
+                or ELEVENLABS_TEXT_LIMITS.get(str(m["model_id"]), UNKNOWN_MODEL_TEXT_LIMIT),
                 concurrency_group=str(m.get("concurrency_group") or ""),
                 languages=[str(lang.get("language_id")) for lang in m.get("languages") or []],
             )

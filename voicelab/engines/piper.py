@@ -37,7 +37,7 @@ from piper.config import PhonemeType, PiperConfig
 
 from voicelab.audio import encode_mp3
 from voicelab.config import Settings
-from voicelab.engines import Synthesis, TakeSettings, Voice
+from voicelab.engines import PIPER_TEXT_LIMIT, Synthesis, TakeSettings, Voice
 from voicelab.errors import TakeRejected
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ NOTES = (
     "similarity_boost and speaker boost are recorded but have no effect with Piper; "
     "seed is recorded but Piper takes are not reproducible"
 )
-MAX_TEXT_LENGTH = 5000
+MAX_TEXT_LENGTH = PIPER_TEXT_LIMIT
 SPEED_RANGE = (0.5, 2.0)
 SENTENCE_PAUSE_S = 0.25
 PEAK_DBFS = -1.0

@@ -17,9 +17,9 @@ import ipywidgets as w
 
 from voicelab import jobs, registry
 from voicelab.config import Settings
-from voicelab.engines import ENGINES, Voice, get_engine
+from voicelab.engines import DEFAULT_MODEL, ENGINES, Voice, get_engine
 from voicelab.errors import JobConfigError, VoicelabError
-from voicelab.jobspec import DEFAULT_MODEL, MAX_VARIANTS, SETTING_LIMITS, estimate, parse_config
+from voicelab.jobspec import MAX_VARIANTS, SETTING_LIMITS, estimate, parse_config
 
 RANK_URL = "rank.ipynb?batch_id="
 PREVIEW_ROWS = 8
