@@ -93,3 +93,14 @@ def test_environment_yml_matches_pyproject() -> None:
     assert "-e ." in pip
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     assert python == "python=3.11" and project["requires-python"] == ">=3.11"
+
+
+def test_the_api_package_is_ours_and_no_installed_distribution_clashes() -> None:
+    import importlib.metadata as md
+
+    import api
+
+    assert Path(api.__file__).resolve() == REPO / "api" / "__init__.py"
+    owners = [dist.metadata["Name"] for dist in md.distributions()
+              if "api" in (dist.read_text("top_level.txt") or "").split()]
+    assert set(owners) <= {"voicelab"}, f"another distribution installs a top-level api: {owners}"
