@@ -48,8 +48,7 @@ from voicelab.jobspec import parse_config
 
 log = logging.getLogger(__name__)
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-GENERATE_NOTEBOOK = NOTEBOOKS / "generate.ipynb"
+GENERATE_NOTEBOOK = "generate.ipynb"
 TASK_NAME = "voicelab.run_generation"
 STALE_ENV = "VOICELAB_JOB_STALE_S"
 DEFAULT_STALE_AFTER_S = 20.0
@@ -282,7 +281,7 @@ class Kernels:
 
     async def _start(self) -> Any:
         km = _kernel_manager()
-        await km.start_kernel(cwd=str(NOTEBOOKS))
+        await km.start_kernel(cwd=str(get_settings().notebooks_dir))
         kc = km.client()
         kc.start_channels()
         try:
@@ -317,10 +316,11 @@ class Kernels:
         if km is not None and not run_sync(km.is_alive)():
             km = None
         try:
+            notebooks = get_settings().notebooks_dir
             papermill.execute_notebook(
-                str(GENERATE_NOTEBOOK), str(report),
+                str(notebooks / GENERATE_NOTEBOOK), str(report),
                 parameters={"config": config, "task_id": task_id},
-                progress_bar=False, cwd=str(NOTEBOOKS), kernel_name="python3", km=km,
+                progress_bar=False, cwd=str(notebooks), kernel_name="python3", km=km,
             )
         except PapermillExecutionError as exc:
             raise JobFailed(f"{exc.ename}: {exc.evalue} (report: {report})") from None

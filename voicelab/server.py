@@ -31,7 +31,6 @@ from urllib.parse import urlencode
 from voicelab.config import Settings
 from voicelab.errors import ConfigError
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TEMPLATE_OVERRIDES = Path(__file__).resolve().parent / "static" / "template"
 BATCH_LIST = "batches.ipynb"
 RANK_BOARD = "rank.ipynb"
@@ -176,7 +175,7 @@ def urls(host: str, port: int) -> dict[str, str]:
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker: bool = True,
-          demo: bool = True, open_browser: bool = False, *, notebooks: Path = NOTEBOOKS) -> None:
+          demo: bool = True, open_browser: bool = False, *, notebooks: Path | None = None) -> None:
     """Serve dashboards, API and audio on http://host:port until SIGINT/SIGTERM.
 
     With `worker`, a `voicelab worker` subprocess runs generation jobs and is terminated with
@@ -200,7 +199,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker:
             print(f"made a demo batch to rank: {batch_id}", flush=True)
     app = _voila_class()(config=voila_config(host, port))
     app.flask_app = create_app(settings)
-    app.initialize([str(notebooks)])
+    app.initialize([str(notebooks or settings.notebooks_dir)])
     with contextlib.ExitStack() as stack:
         if worker:
             stack.enter_context(embedded_worker(env))
