@@ -7,6 +7,7 @@ listens; `loudness_gain_db` lets playback match loudness between takes.
 
 from __future__ import annotations
 
+import base64
 import math
 import statistics
 import warnings
@@ -29,7 +30,7 @@ MOSTLY_SILENCE_RATIO = 0.6
 OUTLIER_LOW, OUTLIER_HIGH = 0.6, 1.6
 """Bounds, as multiples of the median duration of the line's other takes, outside which a take
 is flagged "duration_outlier" (only for lines of 3 takes or more: with 2 no one is the odd one)."""
-PEAKS_POINTS = 200
+PEAKS_POINTS = 100
 """Length of the waveform overview: enough for a row of the ranking board, small in metadata."""
 GAIN_LIMIT_DB = 12.0
 PEAK_CEILING_DBFS = -1.0
@@ -65,13 +66,27 @@ def _lufs(samples: np.ndarray, sample_rate: int) -> float | None:
     return round(value, 2) if math.isfinite(value) else None
 
 
-def peaks(samples: np.ndarray, points: int = PEAKS_POINTS) -> list[float]:
-    """A waveform overview: the max |sample| of `points` equal slices, rounded to 3 decimals."""
+def peaks(samples: np.ndarray, points: int = PEAKS_POINTS) -> str:
+    """A waveform overview: the max |sample| of `points` equal slices, as 0-255 bytes in base64.
+
+    Compact on purpose (136 characters for 100 points): metadata.json is rewritten on every
+    rank change, and a list of floats per take made a 2,000-take batch's file megabytes long.
+    """
     magnitude = np.abs(np.asarray(samples, dtype=np.float32))
     if magnitude.size == 0:
-        return []
+        return ""
     edges = np.linspace(0, magnitude.size, min(points, magnitude.size) + 1).astype(int)
-    return [round(float(v), 3) for v in np.maximum.reduceat(magnitude, edges[:-1])]
+    pooled = np.maximum.reduceat(magnitude, edges[:-1])
+    return base64.b64encode(np.clip(np.rint(pooled * 255), 0, 255).astype(np.uint8)).decode()
+
+
+def peak_values(stored: str | list[float] | None) -> np.ndarray:
+    """The overview as floats in 0-1, from `peaks`' base64 (or an older list of floats)."""
+    if not stored:
+        return np.zeros(0)
+    if isinstance(stored, str):
+        return np.frombuffer(base64.b64decode(stored), dtype=np.uint8) / 255.0
+    return np.abs(np.asarray(stored, dtype=np.float64))
 
 
 def measure(samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
@@ -92,7 +107,7 @@ def measure(samples: np.ndarray, sample_rate: int) -> dict[str, Any]:
     if data.size == 0:
         return {"duration_s": 0.0, "peak_dbfs": None, "clipped_samples": 0,
                 "leading_silence_s": 0.0, "trailing_silence_s": 0.0, "silence_ratio": 1.0,
-                "lufs": None, "peaks": []}
+                "lufs": None, "peaks": ""}
     magnitude = np.abs(data)
     silent = _silent_frames(data, sample_rate)
     voiced = np.flatnonzero(~silent)

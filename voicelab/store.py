@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+import orjson
+
 from voicelab.errors import BatchNotFound, MetadataError
 
 log = logging.getLogger(__name__)
@@ -341,8 +343,8 @@ def _read_json(path: str) -> object:
     except OSError as exc:
         raise MetadataError(path, f"cannot be read ({exc.strerror})") from None
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return orjson.loads(raw)  # twice as fast as json, and strict: no NaN, no Infinity
+    except orjson.JSONDecodeError as exc:
         raise MetadataError(path, f"not valid JSON ({exc})") from None
 
 
@@ -375,6 +377,10 @@ def take_files(batch_dir: Path) -> set[str] | None:
         return None
 
 
+# One encoder for every take: json.dumps with options builds a new encoder per call.
+_TAKE_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 def dump_metadata(data: Metadata, path: Path) -> bytes:
     """Serialize metadata as strict JSON (no NaN), UTF-8, one take per line for readable diffs.
 
@@ -383,9 +389,7 @@ def dump_metadata(data: Metadata, path: Path) -> bytes:
     """
     try:
         head = {key: value for key, value in data.items() if key != "takes"}
-        takes = ",\n  ".join(
-            json.dumps(take, ensure_ascii=False, allow_nan=False) for take in data["takes"]
-        )
+        takes = ",\n  ".join(map(_TAKE_ENCODER.encode, data["takes"]))
         text = json.dumps(head, ensure_ascii=False, allow_nan=False, indent=1)
     except (TypeError, ValueError) as exc:
         raise MetadataError(path, f"cannot be written as JSON ({exc})") from None
