@@ -377,10 +377,6 @@ def take_files(batch_dir: Path) -> set[str] | None:
         return None
 
 
-# One encoder for every take: json.dumps with options builds a new encoder per call.
-_TAKE_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-
-
 def dump_metadata(data: Metadata, path: Path) -> bytes:
     """Serialize metadata as strict JSON (no NaN), UTF-8, one take per line for readable diffs.
 
@@ -389,9 +385,13 @@ def dump_metadata(data: Metadata, path: Path) -> bytes:
     """
     try:
         head = {key: value for key, value in data.items() if key != "takes"}
-        takes = ",\n  ".join(map(_TAKE_ENCODER.encode, data["takes"]))
+        encoded = [orjson.dumps(take) for take in data["takes"]]
+        # orjson writes NaN and infinities as null: reading back must give the same takes.
+        if orjson.loads(b"[" + b",".join(encoded) + b"]") != data["takes"]:
+            raise ValueError("a take holds a value JSON cannot represent (NaN or infinity)")
+        takes = b",\n  ".join(encoded).decode()
         text = json.dumps(head, ensure_ascii=False, allow_nan=False, indent=1)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
         raise MetadataError(path, f"cannot be written as JSON ({exc})") from None
     body = f'"takes": [\n  {takes}\n ]' if takes else '"takes": []'
     text = f"{text[:-2]},\n {body}\n}}\n" if head else f"{{\n {body}\n}}\n"
