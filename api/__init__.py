@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from api.app import create_app
 from voicelab.config import Settings
 from voicelab.logs import configure_logging
@@ -24,4 +26,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 5000) -> None
 
     configure_logging(settings)
     app = create_app(settings)
+    # Long-lived objects (Flask, the engines) leave the collector's view, so the full
+    # collections that loading a large metadata.json triggers stay short.
+    gc.collect()
+    gc.freeze()
     waitress.serve(app, host=host, port=port, threads=WAITRESS_THREADS, ident="voicelab")

@@ -510,18 +510,18 @@ def update_links(
 
     Old links go first, so no take shows in two rank folders; each new link is made under a
     temp name and renamed into place. If ranked/ is not intact, rebuild it from `metadata`.
+    The folders are not fsynced: ranked/ is derived from metadata.json (which is), and after a
+    power loss `voicelab fsck --repair` rebuilds it; syncing up to five folders per change
+    would double the cost of a rank change for no durability the metadata lacks.
     """
     batch_dir = Path(batch_dir)
     if not ranked_tree_intact(batch_dir):
         rebuild_symlinks(batch_dir, metadata)
         return
-    touched: set[Path] = set()
     for filename, (old, _new) in moves.items():
         if old is not None:
-            folder = batch_dir / RANKED_DIR / rank_dir(old)
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(folder / filename)
-            touched.add(folder)
+                os.unlink(batch_dir / RANKED_DIR / rank_dir(old) / filename)
     for filename, (_old, new) in moves.items():
         if new is not None:
             folder = batch_dir / RANKED_DIR / rank_dir(new)
@@ -533,9 +533,6 @@ def update_links(
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
-            touched.add(folder)
-    for folder in touched:
-        fsync_dir(folder)
 
 
 def ranked_tree_intact(batch_dir: Path) -> bool:
