@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.batches import make_batch
@@ -34,9 +36,20 @@ BOARD_READY = ".vl-rank-board .vl-take[data-file]"
 NAV_TARGET_S, KEY_TARGET_MS = 2.0, 150.0
 
 
-def warm_kernels_so_far(server: ServeProcess) -> int:
-    """Preheated kernels that reached wait_for_request (each connects to /voila/query/ once)."""
-    return server.log().count("GET /voila/query/")
+def kernels_idle(server: ServeProcess, quiet_s: float = 1.0) -> bool:
+    """Whether every kernel of the server used no CPU for `quiet_s` (the pool is warm).
+
+    Voila logs a pool kernel as "filled" when it starts, not when it has run the notebook up to
+    wait_for_request; a kernel that stopped using CPU has.
+    """
+    try:
+        kernels = server.kernels()
+        before = [sum(k.cpu_times()[:2]) for k in kernels]
+        time.sleep(quiet_s)
+        after = [sum(k.cpu_times()[:2]) for k in kernels]
+    except psutil.NoSuchProcess:  # a kernel of the last visit shut down meanwhile
+        return False
+    return len(kernels) >= 2 and all(b - a < 0.02 for a, b in zip(before, after, strict=True))
 
 
 def time_navigation(page: object, url: str) -> float:
@@ -48,12 +61,11 @@ def time_navigation(page: object, url: str) -> float:
 
 def navigations(context: object, server: ServeProcess, url: str, visits: int,
                 cold: bool) -> list[float]:
-    """Seconds to an interactive board per visit; preheated visits wait for the pool first."""
+    """Seconds to an interactive board per visit; preheated visits wait for a warm pool first."""
     times = []
-    for visit in range(visits):
-        if not cold:  # one warm kernel at start, and one more after every visit
-            wait_until(lambda v=visit: warm_kernels_so_far(server) >= 1 + v, 120,
-                       "a warm kernel")
+    for _ in range(visits):
+        if not cold:  # the pool's kernel has run the notebook up to wait_for_request
+            wait_until(lambda: kernels_idle(server), 120, "a warm kernel")
         page = context.new_page()  # type: ignore[attr-defined]
         page.set_default_timeout(120_000)
         times.append(time_navigation(page, url + ("&theme=dark" if cold else "")))
