@@ -168,6 +168,7 @@ def urls(host: str, port: int) -> dict[str, str]:
     return {
         "batches": f"{base}/",
         "rank board": dashboard_url(base, RANK_BOARD) + "?batch_id=<id>",
+        "launch": dashboard_url(base, "launch.ipynb"),
         "dashboards": f"{base}/voila/tree",
         "API": f"{base}/api/openapi.json",
         "audio": f"{base}/audio/<skin>/<voice>/<batch>/takes/<file>",
