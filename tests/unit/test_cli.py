@@ -81,3 +81,12 @@ def test_export_command(run, root: Path, tmp_path: Path) -> None:
     assert (tmp_path / "game" / batch.name / "Line_1.mp3").is_file()
     code, _, err = run("export", "nope", "--to", str(tmp_path / "game"))
     assert code == 1 and "no batch with id 'nope'" in err
+
+
+def test_voices_lists_the_bundled_piper_voice(run) -> None:
+    code, out, _ = run("voices", "--json")
+    voices = json.loads(out)
+    assert code == 0
+    [joe] = [v for v in voices if v["id"] == "en_US-joe-medium"]
+    assert joe["engine"] == "piper" and "no effect with Piper" in joe["notes"]
+    assert all(v["engine"] == "piper" for v in voices)  # no key: no ElevenLabs voices
