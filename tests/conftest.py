@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.redis_server import REDIS_BIN, RedisServer
 from voicelab.config import Settings
 
 _PREFIXES = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY", "FLASK_")
@@ -31,3 +33,12 @@ def root(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(root: Path) -> Settings:
     return Settings(audio_root=root)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh redis-server on a free loopback port, stopped after the test."""
+    if not Path(REDIS_BIN).exists():
+        pytest.fail("redis-server is not installed (make system-deps installs it)")
+    with RedisServer(tmp_path / "redis") as server:
+        yield server

@@ -16,7 +16,7 @@ from celery import Celery
 
 from tests.fake_elevenlabs import FakeElevenLabs
 from tests.processes import REPO, Workers, worker_env
-from tests.redis_server import REDIS_BIN, RedisServer
+from tests.redis_server import RedisServer
 from voicelab import jobs, registry, store
 from voicelab.config import Settings
 
@@ -90,15 +90,6 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
     """`workers.start(env)` starts a `voicelab worker`; every one is killed after the test."""
     with Workers(tmp_path / "logs") as started:
         yield started
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A fresh redis-server on a free loopback port."""
-    if not Path(REDIS_BIN).exists():
-        pytest.fail("redis-server is not installed (make system-deps installs it)")
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
 
 
 @pytest.fixture

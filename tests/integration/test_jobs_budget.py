@@ -7,13 +7,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.redis_server import REDIS_BIN, RedisServer
+from tests.redis_server import RedisServer
 from voicelab.budget import RedisSlots, budget_key, shared_slots
 from voicelab.config import Settings
 from voicelab.throttle import AdaptiveLimiter
@@ -30,14 +29,6 @@ with budget.slot():
     print("HELD", flush=True)
     time.sleep(60)
 """
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if not Path(REDIS_BIN).exists():
-        pytest.fail("redis-server is not installed (make system-deps installs it)")
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
 
 
 def test_holders_in_several_clients_never_exceed_the_shared_limit(
