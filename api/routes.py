@@ -23,7 +23,7 @@ from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 from api.openapi import AUDIO, EMPTY, RAW, RouteTable, document
 from voicelab import __version__, jobs, paths, ranking, registry, store
 from voicelab.config import Settings
-from voicelab.engines import ENGINES, Engine, get_engine
+from voicelab.engines import Engine, available_engines, get_engine
 from voicelab.errors import EngineError, JobConfigError, Problem, ScriptError
 from voicelab.generation import resolve_voices
 from voicelab.jobspec import GenerationConfig, estimate, parse_config
@@ -50,11 +50,6 @@ def _settings() -> Settings:
 def _celery() -> Celery:
     app: Celery = current_app.extensions["celery"]
     return app
-
-
-def available_engines(settings: Settings) -> list[str]:
-    """Engines this server can use: ElevenLabs only with a key."""
-    return [name for name in ENGINES if name != "elevenlabs" or settings.elevenlabs_api_key]
 
 
 def _engine(name: str) -> Engine:

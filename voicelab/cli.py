@@ -102,10 +102,9 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
-    from voicelab.engines import ENGINES, get_engine
+    from voicelab.engines import available_engines, get_engine
 
-    names = [args.engine] if args.engine else [
-        n for n in ENGINES if n != "elevenlabs" or settings.elevenlabs_api_key]
+    names = [args.engine] if args.engine else available_engines(settings)
     voices = [v for name in names for v in get_engine(name, settings).voices()]
     if args.json:
         out.print_json(data=[{"id": v.id, "name": v.name, "engine": v.engine,

@@ -105,6 +105,11 @@ def _piper(settings: Settings) -> Engine:
 ENGINES: dict[str, Callable[[Settings], Engine]] = {"elevenlabs": _elevenlabs, "piper": _piper}
 
 
+def available_engines(settings: Settings) -> list[str]:
+    """Engines that can run with these settings: ElevenLabs only with a key."""
+    return [name for name in ENGINES if name != "elevenlabs" or settings.elevenlabs_api_key]
+
+
 def get_engine(name: str, settings: Settings) -> Engine:
     """The engine called `name`, built from settings; ConfigError for an unknown name."""
     if name not in ENGINES:

@@ -17,7 +17,7 @@ import ipywidgets as w
 
 from voicelab import jobs, registry
 from voicelab.config import Settings
-from voicelab.engines import DEFAULT_MODEL, ENGINES, Voice, get_engine
+from voicelab.engines import DEFAULT_MODEL, ENGINES, Voice, available_engines, get_engine
 from voicelab.errors import JobConfigError, VoicelabError
 from voicelab.jobspec import MAX_VARIANTS, SETTING_LIMITS, estimate, parse_config
 
@@ -32,9 +32,7 @@ SLIDERS = {"stability": "Stability", "similarity_boost": "Similarity", "style": 
 def available_voices(settings: Settings) -> list[Voice]:
     """Voices of every engine that can run here (ElevenLabs only with a key)."""
     voices: list[Voice] = []
-    for name in ENGINES:
-        if name == "elevenlabs" and not settings.elevenlabs_api_key:
-            continue
+    for name in available_engines(settings):
         try:
             voices += get_engine(name, settings).voices()
         except VoicelabError:
