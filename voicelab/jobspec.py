@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voicelab import engines
 from voicelab.engines import DEFAULT_MODEL, text_limit
 from voicelab.errors import JobConfigError, Problem, ScriptError
 from voicelab.script import Script, parse_script
 
-ENGINES = ("elevenlabs", "piper")
+ENGINES = tuple(engines.ENGINES)
 MAX_VARIANTS = 20
 MAX_VOICES = 50
 
