@@ -86,7 +86,7 @@ def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: st
         slots = shared_slots(settings, lease_s=min(LEASE_S, stale_after_s()))
     outcome = generation.generate(
         job, settings.audio_root, engine, concurrency=settings.concurrency, slots=slots,
-        progress=reporter.progress if reporter else _print_progress,
+        progress=(reporter or _ConsoleReporter()).progress,
         should_stop=reporter.should_stop if reporter else None, job_id=task_id or None)
     result = {"batch_ids": outcome.batch_ids, "failed": outcome.failed, "done": outcome.done,
               "total": outcome.total, "cancelled": outcome.cancelled}
@@ -95,14 +95,17 @@ def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: st
     return result
 
 
-_last_print = [0.0]
+class _ConsoleReporter:
+    """Progress as a printed line every 5 s and at the end (runs without Celery)."""
 
+    def __init__(self) -> None:
+        self.last = 0.0
 
-def _print_progress(p: generation.Progress) -> None:
-    now = time.monotonic()
-    if now - _last_print[0] >= 5 or p.done + p.failed == p.total:
-        _last_print[0] = now
-        print(f"{p.done}/{p.total} takes, {p.failed} failed, eta {p.eta_s}s", flush=True)
+    def progress(self, p: generation.Progress) -> None:
+        now = time.monotonic()
+        if now - self.last >= 5 or p.done + p.failed == p.total:
+            self.last = now
+            print(f"{p.done}/{p.total} takes, {p.failed} failed, eta {p.eta_s}s", flush=True)
 
 
 def summary(result: dict[str, Any]) -> Any:
