@@ -134,8 +134,9 @@ def test_stale_time_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_the_embedded_broker_lives_under_audio_root(root: Path) -> None:
     conf = jobs.celery_config(Settings(audio_root=root))
     options = conf["broker_transport_options"]
-    assert conf["broker_url"] == "filesystem://"
+    assert conf["broker_url"] == "voicelab://"
     assert Path(options["data_folder_in"]) == root / ".jobs" / "queue"
+    assert Path(options["taken_folder"]) == root / ".jobs" / "taken"
     assert Path(options["control_folder"]) == root / ".jobs" / "control"
     assert conf["result_backend"] == f"db+sqlite:///{root}/.jobs/results.db"
     assert conf["task_acks_late"] and conf["worker_prefetch_multiplier"] == 1
