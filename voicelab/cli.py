@@ -157,8 +157,7 @@ def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from voicelab import jobs
 
-    jobs.run_worker(settings, args.celery_args)
-    return EXIT_OK
+    return jobs.run_worker(settings, args.celery_args)
 
 
 def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,16 +1,16 @@
 """Generation as Celery jobs: the app, the thin `run_generation` task, submit, cancel, status.
 
 Broker: Redis when CELERY_BROKER_URL is set; otherwise an embedded default that needs no
-server: Kombu's filesystem transport for the queue (measured 40-50 ms pickup at 0.1 s polling;
-unlike the SQLAlchemy transport it carries broadcasts, so revoke and inspect work) and a SQLite
+server: VoiceLab's crash-safe subclass of Kombu's filesystem transport (`voicelab.embedded_queue`,
+40-50 ms pickup at 0.1 s polling; it carries broadcasts, so revoke and inspect work) and a SQLite
 result backend, both under `<AUDIO_ROOT>/.jobs/`, so queued jobs and results survive restarts.
 
 A job whose worker dies is run again: acks are late with prefetch 1 (Redis redelivers after its
 visibility timeout), and every worker also watches the registry's heartbeats and re-queues a job
-whose worker has gone silent for VOICELAB_JOB_STALE_S seconds (default 20), which is what brings
-it back on the filesystem transport. The run resumes: takes already on disk are kept. Whoever
-starts a job claims it in the registry under its lock, so a duplicate delivery never runs a job
-twice at once.
+whose worker has gone silent for VOICELAB_JOB_STALE_S seconds (default 20); on the embedded queue
+the message of a dead worker also returns to the queue by itself. The run resumes: takes already
+on disk are kept. Whoever starts a job claims it in the registry under its lock, so a duplicate
+delivery never runs a job twice at once.
 
 Each worker keeps the next job's kernel started with VoiceLab imported (about 2 s saved per job),
 and runs papermill in one dedicated thread so the kernel and papermill share one event loop.
@@ -35,7 +35,7 @@ from celery.exceptions import Ignore, TaskRevokedError
 from celery.states import REVOKED
 from kombu.exceptions import OperationalError
 
-from voicelab import registry
+from voicelab import embedded_queue, liveness, registry
 from voicelab.config import Settings, get_settings
 from voicelab.errors import (
     BrokerUnavailable,
@@ -97,15 +97,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         config["result_backend"] = settings.celery_result_backend
         config["broker_transport_options"] = {"visibility_timeout": 3600}
         return config
-    base = settings.audio_root / registry.JOBS_DIR
-    queue, control = base / "queue", base / "control"
-    for folder in (queue, control):
-        folder.mkdir(parents=True, exist_ok=True)
-    config["broker_url"] = "filesystem://"
-    config["broker_transport_options"] = {
-        "data_folder_in": str(queue), "data_folder_out": str(queue),
-        "control_folder": str(control), "polling_interval": 0.1, "store_processed": False,
-    }
+    base = registry.jobs_dir(settings.audio_root)
+    config["broker_url"] = f"{embedded_queue.SCHEME}://"
+    config["broker_transport_options"] = {**embedded_queue.folders(base), "polling_interval": 0.1}
     config["result_backend"] = settings.celery_result_backend or f"db+sqlite:///{base}/results.db"
     return config
 
@@ -193,13 +187,11 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
     record = registry.get(root, task_id) or {}
     result = {**(record.get("result") or {}), "report": str(report)}
     if result.get("cancelled"):  # a cancel that came after the last take changes nothing
-        registry.set_fields(root, task_id, result=result, state="REVOKED",
-                            finished_at=registry.now_iso())
+        registry.finish(root, task_id, "REVOKED", result)
         if mark:
             mark(REVOKED, _revoked(task_id))
         raise Ignore()
-    registry.set_fields(root, task_id, state="SUCCESS", result=result,
-                        finished_at=registry.now_iso())
+    registry.finish(root, task_id, "SUCCESS", result)
     return result
 
 
@@ -431,23 +423,32 @@ def requeue_stale(settings: Settings, app: Celery, older_than_s: float | None = 
     return requeued
 
 
+@signals.worker_init.connect
+def _on_worker_init(**_: Any) -> None:
+    """Warm the first job's kernel while Celery itself starts up."""
+    kernels.prewarm()
+
+
 @signals.worker_ready.connect
 def _on_worker_ready(sender: Any = None, **_: Any) -> None:
-    """Start the reaper and the first warm kernel once the worker consumes."""
+    """Say this worker is alive every few seconds, and re-queue the jobs of dead workers."""
     app = getattr(sender, "app", None) or celery_app
+    hostname = getattr(sender, "hostname", None) or f"voicelab-{os.getpid()}"
     settings = get_settings()
-    period = heartbeat_s()
+    period, started = heartbeat_s(), time.time()
 
     def loop() -> None:
         while True:
             try:
+                liveness.beat(settings.audio_root, hostname, started)
                 requeue_stale(settings, app)
             except Exception:
                 log.exception("could not check for jobs of dead workers")
             time.sleep(period)
 
     threading.Thread(target=loop, name="voicelab-reaper", daemon=True).start()
-    kernels.prewarm()
+    signals.worker_shutdown.connect(
+        lambda **_: liveness.gone(settings.audio_root, hostname), weak=False)
 
 
 @signals.task_postrun.connect
@@ -463,10 +464,18 @@ def _on_worker_shutdown(**_: Any) -> None:
         log.warning("could not shut the pre-started kernel down", exc_info=True)
 
 
-def run_worker(settings: Settings, extra: list[str] | None = None) -> None:
-    """Run a Celery worker for the configured broker (one job at a time per worker)."""
+def run_worker(settings: Settings, extra: list[str] | None = None) -> int:
+    """Run a Celery worker for the configured broker (one job at a time per worker).
+
+    Returns the worker's exit code: non-zero after an unrecoverable error, so a supervisor
+    (`voicelab serve`, systemd, compose) starts it again. Mingle and gossip are off: they
+    only sync state between workers at start-up, which the job registry already shares, and
+    mingle alone costs a second of every start.
+    """
     stale_after_s()  # a bad VOICELAB_JOB_STALE_S stops the worker before it takes a job
     os.environ.setdefault("FORKED_BY_MULTIPROCESSING", "1")
     app = make_celery(settings)
-    app.worker_main(["worker", "--pool=solo", "--loglevel=INFO",
-                     f"--hostname=voicelab-{os.getpid()}@%h", *(extra or [])])
+    code = app.start(["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle",
+                      "--without-gossip", f"--hostname=voicelab-{os.getpid()}@%h",
+                      *(extra or [])])
+    return int(code or 0)

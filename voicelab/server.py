@@ -17,12 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import webbrowser
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from urllib.parse import urlencode
 
 from voicelab.config import Settings
 from voicelab.errors import ConfigError
+from voicelab.supervisor import Supervisor
 
 TEMPLATE_OVERRIDES = Path(__file__).resolve().parent / "static" / "template"
 BATCH_LIST = "batches.ipynb"
@@ -146,22 +145,6 @@ def child_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, "AUDIO_ROOT": str(Path(settings.audio_root).resolve())}
 
 
-@contextlib.contextmanager
-def embedded_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """A `voicelab worker` subprocess for the life of the block; terminated (then killed) after."""
-    process = subprocess.Popen([sys.executable, "-m", "voicelab", "worker"], env=env)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 def urls(host: str, port: int) -> dict[str, str]:
     """The addresses `voicelab serve` prints; others may link to them."""
     base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -203,7 +186,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker:
     app.initialize([str(notebooks or settings.notebooks_dir)])
     with contextlib.ExitStack() as stack:
         if worker:
-            stack.enter_context(embedded_worker(env))
+            stack.enter_context(Supervisor([sys.executable, "-m", "voicelab", "worker"], env))
         _announce(host, port, open_browser)
         app.start()
 
