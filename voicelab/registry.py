@@ -108,6 +108,26 @@ def set_fields(root: Path, task_id: str, **fields: Any) -> Record | None:
     return update(root, task_id, lambda record: record.update(fields))
 
 
+def settled_progress(record: Record, result: dict[str, Any]) -> dict[str, Any]:
+    """The progress a finished job shows: its result's counts, not the last snapshot reported.
+
+    Snapshots are throttled and come from several threads, so the last one seen can lag the
+    outcome; every face (CLI, launch page, API) shows this instead once the job has ended.
+    """
+    return {**(record.get("progress") or {}), "done": result.get("done", 0),
+            "total": result.get("total", 0), "failed": len(result.get("failed") or []),
+            "eta_s": 0, "current": "", "batch_ids": list(result.get("batch_ids") or [])}
+
+
+def finish(root: Path, task_id: str, state: str, result: dict[str, Any]) -> Record | None:
+    """Record a job's end with its result, its settled progress and the time."""
+    def settle(record: Record) -> None:
+        record.update(state=state, result=result, finished_at=now_iso(),
+                      progress=settled_progress(record, result))
+
+    return update(root, task_id, settle)
+
+
 def recent(root: Path, limit: int = 50) -> list[Record]:
     """The latest jobs, newest first, without their configs (which can hold a whole script)."""
     paths = sorted(jobs_dir(root).glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)

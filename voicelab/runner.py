@@ -8,6 +8,7 @@ Celery). Secrets are read from the environment here, never passed as notebook pa
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ def load_config(config: dict[str, Any] | None, config_path: str) -> tuple[dict[s
 class _JobReporter:
     """Progress to Celery (state PROGRESS) and to the registry, at most twice a second.
 
-    Also the cooperative cancel: `should_stop` re-reads the job's cancel flag at the same pace.
+    Generation threads report concurrently, so a snapshot can arrive after a newer one: the
+    reporter keeps the count monotonic, and the last take's report always goes out. Also the
+    cooperative cancel: `should_stop` re-reads the job's cancel flag at the same pace.
     """
 
     def __init__(self, settings: Settings, task_id: str) -> None:
@@ -44,22 +47,26 @@ class _JobReporter:
         self.root, self.task_id = settings.audio_root, task_id
         self.backend = make_celery(settings).backend
         self.last = self.checked = 0.0
+        self.reported = -1
         self.cancel = False
+        self.lock = threading.Lock()
 
     def progress(self, p: generation.Progress) -> None:
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY_S and p.done + p.failed < p.total:
-            return
-        self.last = now
-        meta = p.to_dict()
-        self.backend.store_result(self.task_id, meta, "PROGRESS")
+        with self.lock:
+            now, count = time.monotonic(), p.done + p.failed
+            if count <= self.reported or (now - self.last < PROGRESS_EVERY_S
+                                          and count < p.total):
+                return
+            self.last, self.reported = now, count
+            meta = p.to_dict()
+            self.backend.store_result(self.task_id, meta, "PROGRESS")
 
-        def note(record: registry.Record) -> None:
-            if record["state"] in registry.RUNNING:
-                record.update(state="PROGRESS", progress=meta)
+            def note(record: registry.Record) -> None:
+                if record["state"] in registry.RUNNING:
+                    record.update(state="PROGRESS", progress=meta)
 
-        record = registry.update(self.root, self.task_id, note)
-        self.cancel = bool(record and record.get("cancel_requested"))
+            record = registry.update(self.root, self.task_id, note)
+            self.cancel = bool(record and record.get("cancel_requested"))
 
     def should_stop(self) -> bool:
         now = time.monotonic()
