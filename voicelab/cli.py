@@ -243,15 +243,27 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PARTIAL if result.missing else EXIT_OK
 
 
-def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from voicelab import doctor
+def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
+    """Reads the settings itself (`main` passes None): a bad variable is a row, not a stop."""
+    from dataclasses import asdict
 
-    checks = doctor.run_checks(settings)
-    style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
-    table = Table("check", "status", "detail", "what to do")
-    for c in checks:
-        table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail, c.fix)
-    out.print(table)
+    from rich.text import Text
+
+    from voicelab import doctor
+    from voicelab.config import settings_and_problems
+
+    settings, problems = settings_and_problems()
+    configure_logging(settings)
+    checks = doctor.diagnose(settings, problems)
+    if args.json:
+        out.print_json(data=[asdict(c) for c in checks])
+    else:
+        style = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+        table = Table("check", "status", "detail", "what to do")
+        for c in checks:
+            table.add_row(c.name, Text(c.status, style=style[c.status]), Text(c.detail),
+                          Text(c.fix))
+        out.print(table)
     return EXIT_ERROR if any(c.status == "fail" for c in checks) else EXIT_OK
 
 
@@ -280,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, fn: Command, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(fn=fn)
+        p.set_defaults(fn=fn, needs_settings=True)
         return p
 
     p = command("generate", cmd_generate, "generate takes for a script, one batch per voice")
@@ -326,7 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which rank to export (default 1: the selects)")
     p.add_argument("--zip", action="store_true", help="also write a zip archive")
 
-    command("doctor", cmd_doctor, "check broker, workers, AUDIO_ROOT, ElevenLabs key, Piper")
+    p = command("doctor", cmd_doctor, "check settings, broker, workers, AUDIO_ROOT, ElevenLabs "
+                "key, Piper")
+    p.add_argument("--json", action="store_true", help="the checks as a JSON list")
+    p.set_defaults(needs_settings=False)
 
     p = command("fsck", cmd_fsck, "check every batch against the directory contract")
     p.add_argument("--repair", action="store_true", help="restore ranked/ from metadata")
@@ -336,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if not args.needs_settings:
+            return args.fn(args, None)
         settings = get_settings()
         configure_logging(settings)
         return args.fn(args, settings)

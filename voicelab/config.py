@@ -9,15 +9,17 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from voicelab.errors import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 DEFAULT_ELEVENLABS_BASE_URL = "https://api.elevenlabs.io"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -76,46 +78,94 @@ def _url(variable: str, raw: str) -> str:
     return raw.rstrip("/")
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from an environment mapping; raise ConfigError naming the bad variable."""
+def _log_level(variable: str, raw: str) -> str:
+    level = raw.strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError(variable, raw, f"expected one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _log_file(variable: str, raw: str) -> Path:
+    path = Path(raw).expanduser().resolve()
+    if not path.parent.is_dir():
+        raise ConfigError(variable, raw, "its folder does not exist")
+    return path
+
+
+def _folder(variable: str, raw: str) -> Path:
+    if not Path(raw).is_dir():
+        raise ConfigError(variable, raw, "not a folder")
+    return Path(raw).resolve()
+
+
+def _notebooks(variable: str, raw: str) -> Path:
+    if not (Path(raw) / "generate.ipynb").is_file():
+        raise ConfigError(variable, raw, "no generate.ipynb in that folder")
+    return Path(raw).resolve()
+
+
+def settings_and_problems(
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Settings, list[ConfigError]]:
+    """Settings with the default in place of every bad value, and every problem found.
+
+    For `voicelab doctor`, which must report every bad variable at once and still run its other
+    checks. The problems come in the order `load_settings` has always checked them, one per
+    variable; a fallback is only a stand-in to keep checking, never a working configuration.
+    """
     env = os.environ if environ is None else environ
+    problems: list[ConfigError] = []
 
     def get(name: str) -> str | None:
         value = env.get(name, "").strip()
         return value or None
 
-    level = (get("LOG_LEVEL") or "INFO").upper()
-    if level not in LOG_LEVELS:
-        hint = f"expected one of {', '.join(LOG_LEVELS)}"
-        raise ConfigError("LOG_LEVEL", env.get("LOG_LEVEL"), hint)
+    def checked(parse: Callable[[str, str], _T], variable: str, raw: str, fallback: _T) -> _T:
+        try:
+            return parse(variable, raw)
+        except ConfigError as exc:
+            problems.append(exc)
+        except (OSError, RuntimeError, ValueError) as exc:  # e.g. a symlink loop
+            problems.append(ConfigError(variable, raw, f"unusable ({exc})"))
+        return fallback
+
+    level = checked(_log_level, "LOG_LEVEL", env.get("LOG_LEVEL") or "INFO", "INFO")
     log_file = get("LOG_FILE")
-    if log_file and not Path(log_file).expanduser().resolve().parent.is_dir():
-        raise ConfigError("LOG_FILE", log_file, "its folder does not exist")
+    log_path = checked(_log_file, "LOG_FILE", log_file, None) if log_file else None
     piper_voices = get("VOICELAB_PIPER_VOICES")
-    if piper_voices and not Path(piper_voices).is_dir():
-        raise ConfigError("VOICELAB_PIPER_VOICES", piper_voices, "not a folder")
-    notebooks = Path(get("VOICELAB_NOTEBOOKS") or DEFAULT_NOTEBOOKS)
-    if not (notebooks / "generate.ipynb").is_file():
-        raise ConfigError("VOICELAB_NOTEBOOKS", str(notebooks), "no generate.ipynb in that folder")
+    voices = checked(_folder, "VOICELAB_PIPER_VOICES", piper_voices, None) if piper_voices else None
+    notebooks = checked(_notebooks, "VOICELAB_NOTEBOOKS",
+                        get("VOICELAB_NOTEBOOKS") or str(DEFAULT_NOTEBOOKS), DEFAULT_NOTEBOOKS)
+    audio_root = get("AUDIO_ROOT") or "./output"
     broker = get("CELERY_BROKER_URL")
-    return Settings(
-        audio_root=_writable_dir("AUDIO_ROOT", get("AUDIO_ROOT") or "./output"),
+    settings = Settings(
+        audio_root=checked(_writable_dir, "AUDIO_ROOT", audio_root, Path(audio_root).expanduser()),
         secret_key=get("SECRET_KEY"),
         celery_broker_url=broker,
         celery_result_backend=get("CELERY_RESULT_BACKEND") or broker,
         elevenlabs_api_key=get("ELEVENLABS_API_KEY"),
-        elevenlabs_base_url=_url(
-            "ELEVENLABS_BASE_URL", get("ELEVENLABS_BASE_URL") or DEFAULT_ELEVENLABS_BASE_URL
-        ),
+        elevenlabs_base_url=checked(
+            _url, "ELEVENLABS_BASE_URL", get("ELEVENLABS_BASE_URL") or DEFAULT_ELEVENLABS_BASE_URL,
+            DEFAULT_ELEVENLABS_BASE_URL),
         api_token=get("VOICELAB_API_TOKEN"),
         log_level=level,
-        log_file=Path(log_file).expanduser().resolve() if log_file else None,
-        concurrency=_positive_int("VOICELAB_CONCURRENCY", get("VOICELAB_CONCURRENCY") or "4"),
-        piper_voices=Path(piper_voices).resolve() if piper_voices else None,
+        log_file=log_path,
+        concurrency=checked(_positive_int, "VOICELAB_CONCURRENCY",
+                            get("VOICELAB_CONCURRENCY") or "4", 4),
+        piper_voices=voices,
         cors_origins=tuple(o for o in (get("VOICELAB_CORS_ORIGINS") or "").split(",") if o.strip()),
         flask_env=get("FLASK_ENV") or "development",
-        notebooks_dir=notebooks.resolve(),
+        notebooks_dir=notebooks,
     )
+    return settings, problems
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from an environment mapping; raise ConfigError naming the first bad one."""
+    settings, problems = settings_and_problems(environ)
+    if problems:
+        raise problems[0]
+    return settings
 
 
 @functools.cache

@@ -2,7 +2,9 @@
 
 Each check returns a Check: ok, warn (works, but worth a look) or fail (something will break),
 with the detail seen and, when not ok, the fix. Checks never raise: a doctor that crashes on
-the problem it should report is no help.
+the problem it should report is no help. For the same reason the doctor reads the environment
+leniently (`diagnose`): every bad variable is a row of its own, and the other checks still run
+with a stand-in for it; a check that needs the bad value says it was skipped, as a row.
 """
 
 from __future__ import annotations
@@ -10,14 +12,24 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from voicelab.config import Settings
-from voicelab.errors import AuthFailed, QuotaExhausted, VoicelabError
+from voicelab.errors import AuthFailed, ConfigError, QuotaExhausted, VoicelabError
 
 MIN_FREE_BYTES = 1 << 30
+FIXES = {
+    "AUDIO_ROOT": "set AUDIO_ROOT to a writable folder, or unset it for ./output",
+    "LOG_LEVEL": "set LOG_LEVEL to DEBUG, INFO, WARNING, ERROR or CRITICAL, or unset it",
+    "LOG_FILE": "create the folder, or unset LOG_FILE to log to stderr only",
+    "VOICELAB_PIPER_VOICES": "point it at a folder of Piper voices, or unset it",
+    "VOICELAB_NOTEBOOKS": "point it at a copy of notebooks/, or unset it",
+    "ELEVENLABS_BASE_URL": "give an http:// or https:// URL, or unset it",
+    "VOICELAB_CONCURRENCY": "set a whole number of 1 or more, or unset it (4)",
+    "VOICELAB_JOB_STALE_S": "set a number of seconds, 1 or more, or unset it (20)",
+}
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,7 @@ class Check:
     fix: str = ""
 
 
-def check_audio_root(settings: Settings) -> Check:
+def check_audio_root(settings: Settings, unusable: Collection[str] = ()) -> Check:
     """AUDIO_ROOT exists, is writable, and holds relative links from ranked/ into takes/."""
     root = settings.audio_root
     name = "AUDIO_ROOT"
@@ -56,12 +68,16 @@ def check_audio_root(settings: Settings) -> Check:
     return Check(name, "ok", f"{root}: writable, links work, {free >> 30} GB free")
 
 
-def check_broker(settings: Settings) -> list[Check]:
-    """The broker is reachable and at least one worker answers."""
+def check_broker(settings: Settings, unusable: Collection[str] = ()) -> list[Check]:
+    """The broker is reachable and at least one worker answers; always both rows."""
     from voicelab.jobs import make_celery
 
     url = settings.celery_broker_url
     name = "broker"
+    if not url and "AUDIO_ROOT" in unusable:
+        return [Check(name, "fail", "skipped: AUDIO_ROOT is not usable (the embedded broker "
+                      "keeps its queue there)", "fix AUDIO_ROOT, or set CELERY_BROKER_URL"),
+                _workers_not_checked("the broker is not usable")]
     if url and url.startswith(("redis://", "rediss://")):
         import redis
 
@@ -69,7 +85,8 @@ def check_broker(settings: Settings) -> list[Check]:
             redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
         except redis.RedisError as exc:
             return [Check(name, "fail", f"Redis at {_safe_url(url)} is unreachable "
-                          f"({type(exc).__name__})", "start Redis or fix CELERY_BROKER_URL")]
+                          f"({type(exc).__name__})", "start Redis or fix CELERY_BROKER_URL"),
+                    _workers_not_checked("the broker is unreachable")]
         broker = Check(name, "ok", f"Redis at {_safe_url(url)} answers")
     elif url:
         broker = Check(name, "warn", f"{_safe_url(url)} is not Redis; not checked",
@@ -91,10 +108,18 @@ def check_broker(settings: Settings) -> list[Check]:
     return [broker, workers]
 
 
-def check_elevenlabs(settings: Settings) -> Check:
+def _workers_not_checked(why: str) -> Check:
+    return Check("workers", "fail", f"not checked: {why}",
+                 "fix the broker first, then start one: voicelab worker")
+
+
+def check_elevenlabs(settings: Settings, unusable: Collection[str] = ()) -> Check:
     name = "ElevenLabs"
     if not settings.elevenlabs_api_key:
         return Check(name, "ok", "no key set: the local Piper engine is the default")
+    if "ELEVENLABS_BASE_URL" in unusable:
+        return Check(name, "warn", "skipped: ELEVENLABS_BASE_URL is not usable",
+                     "fix ELEVENLABS_BASE_URL, then run voicelab doctor again")
     from voicelab.engines.elevenlabs import ElevenLabs
 
     try:
@@ -112,7 +137,7 @@ def check_elevenlabs(settings: Settings) -> Check:
                  "top up the account before a large batch" if status == "warn" else "")
 
 
-def check_piper(settings: Settings) -> Check:
+def check_piper(settings: Settings, unusable: Collection[str] = ()) -> Check:
     from voicelab.engines.piper import BUNDLED_VOICE, Piper
 
     try:
@@ -135,14 +160,49 @@ def _safe_url(url: str) -> str:
     return f"{scheme}://***@{tail}"
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    checks: list[Callable[[Settings], Check | list[Check]]] = [
+def config_check(problem: ConfigError) -> Check:
+    """A bad variable as a row: named by the variable, with its value and what to set."""
+    return Check(problem.variable, "fail", f"{problem.value!r}: {problem.hint}",
+                 FIXES.get(problem.variable, f"fix or unset {problem.variable}"))
+
+
+def diagnose(settings: Settings, problems: Collection[ConfigError] = ()) -> list[Check]:
+    """Every row the doctor shows: one per bad variable, then the checks.
+
+    `settings` and `problems` come from `config.settings_and_problems`, so a bad value has a
+    stand-in in `settings`; VOICELAB_JOB_STALE_S, which the job workers read themselves, is
+    checked here by their own rule.
+    """
+    found = list(problems)
+    try:
+        from voicelab.jobs import stale_after_s
+
+        stale_after_s()
+    except ConfigError as exc:
+        found.append(exc)
+    except Exception as exc:  # report, never crash
+        value = os.environ.get("VOICELAB_JOB_STALE_S")
+        found.append(ConfigError("VOICELAB_JOB_STALE_S", value, f"check crashed: {exc}"))
+    rows = [config_check(p) for p in found]
+    return rows + run_checks(settings, {p.variable for p in found})
+
+
+def run_checks(settings: Settings, unusable: Collection[str] = ()) -> list[Check]:
+    """Run every check; never raises.
+
+    `unusable` names the variables whose values were bad: each is a row of its own already,
+    so the AUDIO_ROOT check (whose row that is) does not run again, and the checks that need
+    a good value say they were skipped.
+    """
+    checks: list[Callable[[Settings, Collection[str]], Check | list[Check]]] = [
         check_audio_root, check_broker, check_elevenlabs, check_piper]
+    if "AUDIO_ROOT" in unusable:
+        checks.remove(check_audio_root)
     results: list[Check] = []
     for check in checks:
         found: Check | list[Check]
         try:
-            found = check(settings)
+            found = check(settings, unusable)
         except Exception as exc:  # report, never crash
             found = Check(check.__name__.removeprefix("check_"), "fail", f"check crashed: {exc}")
         results.extend(found if isinstance(found, list) else [found])

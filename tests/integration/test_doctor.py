@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -34,9 +35,55 @@ def test_embedded_set_up_without_a_worker(settings: Settings) -> None:
 
 def test_unreachable_redis_is_named_without_its_password(root: Path) -> None:
     settings = Settings(audio_root=root, celery_broker_url="redis://:s3cret@127.0.0.1:1/0")
-    [broker] = [c for c in doctor.run_checks(settings) if c.name == "broker"]
+    checks = by_name(doctor.run_checks(settings))
+    broker, workers = checks["broker"], checks["workers"]
     assert broker.status == "fail" and "127.0.0.1:1" in broker.detail
     assert "s3cret" not in broker.detail and "CELERY_BROKER_URL" in broker.fix
+    assert workers.status == "fail" and "not checked" in workers.detail and workers.fix
+
+
+def test_embedded_broker_skipped_when_audio_root_is_unusable(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    checks = by_name(doctor.run_checks(Settings(audio_root=missing), {"AUDIO_ROOT"}))
+    assert "AUDIO_ROOT" not in checks  # the variable's own row reports it
+    assert checks["broker"].status == "fail"
+    assert checks["broker"].detail.startswith("skipped: AUDIO_ROOT is not usable")
+    assert checks["workers"].status == "fail" and "not checked" in checks["workers"].detail
+    assert checks["Piper"].status == "ok"
+    assert not missing.exists()
+
+
+def doctor_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`voicelab doctor` in a child process with only the given VoiceLab variables."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "AUDIO_ROOT"))}
+    return subprocess.run([sys.executable, "-m", "voicelab", "doctor", *args],
+                          env={**base, "PYTHONPATH": str(REPO), "COLUMNS": "300", **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_reports_every_problem_at_once() -> None:
+    env = {"AUDIO_ROOT": "/proc/nope", "CELERY_BROKER_URL": "redis://:s3cret@127.0.0.1:1/0",
+           "LOG_LEVEL": "LOUD", "VOICELAB_JOB_STALE_S": "soon"}
+    started = time.monotonic()
+    table = doctor_cli(**env)
+    assert time.monotonic() - started < 20
+    assert table.returncode == 1, table.stdout + table.stderr
+    rows = {line.split("│")[1].strip(): line for line in table.stdout.splitlines()
+            if line.count("│") == 5}
+    assert "/proc/nope" in rows["AUDIO_ROOT"] and "writable folder" in rows["AUDIO_ROOT"]
+    assert "LOUD" in rows["LOG_LEVEL"] and "127.0.0.1:1" in rows["broker"]
+    assert "not checked" in rows["workers"]
+    assert "s3cret" not in table.stdout + table.stderr
+
+    listed = doctor_cli("--json", **env)
+    assert listed.returncode == 1
+    checks = {c["name"]: c for c in json.loads(listed.stdout)}
+    for name in ("LOG_LEVEL", "AUDIO_ROOT", "VOICELAB_JOB_STALE_S", "broker", "workers"):
+        assert checks[name]["status"] == "fail" and checks[name]["fix"], checks[name]
+    assert checks["AUDIO_ROOT"]["detail"].startswith("'/proc/nope'")
+    assert "CELERY_BROKER_URL" in checks["broker"]["fix"]
+    assert checks["Piper"]["status"] == "ok"
+    assert "s3cret" not in listed.stdout + listed.stderr
 
 
 def test_elevenlabs_key_checked_against_the_service(root: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voicelab.config import load_settings
+from voicelab.config import DEFAULT_NOTEBOOKS, load_settings, settings_and_problems
 from voicelab.errors import ConfigError
 from voicelab.logs import RedactSecrets
 
@@ -59,6 +59,34 @@ def test_audio_root_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match=r"AUDIO_ROOT.*not a writable folder"):
         load_settings({"AUDIO_ROOT": str(tmp_path / "file")})
+
+
+def test_every_problem_at_once_with_a_stand_in_for_each(tmp_path: Path) -> None:
+    env = {"AUDIO_ROOT": str(tmp_path / "file" / "audio"), "LOG_LEVEL": "LOUD",
+           "LOG_FILE": "/no/such/dir/app.log", "VOICELAB_PIPER_VOICES": "/no/such/voices",
+           "VOICELAB_NOTEBOOKS": str(tmp_path), "ELEVENLABS_BASE_URL": "ftp://x",
+           "VOICELAB_CONCURRENCY": "many", "CELERY_BROKER_URL": "redis://h:1/0"}
+    (tmp_path / "file").write_text("x")
+    settings, problems = settings_and_problems(env)
+    assert [p.variable for p in problems] == [
+        "LOG_LEVEL", "LOG_FILE", "VOICELAB_PIPER_VOICES", "VOICELAB_NOTEBOOKS", "AUDIO_ROOT",
+        "ELEVENLABS_BASE_URL", "VOICELAB_CONCURRENCY"]
+    assert [p.value for p in problems][:2] == ["LOUD", "/no/such/dir/app.log"]
+    assert (settings.log_level, settings.log_file, settings.piper_voices) == ("INFO", None, None)
+    assert settings.notebooks_dir == DEFAULT_NOTEBOOKS
+    assert settings.audio_root == tmp_path / "file" / "audio"  # the given path, to report on
+    assert settings.elevenlabs_base_url == "https://api.elevenlabs.io"
+    assert settings.concurrency == 4
+    assert settings.celery_broker_url == "redis://h:1/0"  # the rest is read as usual
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert info.value.variable == "LOG_LEVEL"  # load_settings still stops on the first
+
+
+def test_no_problems_in_a_good_environment(tmp_path: Path) -> None:
+    settings, problems = settings_and_problems({"AUDIO_ROOT": str(tmp_path)})
+    assert problems == []
+    assert settings == load_settings({"AUDIO_ROOT": str(tmp_path)})
 
 
 def test_log_filter_masks_secrets(caplog: pytest.LogCaptureFixture) -> None:
