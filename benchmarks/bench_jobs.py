@@ -4,8 +4,9 @@ Baseline: the same small generation (fake ElevenLabs on loopback) run in this pr
 `voicelab.generation`. Then, for Redis (a redis-server started here on a free port) and for the
 embedded default (filesystem queue + SQLite results under AUDIO_ROOT/.jobs), one real
 `voicelab worker` process runs the same job several times: submit -> first PROGRESS, and submit
--> SUCCESS. The first job after a worker starts is shown apart (it may wait for the kernel the
-worker pre-starts). Prints figures; asserts nothing.
+-> SUCCESS. Shown apart: the worker's start to "ready" (it takes jobs once its first kernel is
+warm), a job queued before the worker started, and the first job after "ready". Prints figures;
+asserts nothing.
 
     .venv/bin/python benchmarks/bench_jobs.py [--jobs 5] [--lines 20]
 """
@@ -73,34 +74,46 @@ def one_job(settings: Settings, app: Any, body: dict[str, Any]) -> tuple[float, 
 
 
 def through_worker(name: str, settings: Settings, fake: FakeElevenLabs, lines: int,
-                   runs: int, logs: Path) -> list[tuple[float, float]]:
+                   runs: int, logs: Path) -> dict[str, Any]:
+    """Timings of one worker's life: a job queued before it started, its start, then `runs`
+    jobs submitted one after another."""
     env = worker_env(settings.audio_root, ELEVENLABS_API_KEY=KEY, ELEVENLABS_BASE_URL=fake.url,
                      VOICELAB_CONCURRENCY=str(CONCURRENCY),
                      **({"CELERY_BROKER_URL": settings.celery_broker_url}
                         if settings.celery_broker_url else {}))
+    app = jobs.make_celery(settings)
+    early = jobs.submit(settings, config(fake, lines, f"{name}Early"), app=app)
+    started = time.perf_counter()
     worker = Worker(env, logs / f"worker-{name}.log").start()
     try:
         worker.wait_ready(120)
-        app = jobs.make_celery(settings)
+        ready = time.perf_counter() - started
+        while app.backend.get_task_meta(early)["status"] != "SUCCESS":
+            time.sleep(0.005)
+        queued_done = time.perf_counter() - started
+        time.sleep(3.0)  # the kernel for the next job warms up
         timings = []
         for n in range(runs):
             timings.append(one_job(settings, app, config(fake, lines, f"{name}{n}")))
             time.sleep(3.0)  # an idle gap, as between real jobs: the next kernel warms up
-        return timings
+        return {"ready": ready, "queued_done": queued_done, "timings": timings}
     finally:
         worker.kill()
 
 
-def show(label: str, timings: list[tuple[float, float]], baseline: float) -> None:
+def show(label: str, run: dict[str, Any], baseline: float) -> None:
+    timings = run["timings"]
     first, rest = timings[0], timings[1:] or timings
     to_progress = statistics.median(t[0] for t in rest)
     total = statistics.median(t[1] for t in rest)
     low, high = min(t[1] for t in rest) - baseline, max(t[1] for t in rest) - baseline
-    print(f"{label:<10} first job after start: progress {first[0]:5.2f} s, done {first[1]:5.2f} s"
-          f" (overhead {first[1] - baseline:5.2f} s)")
+    print(f"{label:<10} worker start to ready: {run['ready']:5.2f} s; a job queued before the "
+          f"start done {run['queued_done']:5.2f} s after it")
+    print(f"{'':<10} first job after ready: progress {first[0]:5.2f} s, done {first[1]:5.2f} s"
+          f" (overhead {first[1] - baseline:5.2f} s, {first[1] / baseline:.1f}x the baseline)")
     print(f"{'':<10} next jobs (median of {len(rest)}): progress {to_progress:5.2f} s, "
           f"done {total:5.2f} s, overhead {total - baseline:5.2f} s "
-          f"(range {low:.2f}-{high:.2f})")
+          f"(range {low:.2f}-{high:.2f}, {total / baseline:.1f}x the baseline)")
 
 
 def main() -> None:

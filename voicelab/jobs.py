@@ -19,10 +19,12 @@ and runs papermill in one dedicated thread so the kernel and papermill share one
 from __future__ import annotations
 
 import concurrent.futures
+import importlib
 import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -53,6 +55,7 @@ TASK_NAME = "voicelab.run_generation"
 STALE_ENV = "VOICELAB_JOB_STALE_S"
 DEFAULT_STALE_AFTER_S = 20.0
 WARMUP_CODE = "import voicelab.jobs, voicelab.runner"
+WARM_WAIT_S = 60.0
 
 
 class JobFailed(VoicelabError):
@@ -257,12 +260,14 @@ class Kernels:
         self._thread.submit(self._run, report, config, task_id).result()
 
     def _warm(self) -> None:
-        import papermill  # noqa: F401 (about 0.9 s, once per worker rather than per job)
         from jupyter_core.utils import run_sync
 
         if self._ready is not None:
             return
-
+        # papermill costs about 0.9 s to import, once per worker: done while the kernel starts
+        importing = threading.Thread(target=importlib.import_module, args=("papermill",),
+                                     name="import-papermill", daemon=True)
+        importing.start()
         started = time.monotonic()
         try:
             self._ready = run_sync(self._start)()
@@ -270,6 +275,7 @@ class Kernels:
         except Exception:
             log.warning("could not pre-start a kernel; the next job starts its own",
                         exc_info=True)
+        importing.join()
 
     async def _start(self) -> Any:
         km = _kernel_manager()
@@ -431,7 +437,8 @@ def _on_worker_init(**_: Any) -> None:
 
 @signals.worker_ready.connect
 def _on_worker_ready(sender: Any = None, **_: Any) -> None:
-    """Say this worker is alive every few seconds, and re-queue the jobs of dead workers."""
+    """Say this worker is alive every few seconds, re-queue the jobs of dead workers, and take
+    jobs only once the first kernel is warm."""
     app = getattr(sender, "app", None) or celery_app
     hostname = getattr(sender, "hostname", None) or f"voicelab-{os.getpid()}"
     settings = get_settings()
@@ -449,6 +456,13 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
     threading.Thread(target=loop, name="voicelab-reaper", daemon=True).start()
     signals.worker_shutdown.connect(
         lambda **_: liveness.gone(settings.audio_root, hostname), weak=False)
+    # Celery fetches the first message only after this returns: a worker whose kernel is still
+    # warming would make its first job wait, or take a job a warm worker could run at once.
+    try:
+        kernels.prewarm().result(timeout=WARM_WAIT_S)
+    except concurrent.futures.TimeoutError:
+        log.warning("the first kernel is not warm after %.0f s; taking jobs anyway",
+                    WARM_WAIT_S)
 
 
 @signals.task_postrun.connect
@@ -474,6 +488,10 @@ def run_worker(settings: Settings, extra: list[str] | None = None) -> int:
     """
     stale_after_s()  # a bad VOICELAB_JOB_STALE_S stops the worker before it takes a job
     os.environ.setdefault("FORKED_BY_MULTIPROCESSING", "1")
+    # papermill validates notebooks through jsonschema, which imports every optional format
+    # checker it finds; rfc3987-syntax compiles an IRI grammar at import (0.7 s of CPU) for
+    # formats no notebook schema uses, at the very moment the first job's kernel warms up.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
     app = make_celery(settings)
     code = app.start(["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle",
                       "--without-gossip", f"--hostname=voicelab-{os.getpid()}@%h",
