@@ -50,6 +50,17 @@ def test_every_command_is_a_real_voicelab_command(service: str) -> None:
     assert SERVICES[service]["command"][0] == "voicelab"
 
 
+def test_every_long_running_service_is_restarted() -> None:
+    for name, service in SERVICES.items():
+        assert service.get("restart", COMPOSE["x-voicelab"].get("restart")) == "unless-stopped", name
+
+
+def test_health_checks_use_healthz_not_a_dashboard() -> None:
+    for name in ("api", "dashboards"):
+        probe = " ".join(SERVICES[name]["healthcheck"]["test"])
+        assert "/healthz" in probe and "/voila" not in probe, name
+
+
 def test_dashboards_run_without_their_own_worker() -> None:
     assert "--no-worker" in SERVICES["dashboards"]["command"]
 
