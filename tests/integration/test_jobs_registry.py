@@ -144,3 +144,16 @@ def test_the_embedded_broker_lives_under_audio_root(root: Path) -> None:
     redis = jobs.celery_config(Settings(audio_root=root, celery_broker_url="redis://h:1/0",
                                         celery_result_backend="redis://h:1/1"))
     assert (redis["broker_url"], redis["result_backend"]) == ("redis://h:1/0", "redis://h:1/1")
+
+
+def test_a_finished_job_shows_its_result_counts_not_the_last_snapshot(root: Path) -> None:
+    registry.create(root, "late", {"skin_name": "S", "voice_ids": ["v"]})
+    registry.set_fields(root, "late", state="PROGRESS",
+                        progress={"done": 9, "total": 10, "failed": 0, "current": "Line_9",
+                                  "eta_s": 0.4, "batch_ids": ["B"]})
+    result = {"batch_ids": ["B"], "failed": [], "done": 10, "total": 10, "cancelled": False}
+    record = registry.finish(root, "late", "SUCCESS", result)
+    assert record is not None and record["state"] == "SUCCESS" and record["finished_at"]
+    assert record["progress"] == {"done": 10, "total": 10, "failed": 0, "current": "",
+                                  "eta_s": 0, "batch_ids": ["B"]}
+    assert registry.get(root, "late")["progress"]["done"] == 10

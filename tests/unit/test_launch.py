@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voicelab import registry
+from voicelab import liveness, registry
 from voicelab.config import Settings
 from voicelab.widgets.launch import JobMonitor, LaunchForm
 
@@ -85,3 +85,23 @@ def test_monitor_links_each_batch_of_a_finished_job(settings: Settings, root: Pa
     monitor = JobMonitor(settings)
     links = monitor.rows.children[0].children[2].value
     assert "rank.ipynb?batch_id=B1" in links and "rank.ipynb?batch_id=B2" in links
+
+
+def test_monitor_warns_while_no_worker_is_alive(settings: Settings, root: Path) -> None:
+    registry.create(root, "t1", {"skin_name": "S", "voice_ids": ["v"]})
+    monitor = JobMonitor(settings)
+    assert "No job worker is running" in monitor.workers.value
+    assert "1 queued job will wait" in monitor.workers.value
+    assert "voicelab worker" in monitor.workers.value
+    liveness.beat(root, "voicelab-1@here", started_at=0.0)
+    monitor.refresh()
+    assert monitor.workers.value == ""
+    liveness.gone(root, "voicelab-1@here")
+    monitor.refresh()
+    assert "No job worker is running" in monitor.workers.value
+
+
+def test_a_worker_that_stopped_beating_is_not_alive(root: Path) -> None:
+    liveness.beat(root, "voicelab-2@here", started_at=0.0)
+    assert [r["hostname"] for r in liveness.alive(root)] == ["voicelab-2@here"]
+    assert liveness.alive(root, within_s=-1.0) == []

@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from voicelab import jobs, registry
+from voicelab import jobs, liveness, registry
 from voicelab.config import Settings
 from voicelab.engines import DEFAULT_MODEL, ENGINES, Voice, available_engines, get_engine
 from voicelab.errors import JobConfigError, VoicelabError
@@ -245,8 +245,9 @@ class JobMonitor:
 
     def __init__(self, settings: Settings, rank_url: str = RANK_URL, limit: int = 10) -> None:
         self.settings, self.rank_url, self.limit = settings, rank_url, limit
+        self.workers = w.HTML()
         self.rows = w.VBox()
-        self.widget = w.VBox([w.HTML("<h3>Jobs</h3>"), self.rows])
+        self.widget = w.VBox([w.HTML("<h3>Jobs</h3>"), self.workers, self.rows])
         self.widget.add_class("vl-jobs")
         self._stop = threading.Event()
         self._shown: list[Any] = []
@@ -254,6 +255,7 @@ class JobMonitor:
 
     def refresh(self) -> None:
         records = registry.recent(self.settings.audio_root, self.limit)
+        self.workers.value = self._workers_html(records)
         snapshot = [(r["task_id"], r["state"], r.get("progress"), r.get("result"),
                      r.get("error")) for r in records]
         if snapshot == self._shown:
@@ -261,6 +263,20 @@ class JobMonitor:
         self._shown = snapshot
         self.rows.children = [self._row(r) for r in records] or [
             w.HTML("<i>No jobs yet.</i>")]
+
+    def _workers_html(self, records: list[dict[str, Any]]) -> str:
+        """Nothing while a worker is alive; otherwise a warning that says what to do."""
+        if liveness.alive(self.settings.audio_root):
+            return ""
+        waiting = sum(r["state"] == "QUEUED" for r in records)
+        what = (f"{waiting} queued job{'s' if waiting != 1 else ''} will wait until one runs"
+                if waiting else "new jobs will wait in the queue until one runs")
+        return ("<div class='vl-no-worker' role='alert' style='border:1px solid #d97706;"
+                "background:#fffbeb;color:#78350f;padding:8px 12px;margin:4px 0;"
+                "border-radius:4px'><b>No job worker is running</b>: "
+                f"{what}. Start one with <code>voicelab worker</code> (or restart "
+                "<code>voicelab serve</code>, which runs one); <code>voicelab doctor</code> "
+                "checks the whole set-up.</div>")
 
     def _row(self, record: dict[str, Any]) -> w.Widget:
         progress = record.get("progress") or {}
