@@ -492,8 +492,15 @@ def run_worker(settings: Settings, extra: list[str] | None = None) -> int:
     # checker it finds; rfc3987-syntax compiles an IRI grammar at import (0.7 s of CPU) for
     # formats no notebook schema uses, at the very moment the first job's kernel warms up.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
-    app = make_celery(settings)
-    code = app.start(["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle",
-                      "--without-gossip", f"--hostname=voicelab-{os.getpid()}@%h",
-                      *(extra or [])])
-    return int(code or 0)
+    from celery.bin.celery import celery as celery_command
+
+    # What `app.worker_main` does, keeping the exit code that it drops (Celery 5.7).
+    celery_command.params[0].default = make_celery(settings)
+    try:
+        code = celery_command.main(
+            args=["worker", "--pool=solo", "--loglevel=INFO", "--without-mingle",
+                  "--without-gossip", f"--hostname=voicelab-{os.getpid()}@%h", *(extra or [])],
+            standalone_mode=False)
+    finally:
+        celery_command.params[0].default = None
+    return code if isinstance(code, int) else 0

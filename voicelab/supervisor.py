@@ -63,7 +63,7 @@ class Supervisor:
             delay = self.backoff_s[min(quick_failures, len(self.backoff_s)) - 1]
             self.restarts += 1
             log.warning("the embedded %s (pid %d) exited with code %s; starting it again in "
-                        "%.0f s (restart %d)", self.name, process.pid, code, delay,
+                        "%.1f s (restart %d)", self.name, process.pid, code, delay,
                         self.restarts)
             if self._stopping.wait(delay):
                 return
