@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -253,8 +252,11 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
     from voicelab.config import settings_and_problems
 
     settings, problems = settings_and_problems()
-    configure_logging(settings)
-    checks = doctor.diagnose(settings, problems)
+    restore_logging = configure_logging(settings)
+    try:
+        checks = doctor.diagnose(settings, problems)
+    finally:
+        restore_logging()
     if args.json:
         out.print_json(data=[asdict(c) for c in checks])
     else:
@@ -350,11 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    restore_logging: Callable[[], None] | None = None
     try:
         if not args.needs_settings:
             return args.fn(args, None)
         settings = get_settings()
-        configure_logging(settings)
+        restore_logging = configure_logging(settings)
         return args.fn(args, settings)
     except VoicelabError as exc:
         err.print(f"error: {exc}", markup=False)
@@ -363,7 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print("interrupted")
         return 130
     finally:
-        logging.shutdown()
+        if restore_logging:
+            restore_logging()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from voicelab.config import Settings
 
@@ -26,8 +27,13 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(settings: Settings) -> None:
-    """Send logs to stderr (and LOG_FILE when set) in the house format, secrets masked."""
+def configure_logging(settings: Settings) -> Callable[[], None]:
+    """Send logs to stderr (and LOG_FILE when set) in the house format, secrets masked.
+
+    Returns a function that puts the previous configuration back and closes these handlers:
+    a caller in a longer-lived process (tests, a notebook calling `cli.main`) must not leave
+    the root logger writing to a stream that may be closed after it returns.
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if settings.log_file:
         handlers.append(logging.FileHandler(settings.log_file, encoding="utf-8"))
@@ -36,8 +42,19 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler.addFilter(redact)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    previous, level = list(root.handlers), root.level
+    for old in previous:
         root.removeHandler(old)
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(settings.log_level)
+
+    def restore() -> None:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+        for old in previous:
+            root.addHandler(old)
+        root.setLevel(level)
+
+    return restore

@@ -90,3 +90,14 @@ def test_voices_lists_the_bundled_piper_voice(run) -> None:
     [joe] = [v for v in voices if v["id"] == "en_US-joe-medium"]
     assert joe["engine"] == "piper" and "no effect with Piper" in joe["notes"]
     assert all(v["engine"] == "piper" for v in voices)  # no key: no ElevenLabs voices
+
+
+def test_main_leaves_logging_as_it_found_it(run) -> None:
+    """In-process callers (tests, notebooks) keep their handlers; none points at a dead stream."""
+    import logging
+
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    assert run("batches")[0] == 0
+    assert run("doctor", "--json")[0] in (0, 1)
+    assert root.handlers == before and root.level == level
