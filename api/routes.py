@@ -309,3 +309,10 @@ def audio(relpath: str) -> Response:
 @table.route("/api/openapi.json", "GET", "This document (plain JSON, no envelope)", {200: RAW})
 def openapi_document() -> dict[str, Any]:
     return document(table.operations, secured=bool(_settings().api_token), version=__version__)
+
+
+# Outside /api/, so outside the token check; `voicelab serve` answers this path itself.
+@bp.get("/healthz")
+def healthz() -> dict[str, Any]:
+    """A health check: answers without a token and touches nothing (no disk, no broker)."""
+    return {"status": "ok", "version": __version__}

@@ -24,14 +24,14 @@ from voicelab.errors import ConfigError
 
 
 def test_api_pattern_takes_the_projects_paths_and_leaves_jupyters(settings: Settings) -> None:
-    rules = [r.rule for r in create_app(settings).url_map.iter_rules() if r.endpoint != "static"]
+    rules = vl_server._flask_rules(create_app(settings))  # /healthz stays with serve
     pattern = re.compile(vl_server.api_path_pattern(rules) + "$")
     for path in ("/api/batches", "/api/batch/b1", "/api/batch/b1/take/x.mp3", "/api/batch/b/lock",
                  "/api/generate", "/api/generate/t1/status", "/api/estimate", "/api/voices",
                  "/api/openapi.json", "/audio/Skin/Voice/b1/takes/x.mp3"):
         assert pattern.match(path), path
     for path in ("/api/kernels", "/api/kernels/abc/channels", "/api/batchesx", "/voila/render/x",
-                 "/api/contents", "/", "/audio"):
+                 "/api/contents", "/", "/audio", "/healthz"):
         assert not pattern.match(path), path
 
 
@@ -87,6 +87,20 @@ def test_api_and_audio_answer_on_the_same_origin(server: ServeProcess, served_ro
     assert audio.status_code == 206
     assert audio.headers["Content-Type"].startswith("audio/mpeg")
     assert audio.content == take.read_bytes()[:100]
+
+
+@pytest.mark.integration
+def test_healthz_is_answered_by_serve_without_a_kernel(server: ServeProcess) -> None:
+    wait_until(lambda: len(server.kernels()) == len(vl_server.PREHEATED), 60,
+               "only the preheated kernels")
+    before = {p.pid for p in server.kernels()}
+    response = requests.get(server.url + "/healthz", timeout=30)
+    assert response.status_code == 200
+    body = response.json()  # serve's own answer (the kernel books), not the Flask route's
+    assert body["status"] == "ok" and body["kernels"] == len(before)
+    low, high = vl_server.MAX_KERNELS_DEFAULT
+    assert low <= body["max_kernels"] <= high
+    assert {p.pid for p in server.kernels()} == before
 
 
 @pytest.mark.integration

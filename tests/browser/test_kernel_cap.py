@@ -1,0 +1,177 @@
+"""Kernels are a bounded resource (DESIGN decision 14), against a real `voicelab serve`.
+
+One server for the module with a small cap (VOICELAB_MAX_KERNELS=4: the two preheated kernels
+and two pages) and a short connect deadline (VOICELAB_KERNEL_CONNECT_S=5). A burst of clients
+that give up after 0.2 s never takes it past the cap, the kernels they leave behind are shut
+down once the deadline passes, and a real board opens fine afterwards; past the cap, Chromium
+gets the plain busy page.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+import voicelab.server as vl_server
+from tests.batches import make_batch
+from tests.browser.harness import Page, ServeProcess, wait_until
+
+CAP = 4
+CONNECT_S = 5.0
+POOL = len(vl_server.PREHEATED)
+BATCH = "20260101-090000-c1"
+BURST = 40
+GIVE_UP_S = 0.2
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    base = tmp_path_factory.mktemp("capped")
+    root = base / "audio"
+    make_batch(root, skin="Knight", voice="Edric-c1", batch_id=BATCH, lines=3)
+    with ServeProcess(root, "--no-worker", "--no-demo", log_path=base / "serve.log",
+                      VOICELAB_MAX_KERNELS=str(CAP),
+                      VOICELAB_KERNEL_CONNECT_S=str(CONNECT_S)) as server:
+        yield server
+
+
+def health(server: ServeProcess) -> dict[str, Any]:
+    response = requests.get(server.url + "/healthz", timeout=10)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def settled(server: ServeProcess) -> bool:
+    """Only the preheated kernels are left, by the server's books and by the process table."""
+    return len(server.kernels()) == POOL and health(server)["kernels"] == POOL
+
+
+class Peaks:
+    """Samples the kernel count (processes, and /healthz) in a thread until stopped."""
+
+    def __init__(self, server: ServeProcess) -> None:
+        self.server, self.processes, self.books = server, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.processes = max(self.processes, len(self.server.kernels()))
+            self.books = max(self.books, health(self.server)["kernels"])
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> Peaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def impatient_get(url: str) -> tuple[int, str, str | None] | str:
+    """GET `url`, giving up after 0.2 s as a reload-happy user or a link-preview bot does."""
+    try:
+        response = requests.get(url, timeout=GIVE_UP_S)
+    except requests.RequestException:
+        return "gave up"
+    return response.status_code, response.text, response.headers.get("Retry-After")
+
+
+def board_url(server: ServeProcess) -> str:
+    return vl_server.dashboard_url(server.url, vl_server.RANK_BOARD, batch_id=BATCH)
+
+
+def console_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
+@pytest.mark.integration
+def test_healthz_reads_the_books_and_starts_no_kernel(capped: ServeProcess) -> None:
+    wait_until(lambda: settled(capped), 120, "the preheated kernels only")
+    before = {p.pid for p in capped.kernels()}
+    answers = [requests.get(capped.url + "/healthz", timeout=10) for _ in range(20)]
+    assert {a.status_code for a in answers} == {200}
+    assert answers[-1].headers["Content-Type"].startswith("application/json")
+    assert answers[-1].json() == {"status": "ok", "kernels": POOL, "max_kernels": CAP}
+    assert {p.pid for p in capped.kernels()} == before
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess, page: Page,
+                                                           ) -> None:
+    wait_until(lambda: settled(capped), 120, "the preheated kernels only")
+    urls = [f"{capped.url}/voila/render/{vl_server.BATCH_LIST}" if n % 2 else board_url(capped)
+            for n in range(BURST)]
+    with Peaks(capped) as peaks:
+        with ThreadPoolExecutor(BURST) as pool:
+            outcomes = list(pool.map(impatient_get, urls))
+        # What the burst left behind is shut down once the connect deadline has passed.
+        wait_until(lambda: settled(capped), CONNECT_S + 90, "kernels back to the pools",
+                   interval=0.5)
+    assert peaks.processes <= CAP and peaks.books <= CAP, (peaks.processes, peaks.books)
+    refused = [o for o in outcomes if isinstance(o, tuple) and o[0] == 503]
+    assert refused, outcomes
+    for _, text, retry_after in refused:
+        assert vl_server.BUSY_MESSAGE in text.lower()
+        assert retry_after == str(vl_server.RETRY_AFTER_S)
+    assert all(o == "gave up" or o[0] in (200, 503) for o in outcomes), outcomes
+    assert f"no page connected to it within {CONNECT_S:g} s" in capped.log()
+
+    # A real user comes along afterwards: the board opens and works.
+    errors = console_errors(page)
+    page.goto(board_url(capped))
+    page.wait_for_selector(".vl-rank-board .vl-take[data-file]")
+    assert page.errors == [] and errors == []
+    assert len(capped.kernels()) <= CAP
+
+
+@pytest.mark.integration
+@pytest.mark.browser
+def test_past_the_cap_a_page_is_a_plain_busy_page(capped: ServeProcess, browser_context: Any,
+                                                  ) -> None:
+    wait_until(lambda: settled(capped), 120, "the preheated kernels only")
+    boards = [Page(browser_context.new_page()) for _ in range(CAP - POOL)]
+    busy = Page(browser_context.new_page())
+    errors = console_errors(busy)
+    try:
+        for board in boards:  # connected pages keep their kernels: the cap is reached
+            board.goto(board_url(capped))
+            board.wait_for_selector(".vl-rank-board .vl-take[data-file]")
+        assert health(capped)["kernels"] == CAP
+
+        response = busy.goto(capped.url + "/")
+        assert response is not None and response.status == 503
+        assert response.headers["retry-after"] == str(vl_server.RETRY_AFTER_S)
+        assert vl_server.BUSY_MESSAGE in busy.inner_text("body").lower()
+        busy.screenshot_as("serve_too_many_dashboards")
+        assert all(u.startswith(capped.url + "/") for u in busy.requests), busy.requests
+        assert busy.errors == []
+        assert [e for e in errors if "503 (Service Unavailable)" not in e] == []
+        assert len(capped.kernels()) <= CAP
+
+        # Closing a tab frees its kernel (the unload beacon), and trying again works.
+        boards[0].goto("about:blank")
+        wait_until(lambda: health(capped)["kernels"] < CAP, 60, "a kernel freed")
+        response = busy.reload()
+        assert response is not None and response.status == 200
+        busy.wait_for_selector(".vl-batch-row")
+    finally:
+        for each in (*boards, busy):
+            each.goto("about:blank")
+            each.close()
+
+
+def test_the_busy_page_is_self_contained() -> None:
+    page = vl_server.busy_page(CAP)
+    assert "http" not in page and "<script" not in page and "@import" not in page
+    assert f"{vl_server.BUSY_MESSAGE}." in page.lower() and f"at most\n{CAP} at a time" in page
