@@ -193,6 +193,9 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None) -> An
     # No tracebacks in pages: with --host beyond loopback, strangers would read them.
     config.VoilaConfiguration.update(preheat_kernel=True, default_pool_size=1,
                                      show_tracebacks=False)
+    # Notebook 7's JupyterLab extension (installed for the audio leads) needs a newer
+    # JupyterLab than Voila's page bundles and fails there with a console error; pages need none.
+    config.VoilaConfiguration.extension_denylist = ["@jupyter-notebook/lab-extension"]
     # A preheated kernel runs its notebook before any visit: only the dashboards get one,
     # never generate.ipynb (that one runs a job).
     config.VoilaKernelManager.kernel_pools_config = {
