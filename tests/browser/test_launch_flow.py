@@ -66,6 +66,7 @@ def test_launch_a_batch_watch_it_finish_and_open_its_board(
     [record] = registry.recent(root)
     assert record["skin"] == "Aldric" and record["engine"] == "piper"
     page.locator(".vl-jobs .vl-state[data-state='SUCCESS']").wait_for(timeout=240_000)
+    assert page.locator(".vl-no-worker").count() == 0, "the worker ran the job: it is alive"
     page.screenshot_as("launch_job_done")
 
     link = page.locator(".vl-jobs a.vl-rank-link").first
@@ -76,3 +77,17 @@ def test_launch_a_batch_watch_it_finish_and_open_its_board(
     assert page.locator(".vl-rank-board").get_attribute("data-batch-id") == batch_id
     assert page.locator(".vl-rank-board .vl-take").count() == 2
     page.screenshot_as("launch_to_board")
+
+
+def test_the_monitor_says_when_no_worker_runs_and_what_to_do(server: ServeProcess,
+                                                             page: Page) -> None:
+    """The session's server runs with --no-worker: a job would wait, and the page says so."""
+    page.goto(f"{server.url}/voila/render/launch.ipynb")
+    warning = page.locator(".vl-no-worker")
+    warning.wait_for()
+    text = warning.inner_text()
+    assert "No job worker is running" in text and "voicelab worker" in text
+    assert "voicelab doctor" in text
+    assert warning.bounding_box()["y"] < page.locator(".vl-launch").bounding_box()["y"]
+    page.screenshot_as("launch_no_worker")
+    assert page.errors == []

@@ -247,7 +247,7 @@ class JobMonitor:
         self.settings, self.rank_url, self.limit = settings, rank_url, limit
         self.workers = w.HTML()
         self.rows = w.VBox()
-        self.widget = w.VBox([w.HTML("<h3>Jobs</h3>"), self.workers, self.rows])
+        self.widget = w.VBox([w.HTML("<h3>Jobs</h3>"), self.rows])
         self.widget.add_class("vl-jobs")
         self._stop = threading.Event()
         self._shown: list[Any] = []
@@ -332,11 +332,12 @@ class JobMonitor:
 
 
 def launch_view(settings: Settings | None = None, refresh_s: float = 1.0) -> w.Widget:
-    """The whole launch dashboard: the form above, the job monitor below, wired together."""
+    """The whole launch dashboard: the form above, the job monitor below, wired together; a
+    warning on top while no worker runs (before anyone fills the form in vain)."""
     from voicelab.config import get_settings
 
     settings = settings or get_settings()
     monitor = JobMonitor(settings)
     form = LaunchForm(settings, on_submit=lambda _: monitor.refresh())
     monitor.watch(refresh_s)
-    return w.VBox([form.widget, monitor.widget])
+    return w.VBox([monitor.workers, form.widget, monitor.widget])
