@@ -16,9 +16,12 @@ Kernels are a bounded resource (DESIGN decision 14), each a ~180 MB Python proce
   request gets a plain 503 page and starts nothing. Every admitted page request costs exactly
   one kernel: a cold start, or the pool's refill after it hands its warm kernel out, so pools
   are refilled, never grown;
+- a client that leaves before its page is complete gets no kernel, or has it shut down as
+  soon as it is handed out (a warm one) or the page is rendered (a cold one): a reload, a
+  link-preview bot or a retrying proxy costs a kernel for seconds, not for the idle cull;
 - a page's kernel whose websocket (`/api/kernels/<id>/channels`) has not opened within
-  VOICELAB_KERNEL_CONNECT_S of Voila finishing the page (read by the client or not) is shut
-  down; a client that leaves before its kernel is started or handed out gets none;
+  VOICELAB_KERNEL_CONNECT_S of Voila sending the page (a client that reads pages but runs no
+  JavaScript) is shut down;
 - `/healthz` answers from the books, touching no kernel and asking for no sign-in.
 """
 
@@ -227,22 +230,24 @@ class PageTicket:
 
     def attach(self, kernel_id: str) -> None:
         self.kernel_id = kernel_id
-        if not self.abandoned:
-            self.manager.attached.add(kernel_id)
+        self.manager.attached.add(kernel_id)
 
     def abandon(self) -> None:
         """The client closed the connection: no kernel is started or handed out for it now.
 
-        A kernel it already has stays attached until Voila has finished rendering into it
-        (shutting it down mid-render only fills the log with DeadKernelError tracebacks).
+        A kernel it already has stays until Voila has finished rendering into it (shutting it
+        down mid-render only fills the log with DeadKernelError tracebacks), then goes.
         """
         self.abandoned = True
 
     def close(self) -> None:
-        """The request is over: its kernel now has the connect deadline to be connected to."""
+        """The request is over: its kernel now has the connect deadline to be connected to,
+        unless its client has left (then nothing will ever connect: it goes now)."""
         self.release()
         if self.kernel_id:
             self.manager.attached.discard(self.kernel_id)
+            if self.abandoned:
+                self.manager.shut_down_soon(self.kernel_id, "its client left")
 
 
 class PageKernels:
@@ -261,9 +266,8 @@ class PageKernels:
     def _check_client(self) -> None:
         import tornado.web
 
-        if self._ticket.abandoned:
-            raise tornado.web.HTTPError(499, "client left before its kernel started",
-                                        reason="Client Closed Request")
+        if self._ticket.abandoned:  # 499, as nginx logs it: nobody is there to read a reply
+            raise tornado.web.HTTPError(499, reason="Client Closed Request")
 
     async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
         self._check_client()
@@ -272,6 +276,10 @@ class PageKernels:
                 *args, **kwargs)
         finally:
             self._ticket.release()  # the pool's refill holds the request's slot now
+        if self._ticket.abandoned:  # it left while the kernel was warming up: nobody wants it
+            render_task.cancel()
+            self._manager.shut_down_soon(kernel_id, "its client left before it was ready")
+            self._check_client()
         self._ticket.attach(kernel_id)
         return render_task, rendered, kernel_id
 
@@ -399,19 +407,23 @@ def _kernel_manager_class() -> type:
             for kernel_id in unwatched:
                 since = self._unwatched_since.setdefault(kernel_id, now)
                 if now - since >= self.connect_timeout:
-                    self._reaping[kernel_id] = asyncio.ensure_future(
-                        self._shut_unconnected(kernel_id))
+                    self.shut_down_soon(kernel_id, f"no page connected to it within "
+                                                   f"{self.connect_timeout:g} s")
             for kernel_id in set(self._unwatched_since) - unwatched:
                 del self._unwatched_since[kernel_id]
             self._connected &= alive
             _forget_request_info(alive)
 
-        async def _shut_unconnected(self, kernel_id: str) -> None:
-            self.log.warning("Shutting down kernel %s: no page connected to it within %g s",
-                             kernel_id, self.connect_timeout)
+        def shut_down_soon(self, kernel_id: str, why: str) -> None:
+            """Shut a page's kernel down that no page uses (unless one has connected after all)."""
+            if kernel_id not in self._reaping and kernel_id not in self._connected:
+                self._reaping[kernel_id] = asyncio.ensure_future(self._shut_down(kernel_id, why))
+
+        async def _shut_down(self, kernel_id: str, why: str) -> None:
+            self.log.warning("Shutting down kernel %s: %s", kernel_id, why)
             try:
-                if kernel_id in self:
-                    await self.shutdown_kernel(kernel_id)
+                if kernel_id in self:  # now: nothing in it is anyone's, so no graceful exit
+                    await self.shutdown_kernel(kernel_id, now=True)
             except Exception:
                 self.log.exception("Could not shut down kernel %s", kernel_id)
             finally:

@@ -3,8 +3,8 @@
 One server for the module with a small cap (VOICELAB_MAX_KERNELS=4: the two preheated kernels
 and two pages) and a short connect deadline (VOICELAB_KERNEL_CONNECT_S=5). A burst of clients
 that give up after 0.2 s never takes it past the cap, the kernels they leave behind are shut
-down once the deadline passes, and a real board opens fine afterwards; past the cap, Chromium
-gets the plain busy page.
+down, and a real board opens fine afterwards; a client that reads a page but never connects
+loses its kernel after the deadline; past the cap, Chromium gets the plain busy page.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
     with Peaks(capped) as peaks:
         with ThreadPoolExecutor(BURST) as pool:
             outcomes = list(pool.map(impatient_get, urls))
-        # What the burst left behind is shut down once the connect deadline has passed.
+        # What the burst left behind is shut down: its clients are gone.
         wait_until(lambda: settled(capped), CONNECT_S + 90, "kernels back to the pools",
                    interval=0.5)
     assert peaks.processes <= CAP and peaks.books <= CAP, (peaks.processes, peaks.books)
@@ -125,7 +125,7 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
         assert vl_server.BUSY_MESSAGE in text.lower()
         assert retry_after == str(vl_server.RETRY_AFTER_S)
     assert all(o == "gave up" or o[0] in (200, 503) for o in outcomes), outcomes
-    assert f"no page connected to it within {CONNECT_S:g} s" in capped.log()
+    assert "its client left" in capped.log()
 
     # A real user comes along afterwards: the board opens and works.
     errors = console_errors(page)
@@ -133,6 +133,18 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
     page.wait_for_selector(".vl-rank-board .vl-take[data-file]")
     assert page.errors == [] and errors == []
     assert len(capped.kernels()) <= CAP
+
+
+@pytest.mark.integration
+def test_a_page_read_without_connecting_loses_its_kernel_after_the_deadline(
+        capped: ServeProcess) -> None:
+    wait_until(lambda: settled(capped), 120, "the preheated kernels only")
+    page = requests.get(board_url(capped), timeout=120)  # read whole, as a bot does: no JS
+    assert page.status_code == 200 and "window.voila_finish()" in page.text  # all of it
+    assert health(capped)["kernels"] == POOL + 1  # its kernel, the pool's refill, no more
+    wait_until(lambda: settled(capped), CONNECT_S + 60, "the unconnected kernel shut down",
+               interval=0.5)
+    assert f"no page connected to it within {CONNECT_S:g} s" in capped.log()
 
 
 @pytest.mark.integration
