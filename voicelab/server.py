@@ -61,6 +61,7 @@ _NOT_API_ENDPOINTS = {"static"}
 # memory available at start (a kernel with a board open is ~180 MB), within MAX_KERNELS_DEFAULT.
 KERNEL_BUDGET_BYTES = 250 * 1024 * 1024
 MAX_KERNELS_DEFAULT = (4, 32)
+KERNELS_PER_CPU = 4
 KERNEL_CONNECT_S = 30.0  # a page's kernel waits this long for the page's websocket
 RETRY_AFTER_S = 60
 REFUSALS_LOG_S = 10
@@ -109,12 +110,15 @@ def available_memory() -> int | None:
     return None
 
 
-def default_max_kernels(available: int | None) -> int:
-    """The cap when VOICELAB_MAX_KERNELS is unset: available memory / 250 MB, within [4, 32]."""
+def default_max_kernels(available: int | None, cpus: int | None) -> int:
+    """The cap when VOICELAB_MAX_KERNELS is unset: available memory / 250 MB, and at most
+    KERNELS_PER_CPU per CPU (kernels starting at once stall a small machine long before they
+    fill its memory: 30 on 2 CPUs took 30 s), within [4, 32]."""
     low, high = MAX_KERNELS_DEFAULT
     if available is None:
         return low
-    return max(low, min(high, available // KERNEL_BUDGET_BYTES))
+    by_cpu = KERNELS_PER_CPU * (cpus or 1)
+    return max(low, min(high, by_cpu, available // KERNEL_BUDGET_BYTES))
 
 
 def kernel_limits(environ: Mapping[str, str]) -> KernelLimits:
@@ -135,7 +139,7 @@ def kernel_limits(environ: Mapping[str, str]) -> KernelLimits:
                               f"expected a whole number of at least {least} (the "
                               f"{len(PREHEATED)} preheated kernels count toward it)")
     else:
-        max_kernels = default_max_kernels(available_memory())
+        max_kernels = default_max_kernels(available_memory(), os.cpu_count())
     raw = environ.get("VOICELAB_KERNEL_CONNECT_S", "").strip()
     connect_s = KERNEL_CONNECT_S
     if raw:

@@ -10,14 +10,19 @@ from voicelab.errors import ConfigError
 MB = 1024 * 1024
 
 
-def test_defaults_follow_the_memory_available() -> None:
+def test_defaults_follow_the_memory_and_the_cpus_available() -> None:
+    import os
+
     limits = server.kernel_limits({})
-    assert limits.max_kernels == server.default_max_kernels(server.available_memory())
+    assert limits.max_kernels == server.default_max_kernels(server.available_memory(),
+                                                            os.cpu_count())
     assert limits.connect_s == server.KERNEL_CONNECT_S == 30
-    assert server.default_max_kernels(2 * 1024 * MB) == 8  # 2 GB / 250 MB
-    assert server.default_max_kernels(100 * MB) == 4  # never below 4
-    assert server.default_max_kernels(64 * 1024 * MB) == 32  # never above 32
-    assert server.default_max_kernels(None) == 4
+    assert server.default_max_kernels(2 * 1024 * MB, 16) == 8  # 2 GB / 250 MB
+    assert server.default_max_kernels(24 * 1024 * MB, 2) == 8  # 4 per CPU on a small machine
+    assert server.default_max_kernels(100 * MB, 8) == 4  # never below 4
+    assert server.default_max_kernels(64 * 1024 * MB, 64) == 32  # never above 32
+    assert server.default_max_kernels(None, 8) == 4
+    assert server.default_max_kernels(24 * 1024 * MB, None) == 4
 
 
 def test_values_are_read_and_trimmed() -> None:
