@@ -20,6 +20,7 @@ import requests
 import voicelab.server as vl_server
 from tests.batches import make_batch
 from tests.browser.harness import Page, ServeProcess, wait_until
+from voicelab import dashboard_kernels
 
 CAP = 4
 CONNECT_S = 5.0
@@ -122,8 +123,8 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
     refused = [o for o in outcomes if isinstance(o, tuple) and o[0] == 503]
     assert refused, outcomes
     for _, text, retry_after in refused:
-        assert vl_server.BUSY_MESSAGE in text.lower()
-        assert retry_after == str(vl_server.RETRY_AFTER_S)
+        assert dashboard_kernels.BUSY_MESSAGE in text.lower()
+        assert retry_after == str(dashboard_kernels.RETRY_AFTER_S)
     assert all(o == "gave up" or o[0] in (200, 503) for o in outcomes), outcomes
     assert "its client left" in capped.log()
 
@@ -163,8 +164,8 @@ def test_past_the_cap_a_page_is_a_plain_busy_page(capped: ServeProcess, browser_
 
         response = busy.goto(capped.url + "/")
         assert response is not None and response.status == 503
-        assert response.headers["retry-after"] == str(vl_server.RETRY_AFTER_S)
-        assert vl_server.BUSY_MESSAGE in busy.inner_text("body").lower()
+        assert response.headers["retry-after"] == str(dashboard_kernels.RETRY_AFTER_S)
+        assert dashboard_kernels.BUSY_MESSAGE in busy.inner_text("body").lower()
         busy.screenshot_as("serve_too_many_dashboards")
         assert all(u.startswith(capped.url + "/") for u in busy.requests), busy.requests
         assert busy.errors == []
@@ -184,6 +185,7 @@ def test_past_the_cap_a_page_is_a_plain_busy_page(capped: ServeProcess, browser_
 
 
 def test_the_busy_page_is_self_contained() -> None:
-    page = vl_server.busy_page(CAP)
+    page = dashboard_kernels.busy_page(CAP)
     assert "http" not in page and "<script" not in page and "@import" not in page
-    assert f"{vl_server.BUSY_MESSAGE}." in page.lower() and f"at most\n{CAP} at a time" in page
+    assert f"{dashboard_kernels.BUSY_MESSAGE}." in page.lower()
+    assert f"at most\n{CAP} at a time" in page

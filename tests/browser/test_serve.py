@@ -16,7 +16,7 @@ import voicelab.server as vl_server
 from api import create_app
 from tests.batches import make_batch
 from tests.browser.harness import Page, ServeProcess, is_worker, wait_until
-from voicelab import store
+from voicelab import dashboard_kernels, store
 from voicelab.config import Settings
 from voicelab.errors import ConfigError
 
@@ -98,7 +98,7 @@ def test_healthz_is_answered_by_serve_without_a_kernel(server: ServeProcess) -> 
     assert response.status_code == 200
     body = response.json()  # serve's own answer (the kernel books), not the Flask route's
     assert body["status"] == "ok" and body["kernels"] == len(before)
-    low, high = vl_server.MAX_KERNELS_DEFAULT
+    low, high = dashboard_kernels.MAX_KERNELS_DEFAULT
     assert low <= body["max_kernels"] <= high
     assert {p.pid for p in server.kernels()} == before
 
