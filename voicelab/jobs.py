@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -488,10 +487,6 @@ def run_worker(settings: Settings, extra: list[str] | None = None) -> int:
     """
     stale_after_s()  # a bad VOICELAB_JOB_STALE_S stops the worker before it takes a job
     os.environ.setdefault("FORKED_BY_MULTIPROCESSING", "1")
-    # papermill validates notebooks through jsonschema, which imports every optional format
-    # checker it finds; rfc3987-syntax compiles an IRI grammar at import (0.7 s of CPU) for
-    # formats no notebook schema uses, at the very moment the first job's kernel warms up.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
     from celery.bin.celery import celery as celery_command
 
     # What `app.worker_main` does, keeping the exit code that it drops (Celery 5.7).
