@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicelab import liveness
 from voicelab.config import Settings
 from voicelab.errors import AuthFailed, ConfigError, QuotaExhausted, VoicelabError
 
@@ -100,12 +101,36 @@ def check_broker(settings: Settings, unusable: Collection[str] = ()) -> list[Che
         replies, error = {}, f" ({type(exc).__name__})"
     else:
         error = ""
-    if replies:
-        workers = Check("workers", "ok", f"{len(replies)} alive: {', '.join(sorted(replies))}")
+    # A worker running a job answers no ping (one job at a time): its heartbeat file counts.
+    beating = set() if "AUDIO_ROOT" in unusable else {
+        b["hostname"] for b in liveness.alive(settings.audio_root)}
+    alive = set(replies) | beating
+    if alive:
+        busy = sorted(beating - set(replies))
+        workers = Check("workers", "ok", f"{len(alive)} alive: {', '.join(sorted(alive))}"
+                        + (f" (busy with a job: {', '.join(busy)})" if busy else ""))
     else:
         workers = Check("workers", "fail", f"no worker answered{error}",
                         "start one: voicelab worker (voicelab serve starts one too)")
-    return [broker, workers]
+    rows = [broker, workers]
+    if not url:
+        rows.append(check_embedded_queue(settings))
+    return rows
+
+
+def check_embedded_queue(settings: Settings) -> Check:
+    """What the embedded queue holds: waiting, being run, and set aside as unreadable."""
+    from voicelab import embedded_queue
+
+    folders = embedded_queue.folders(settings.audio_root / ".jobs")
+    waiting = embedded_queue.count(Path(folders["data_folder_in"]))
+    running = sum(embedded_queue.count(p) for p in Path(folders["taken_folder"]).glob("*/"))
+    bad = embedded_queue.count(Path(folders["bad_folder"]))
+    detail = f"{waiting} message(s) waiting, {running} being run"
+    if bad:
+        return Check("queue", "warn", f"{detail}; {bad} unreadable message(s) set aside in "
+                     f"{folders['bad_folder']}", "look at them (they are JSON), then delete them")
+    return Check("queue", "ok", detail)
 
 
 def _workers_not_checked(why: str) -> Check:

@@ -67,6 +67,14 @@ def queue_of(name: str) -> str | None:
     return name.partition(".")[2].removesuffix(".msg") or None
 
 
+def count(folder: Path) -> int:
+    """How many messages a folder holds (0 when it does not exist)."""
+    try:
+        return sum(queue_of(name) is not None for name in os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+
+
 def _sent_ns(name: str) -> int:
     try:
         return int(name.partition("_")[0])

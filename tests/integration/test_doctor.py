@@ -123,3 +123,27 @@ def test_cli_sees_a_live_worker(root: Path) -> None:
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
+
+
+def test_a_worker_busy_with_a_job_counts_by_its_heartbeat(settings: Settings) -> None:
+    """A solo-pool worker running a job answers no ping; its heartbeat says it is alive."""
+    from voicelab import liveness
+
+    liveness.beat(settings.audio_root, "voicelab-7@busy", started_at=0.0)
+    checks = by_name(doctor.run_checks(settings))
+    assert checks["workers"].status == "ok"
+    assert "1 alive" in checks["workers"].detail and "busy with a job: voicelab-7@busy" in (
+        checks["workers"].detail)
+
+
+def test_the_embedded_queue_row_counts_and_names_set_aside_messages(settings: Settings) -> None:
+    from voicelab import embedded_queue
+
+    checks = by_name(doctor.run_checks(settings))
+    assert checks["queue"].status == "ok" and "0 message(s) waiting" in checks["queue"].detail
+    bad = settings.audio_root / ".jobs" / "bad"
+    bad.mkdir(parents=True)
+    (bad / embedded_queue.message_name("celery")).write_bytes(b"{half")
+    check = by_name(doctor.run_checks(settings))["queue"]
+    assert check.status == "warn" and "1 unreadable message(s)" in check.detail
+    assert str(bad) in check.detail and "delete" in check.fix
