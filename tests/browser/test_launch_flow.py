@@ -67,6 +67,9 @@ def test_launch_a_batch_watch_it_finish_and_open_its_board(
     assert record["skin"] == "Aldric" and record["engine"] == "piper"
     page.locator(".vl-jobs .vl-state[data-state='SUCCESS']").wait_for(timeout=240_000)
     assert page.locator(".vl-no-worker").count() == 0, "the worker ran the job: it is alive"
+    row = page.locator(".vl-jobs .vl-job").first
+    row.scroll_into_view_if_needed()
+    assert "2/2 takes" in row.inner_text() and "0 failed" in row.inner_text()
     page.screenshot_as("launch_job_done")
 
     link = page.locator(".vl-jobs a.vl-rank-link").first
