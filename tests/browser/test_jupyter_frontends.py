@@ -67,9 +67,12 @@ def test_board_renders_and_ranks_in_jupyter(frontend: tuple[str, Path], page: Pa
     page.keyboard.press("1")
 
     def ranked() -> bool:
-        takes = store.load_metadata(batch)["takes"]
-        return {t["file"]: t["rank"] for t in takes}["Line_2_take_3.mp3"] == 1
+        with store.batch_lock(batch):  # a rank change writes metadata, then links, under it
+            takes = store.load_metadata(batch)["takes"]
+            if {t["file"]: t["rank"] for t in takes}["Line_2_take_3.mp3"] != 1:
+                return False
+            assert (batch / "ranked" / "01" / "Line_2_take_3.mp3").is_symlink()
+            return True
 
     wait_until(ranked, 30, "the rank on disk")
-    assert (batch / "ranked" / "01" / "Line_2_take_3.mp3").is_symlink()
     page.screenshot_as(f"{request.node.callspec.id}_rank_board")
