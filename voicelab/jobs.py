@@ -416,7 +416,7 @@ def requeue_stale(settings: Settings, app: Celery, older_than_s: float | None = 
 
         def claim(r: registry.Record, cutoff: float = cutoff) -> None:
             if r["state"] in registry.RUNNING and (r.get("heartbeat") or 0) < cutoff:
-                r.update(state="QUEUED", heartbeat=None, attempt=None,
+                r.update(state="QUEUED", heartbeat=None, attempt=None, queued_at=time.time(),
                          requeued=r.get("requeued", 0) + 1)
 
         claimed = registry.update(root, task_id, claim)
@@ -426,6 +426,58 @@ def requeue_stale(settings: Settings, app: Celery, older_than_s: float | None = 
                         record.get("worker"))
             requeued.append(task_id)
     return requeued
+
+
+def requeue_lost(settings: Settings, app: Celery, older_than_s: float | None = None) -> list[str]:
+    """Send again every job queued in Redis whose message Redis no longer holds; their ids.
+
+    Kombu's Redis transport pops a message (BRPOP) before it records it as unacknowledged, so
+    a worker killed in between takes the message with it and the job would wait forever. A job
+    queued longer than the stale period whose id is in neither the queue nor the unacked set is
+    sent again. A false alarm (a live worker holding the message unread) costs a duplicate
+    delivery, which the registry's claim turns away. The embedded queue loses nothing this way.
+    """
+    url = settings.celery_broker_url or ""
+    if not url.startswith(("redis://", "rediss://")):
+        return []
+    root = settings.audio_root
+    older_than_s = stale_after_s() if older_than_s is None else older_than_s
+    candidates = registry.waiting(root, older_than_s)
+    if not candidates:
+        return []
+    held = _messages_in_redis(url, app.conf.task_default_queue)
+    requeued = []
+    for record in candidates:
+        task_id = record["task_id"]
+        if task_id.encode() in held:
+            continue
+        cutoff, resend = time.time() - older_than_s, []
+
+        def claim(r: registry.Record, cutoff: float = cutoff, resend: list[bool] = resend) -> None:
+            if (r["state"] == "QUEUED" and not r.get("cancel_requested")
+                    and (r.get("queued_at") or 0) < cutoff):
+                r.update(queued_at=time.time(), requeued=r.get("requeued", 0) + 1)
+                resend.append(True)
+
+        claimed = registry.update(root, task_id, claim)
+        if claimed and resend:
+            app.send_task(TASK_NAME, args=[json.dumps(claimed["config"])], task_id=task_id)
+            log.warning("job %s was queued but Redis no longer holds it (a worker died as it "
+                        "took it); queued again", task_id)
+            requeued.append(task_id)
+    return requeued
+
+
+def _messages_in_redis(url: str, queue: str) -> bytes:
+    """Every message Redis holds for `queue`, waiting or unacknowledged, as one blob."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    keys = [queue, *(f"{queue}\x06\x16{priority}" for priority in (3, 6, 9))]
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.lrange(key, 0, -1)
+        pipe.hvals("unacked")
+        found = pipe.execute()
+    return b"\n".join(item for items in found for item in items)
 
 
 @signals.worker_init.connect
@@ -448,6 +500,7 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
             try:
                 liveness.beat(settings.audio_root, hostname, started)
                 requeue_stale(settings, app)
+                requeue_lost(settings, app)
             except Exception:
                 log.exception("could not check for jobs of dead workers")
             time.sleep(period)

@@ -66,6 +66,7 @@ def create(root: Path, task_id: str, config: dict[str, Any]) -> Record:
         "voices": list(config.get("voice_ids") or []),
         "engine": config.get("engine"),
         "state": "QUEUED",
+        "queued_at": time.time(),
         "progress": None,
         "result": None,
         "error": None,
@@ -151,6 +152,18 @@ def stale(root: Path, older_than_s: float) -> list[Record]:
                 and (record.get("heartbeat") or 0) < cutoff):
             found.append(record)
     return found
+
+
+def waiting(root: Path, older_than_s: float) -> list[Record]:
+    """Jobs queued (not cancelled) for longer than `older_than_s` seconds, oldest first."""
+    cutoff = time.time() - older_than_s
+    found = []
+    for path in jobs_dir(root).glob("*.json"):
+        record = get(root, path.stem)
+        if (record and record["state"] == "QUEUED" and not record.get("cancel_requested")
+                and (record.get("queued_at") or 0) < cutoff):
+            found.append(record)
+    return sorted(found, key=lambda r: r.get("queued_at") or 0)
 
 
 def _write(path: Path, record: Record) -> None:

@@ -349,3 +349,32 @@ def test_papermill_runs_the_generate_notebook_from_a_config_file_without_celery(
     assert "takes** made" in report.read_text("utf-8")
     assert_no_secret(report)
     assert not (root / ".jobs").exists() or not list((root / ".jobs").glob("*.json"))
+
+
+def test_a_job_whose_message_redis_lost_is_sent_again_once(
+        root: Path, fake: FakeElevenLabs, redis_server: RedisServer, workers: Workers) -> None:
+    """Kombu pops a Redis message before recording it as unacked: a worker SIGKILLed in between
+    takes the message with it. Such a job is sent again, and only such a job."""
+    import redis
+
+    settings = with_redis(root, redis_server)
+    app = jobs.make_celery(settings)
+    kept = jobs.submit(settings, job_config(fake, lines=3, skin="Kept"), app=app)
+    lost = jobs.submit(settings, job_config(fake, lines=3, skin="Lost"), app=app)
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.llen("celery") == 2
+    (message,) = [m for m in client.lrange("celery", 0, -1) if lost.encode() in m]
+    client.lrem("celery", 1, message)  # what the killed worker took with it
+    assert jobs.requeue_lost(settings, app, older_than_s=60) == [], "not queued long enough"
+    assert jobs.requeue_lost(settings, app, older_than_s=0) == [lost]
+    assert client.llen("celery") == 2, "the kept job was not sent twice"
+    assert registry.get(root, lost)["requeued"] == 1
+    assert jobs.requeue_lost(settings, app, older_than_s=0) == [], "held again: left alone"
+
+    client.lrem("celery", 0, next(m for m in client.lrange("celery", 0, -1) if lost.encode() in m))
+    worker = workers.start(env_for(settings, fake, VOICELAB_JOB_STALE_S="2"))
+    for task_id in (kept, lost):
+        seen, _ = follow(app, task_id)
+        assert seen[-1][0] == "SUCCESS", seen[-1]
+    assert registry.get(root, lost)["requeued"] == 2
+    assert "Redis no longer holds it" in worker.log()

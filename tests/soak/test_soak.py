@@ -105,7 +105,10 @@ def test_jobs_ranks_and_a_worker_kill_leave_nothing_lost(stack: dict[str, Any]) 
         assert response.status_code == 202, response.text
         submitted.append(response.json()["data"]["task_id"])
         if not killed and time.monotonic() - started > SOAK_SECONDS / 3:
-            busy = [w for w in stack["workers"].started if w.process and w.descendants()]
+            running = {str(r.get("worker")) for r in registry.recent(root, 100)
+                       if r["state"] in registry.RUNNING}
+            busy = [w for w in stack["workers"].started if w.process  # mid-job, when one is
+                    and any(name.startswith(f"voicelab-{w.pid}@") for name in running)]
             (busy or stack["workers"].started)[0].kill()
             stack["workers"].start(stack["env"])
             killed = True
