@@ -496,11 +496,14 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
     period, started = heartbeat_s(), time.time()
 
     def loop() -> None:
+        looked_for_lost = 0.0
         while True:
             try:
                 liveness.beat(settings.audio_root, hostname, started)
                 requeue_stale(settings, app)
-                requeue_lost(settings, app)
+                if time.monotonic() - looked_for_lost >= stale_after_s():  # reads the queue
+                    looked_for_lost = time.monotonic()
+                    requeue_lost(settings, app)
             except Exception:
                 log.exception("could not check for jobs of dead workers")
             time.sleep(period)
