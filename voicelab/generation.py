@@ -410,3 +410,6 @@ def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str
         with store.batch_lock(target.batch_dir):
             meta = store.update_metadata(target.batch_dir, merge)
             store.rebuild_symlinks(target.batch_dir, meta)
+            if complete:  # what a killed earlier run was writing when it died
+                for name in store.remove_dead_temps(target.batch_dir):
+                    log.info("removed %s, left by a run that was stopped", name)

@@ -471,6 +471,29 @@ def remove_path(path: Path) -> None:
             path.unlink()
 
 
+def remove_dead_temps(batch_dir: Path) -> list[str]:
+    """Remove what writers killed mid-write left behind; returns the names removed.
+
+    Call it holding the batch lock. Temp entries in the batch folder and ranked/ are then dead
+    (their writers hold that lock); one in takes/ is dead once the take it was becoming exists
+    (the take was written again since). Anything else is left to `voicelab fsck --repair`.
+    """
+    batch_dir = Path(batch_dir)
+    removed = []
+    folders = [batch_dir, batch_dir / RANKED_DIR, *(batch_dir / RANKED_DIR / n for n in RANK_DIRS)]
+    for folder in [*folders, batch_dir / TAKES_DIR]:
+        try:
+            names = [n for n in os.listdir(folder) if is_temp_name(n)]
+        except OSError:
+            continue
+        for name in names:
+            target = name[1:].removesuffix(TEMP_SUFFIX).rpartition(".")[0]
+            if folder.name != TAKES_DIR or (folder / target).exists():
+                remove_path(folder / name)
+                removed.append(name)
+    return removed
+
+
 def rebuild_symlinks(batch_dir: Path, metadata: Metadata) -> None:
     """Replace the whole ranked/ tree with one built from `metadata` (all five rank folders).
 

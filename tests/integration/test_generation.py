@@ -207,7 +207,7 @@ def test_cli_resumes_after_kill_and_never_leaks_the_key(root, tmp_path):
         assert made_now <= 60 - on_disk + 3  # at most the requests in flight at the kill redone
         meta = store.load_metadata(batch_dir)
         assert meta["complete"] is True and len(meta["takes"]) == 60
-        assert not any(r.problems for r in fsck.check_root(root))
+        assert [p for r in fsck.check_root(root) for p in r.problems] == []
         leaked = [p for p in root.rglob("*") if p.is_file() and fake.api_key.encode() in
                   p.read_bytes()]
         assert leaked == []

@@ -550,3 +550,25 @@ def test_utc_now_is_iso_8601_utc() -> None:
     stamp = store.utc_now()
     assert stamp.endswith("Z")
     assert datetime.fromisoformat(stamp).tzinfo == UTC
+
+
+def test_remove_dead_temps_takes_what_killed_writers_left_and_nothing_live(root: Path) -> None:
+    from voicelab import fsck
+
+    batch = make_batch(root, lines=2)
+    takes = batch / store.TAKES_DIR
+    existing = sorted(p.name for p in takes.iterdir())[0]
+    dead_take = takes / store.temp_name(existing)  # its take was written again since
+    dead_take.write_bytes(b"half an mp3")
+    unfinished = takes / store.temp_name("Line_9_take_1.mp3")  # no such take (yet)
+    unfinished.write_bytes(b"half")
+    dead_meta = batch / store.temp_name(store.METADATA_NAME)
+    dead_meta.write_bytes(b"{")
+    dead_tree = batch / store.temp_name(store.RANKED_DIR)
+    (dead_tree / "01").mkdir(parents=True)
+    with store.batch_lock(batch):
+        removed = store.remove_dead_temps(batch)
+    assert sorted(removed) == sorted([dead_take.name, dead_meta.name, dead_tree.name])
+    assert unfinished.exists() and not dead_take.exists() and not dead_tree.exists()
+    assert [p.name for p in fsck.temp_files(batch)] == [unfinished.name]
+    assert (takes / existing).exists()
