@@ -156,7 +156,11 @@ def resolve_voices(config: GenerationConfig, engine: Engine) -> list[Voice]:
     return [available[v] for v in config.voice_ids]
 
 
-def _find_resumable(voice_dir: Path, fp: str) -> tuple[str, Path, dict[str, Any]] | None:
+def _find_resumable(voice_dir: Path, fp: str,
+                    job_id: str | None) -> tuple[str, Path, dict[str, Any]] | None:
+    """The batch a run of this job carries on: an unfinished one of the same job, or, for a
+    queued job delivered again after it finished, the batch it already made (so a job never
+    makes a second batch)."""
     if not voice_dir.is_dir():
         return None
     for batch_dir in sorted(voice_dir.iterdir(), reverse=True):
@@ -164,7 +168,8 @@ def _find_resumable(voice_dir: Path, fp: str) -> tuple[str, Path, dict[str, Any]
             meta = store.load_metadata(batch_dir)
         except MetadataError:  # a broken batch is fsck's business, not a resume target
             continue
-        if meta.get("complete") is False and meta.get("job_fingerprint") == fp:
+        if meta.get("job_fingerprint") == fp and (
+                meta.get("complete") is False or (job_id and meta.get("job_id") == job_id)):
             return meta["batch_id"], batch_dir, meta
     return None
 
@@ -178,7 +183,7 @@ def prepare_batches(config: GenerationConfig, root: Path, voices: list[Voice],
         for voice in voices:
             voice_dir = skin_dir / safe_name(f"{voice.name}-{voice.id}")
             fp = fingerprint(config, voice.id)
-            found = _find_resumable(voice_dir, fp)
+            found = _find_resumable(voice_dir, fp, job_id)
             if found:
                 batch_id, batch_dir, meta = found
                 target = BatchTarget(voice, batch_id, batch_dir, plan_takes(config, voice.id,
@@ -405,7 +410,9 @@ def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str
                 if take["file"] in known:
                     take["rank"] = known[take["file"]].get("rank")
                     take["ranked_at"] = known[take["file"]].get("ranked_at")
-            return {**current, **fresh, "ranked_at_utc": current.get("ranked_at_utc")}
+            return {**current, **fresh, "ranked_at_utc": current.get("ranked_at_utc"),
+                    "generated_at_utc": current.get("generated_at_utc")
+                    or fresh["generated_at_utc"]}
 
         with store.batch_lock(target.batch_dir):
             meta = store.update_metadata(target.batch_dir, merge)

@@ -429,13 +429,15 @@ def requeue_stale(settings: Settings, app: Celery, older_than_s: float | None = 
 
 
 def requeue_lost(settings: Settings, app: Celery, older_than_s: float | None = None) -> list[str]:
-    """Send again every job queued in Redis whose message Redis no longer holds; their ids.
+    """Send again every job still queued whose message no longer waits in Redis; their ids.
 
-    Kombu's Redis transport pops a message (BRPOP) before it records it as unacknowledged, so
-    a worker killed in between takes the message with it and the job would wait forever. A job
-    queued longer than the stale period whose id is in neither the queue nor the unacked set is
-    sent again. A false alarm (a live worker holding the message unread) costs a duplicate
-    delivery, which the registry's claim turns away. The embedded queue loses nothing this way.
+    A queued job's message leaves the Redis queue only when a worker takes it, and that worker
+    marks the job started at once. A job still queued after the stale period whose message is
+    gone was taken by a worker that died before starting it: Kombu pops a message before it
+    records it as unacknowledged, and an unacknowledged one comes back only after the visibility
+    timeout (an hour). Such a job is sent again. A false alarm (a worker that took the message a
+    moment ago) costs a duplicate delivery, which the registry's claim turns away. The embedded
+    queue needs none of this: a dead worker's messages return to its queue by themselves.
     """
     url = settings.celery_broker_url or ""
     if not url.startswith(("redis://", "rediss://")):
@@ -445,11 +447,11 @@ def requeue_lost(settings: Settings, app: Celery, older_than_s: float | None = N
     candidates = registry.waiting(root, older_than_s)
     if not candidates:
         return []
-    held = _messages_in_redis(url, app.conf.task_default_queue)
+    waiting = _messages_waiting_in_redis(url, app.conf.task_default_queue)
     requeued = []
     for record in candidates:
         task_id = record["task_id"]
-        if task_id.encode() in held:
+        if task_id.encode() in waiting:
             continue
         cutoff, resend = time.time() - older_than_s, []
 
@@ -462,20 +464,19 @@ def requeue_lost(settings: Settings, app: Celery, older_than_s: float | None = N
         claimed = registry.update(root, task_id, claim)
         if claimed and resend:
             app.send_task(TASK_NAME, args=[json.dumps(claimed["config"])], task_id=task_id)
-            log.warning("job %s was queued but Redis no longer holds it (a worker died as it "
-                        "took it); queued again", task_id)
+            log.warning("job %s is queued but its message left Redis with a worker that died; "
+                        "queued again", task_id)
             requeued.append(task_id)
     return requeued
 
 
-def _messages_in_redis(url: str, queue: str) -> bytes:
-    """Every message Redis holds for `queue`, waiting or unacknowledged, as one blob."""
+def _messages_waiting_in_redis(url: str, queue: str) -> bytes:
+    """Every message waiting in Redis for `queue` (all priorities), as one blob."""
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
     keys = [queue, *(f"{queue}\x06\x16{priority}" for priority in (3, 6, 9))]
     with client.pipeline(transaction=False) as pipe:
         for key in keys:
             pipe.lrange(key, 0, -1)
-        pipe.hvals("unacked")
         found = pipe.execute()
     return b"\n".join(item for items in found for item in items)
 

@@ -171,6 +171,26 @@ def test_rerun_resumes_the_same_batch_and_keeps_ranks(fake, engine, root, tmp_pa
     assert (batch_dir / "ranked" / "01" / first).is_symlink()
 
 
+def test_a_job_delivered_again_after_it_finished_makes_no_second_batch(fake, engine, root,
+                                                                      tmp_path):
+    job = config(fake, short_script(tmp_path, 3))
+    first = generation.generate(job, root, engine, concurrency=2, job_id="job-1")
+    [batch_dir] = first.batch_dirs
+    done = store.load_metadata(batch_dir)
+    ranking.set_rank(batch_dir, done["takes"][0]["file"], 1)
+    before = fake.stats()["tts"]["200"]
+    again = generation.generate(job, root, engine, concurrency=2, job_id="job-1")
+    assert again.batch_ids == first.batch_ids and again.complete and again.done == 6
+    assert fake.stats()["tts"]["200"] == before, "nothing was synthesized again"
+    meta = store.load_metadata(batch_dir)
+    assert meta["generated_at_utc"] == done["generated_at_utc"]
+    assert meta["takes"][0]["rank"] == 1
+    other = generation.generate(job, root, engine, concurrency=2, job_id="job-2")
+    assert other.batch_ids != first.batch_ids, "another job of the same script: a new batch"
+    cli_again = generation.generate(job, root, engine, concurrency=2)
+    assert cli_again.batch_ids not in (first.batch_ids, other.batch_ids)
+
+
 def run_cli(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*VOICELAB, *args], env=env, capture_output=True, text=True,
                           cwd=REPO, timeout=120, **kw)

@@ -353,8 +353,9 @@ def test_papermill_runs_the_generate_notebook_from_a_config_file_without_celery(
 
 def test_a_job_whose_message_redis_lost_is_sent_again_once(
         root: Path, fake: FakeElevenLabs, redis_server: RedisServer, workers: Workers) -> None:
-    """Kombu pops a Redis message before recording it as unacked: a worker SIGKILLed in between
-    takes the message with it. Such a job is sent again, and only such a job."""
+    """A worker SIGKILLed after taking a message from Redis but before starting its job takes
+    the message with it (or leaves it unacked for an hour). Such a job is sent again, and only
+    such a job."""
     import redis
 
     settings = with_redis(root, redis_server)
@@ -377,4 +378,4 @@ def test_a_job_whose_message_redis_lost_is_sent_again_once(
         seen, _ = follow(app, task_id)
         assert seen[-1][0] == "SUCCESS", seen[-1]
     assert registry.get(root, lost)["requeued"] == 2
-    assert "Redis no longer holds it" in worker.log()
+    assert "its message left Redis with a worker that died" in worker.log()

@@ -123,8 +123,15 @@ def test_jobs_ranks_and_a_worker_kill_leave_nothing_lost(stack: dict[str, Any]) 
         if all(s in registry.TERMINAL for s in states):
             break
         time.sleep(0.5)
-    assert states == ["SUCCESS"] * len(submitted), [
-        (t, registry.get(root, t)["state"], registry.get(root, t)["error"]) for t in submitted]
+    if states != ["SUCCESS"] * len(submitted):
+        now = time.time()
+        stuck = [{k: r.get(k) for k in ("task_id", "state", "error", "worker", "attempts",
+                                        "requeued")}
+                 | {"beat_age_s": round(now - r["heartbeat"], 1) if r.get("heartbeat") else None}
+                 for r in (registry.get(root, t) for t in submitted) if r["state"] != "SUCCESS"]
+        logs = "\n".join(f"--- {w.log_path.name}\n{w.log()[-3000:]}"
+                         for w in stack["workers"].started)
+        pytest.fail(f"jobs that did not succeed: {stuck}\n{logs}")
     assert killed and failures == []
     for task_id in submitted:
         [batch_id] = registry.get(root, task_id)["result"]["batch_ids"]
