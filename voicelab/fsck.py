@@ -37,20 +37,6 @@ class BatchReport:
         return "\n".join(lines)
 
 
-def temp_files(batch_dir: Path) -> list[Path]:
-    """Leftover temp files/folders of our writers in the batch, takes/ and ranked/ (sorted)."""
-    folders = [batch_dir, batch_dir / store.TAKES_DIR, batch_dir / store.RANKED_DIR]
-    folders += [batch_dir / store.RANKED_DIR / name for name in store.RANK_DIRS]
-    found: list[Path] = []
-    for folder in folders:
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        found += [folder / name for name in names if store.is_temp_name(name)]
-    return sorted(found)
-
-
 def _link_problems(batch_dir: Path, folder: Path, rank: int, expected: dict[str, int]) -> list[str]:
     problems: list[str] = []
     takes_dir = os.path.normpath(batch_dir / store.TAKES_DIR)
@@ -106,7 +92,7 @@ def check_batch(batch_dir: Path) -> BatchReport:
     batch_dir = Path(batch_dir)
     report = BatchReport(batch_dir)
     report.problems += [
-        f"leftover temp file {path.relative_to(batch_dir)}" for path in temp_files(batch_dir)
+        f"leftover temp file {path.relative_to(batch_dir)}" for path in store.temp_files(batch_dir)
     ]
     try:
         metadata = store.load_metadata(batch_dir, check_files=False)
@@ -146,7 +132,7 @@ def repair_batch(batch_dir: Path) -> BatchReport:
     batch_dir = Path(batch_dir)
     repairs: list[str] = []
     with store.batch_lock(batch_dir):
-        for path in temp_files(batch_dir):
+        for path in store.temp_files(batch_dir):
             name = path.relative_to(batch_dir)
             if path.parent == batch_dir / store.TAKES_DIR and _age_s(path) < RECENT_TEMP_S:
                 repairs.append(f"kept recent temp file {name} (may still be being written)")

@@ -471,6 +471,21 @@ def remove_path(path: Path) -> None:
             path.unlink()
 
 
+def temp_files(batch_dir: Path) -> list[Path]:
+    """Temp files and folders of our writers in the batch, takes/ and ranked/ (sorted)."""
+    batch_dir = Path(batch_dir)
+    folders = [batch_dir, batch_dir / TAKES_DIR, batch_dir / RANKED_DIR]
+    folders += [batch_dir / RANKED_DIR / name for name in RANK_DIRS]
+    found: list[Path] = []
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        found += [folder / name for name in names if is_temp_name(name)]
+    return sorted(found)
+
+
 def remove_dead_temps(batch_dir: Path) -> list[str]:
     """Remove what writers killed mid-write left behind; returns the names removed.
 
@@ -478,19 +493,12 @@ def remove_dead_temps(batch_dir: Path) -> list[str]:
     (their writers hold that lock); one in takes/ is dead once the take it was becoming exists
     (the take was written again since). Anything else is left to `voicelab fsck --repair`.
     """
-    batch_dir = Path(batch_dir)
     removed = []
-    folders = [batch_dir, batch_dir / RANKED_DIR, *(batch_dir / RANKED_DIR / n for n in RANK_DIRS)]
-    for folder in [*folders, batch_dir / TAKES_DIR]:
-        try:
-            names = [n for n in os.listdir(folder) if is_temp_name(n)]
-        except OSError:
-            continue
-        for name in names:
-            target = name[1:].removesuffix(TEMP_SUFFIX).rpartition(".")[0]
-            if folder.name != TAKES_DIR or (folder / target).exists():
-                remove_path(folder / name)
-                removed.append(name)
+    for path in temp_files(batch_dir):
+        target = path.name[1:].removesuffix(TEMP_SUFFIX).rpartition(".")[0]
+        if path.parent.name != TAKES_DIR or (path.parent / target).exists():
+            remove_path(path)
+            removed.append(path.name)
     return removed
 
 

@@ -141,7 +141,7 @@ def test_sigkill_during_saves_never_leaves_unloadable_metadata(tmp_path: Path) -
         expected = {store.METADATA_NAME, "takes", "ranked", store.LOCK_FILE_NAME}
         stray = [n for n in os.listdir(batch) if n not in expected and not store.is_temp_name(n)]
         assert stray == []  # anything a kill leaves is named as ours, so load never reads it
-        leftovers_seen += len(fsck.temp_files(batch))
+        leftovers_seen += len(store.temp_files(batch))
 
         report = fsck.repair_batch(batch)  # what a kill can leave, repair puts right
         assert report.problems == [], report

@@ -144,7 +144,7 @@ def test_repair_restores_ranked_and_removes_temp_files(batch: Path) -> None:
     assert ranked_on_disk(batch) == ranks_in(store.load_metadata(batch)) == RANKS
     assert sorted(r.split(" ")[0] for r in report.repairs) == ["rebuilt", "removed", "removed"]
     assert "rebuilt ranked/ from metadata.json" in report.repairs
-    assert fsck.temp_files(batch) == []
+    assert store.temp_files(batch) == []
     assert "  * rebuilt ranked/ from metadata.json" in str(report)
 
 

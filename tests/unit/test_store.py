@@ -553,7 +553,6 @@ def test_utc_now_is_iso_8601_utc() -> None:
 
 
 def test_remove_dead_temps_takes_what_killed_writers_left_and_nothing_live(root: Path) -> None:
-    from voicelab import fsck
 
     batch = make_batch(root, lines=2)
     takes = batch / store.TAKES_DIR
@@ -570,5 +569,5 @@ def test_remove_dead_temps_takes_what_killed_writers_left_and_nothing_live(root:
         removed = store.remove_dead_temps(batch)
     assert sorted(removed) == sorted([dead_take.name, dead_meta.name, dead_tree.name])
     assert unfinished.exists() and not dead_take.exists() and not dead_tree.exists()
-    assert [p.name for p in fsck.temp_files(batch)] == [unfinished.name]
+    assert [p.name for p in store.temp_files(batch)] == [unfinished.name]
     assert (takes / existing).exists()
