@@ -26,7 +26,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +37,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.batches import make_batch
-from tests.browser.harness import SCREENSHOTS, ServeProcess, chromium, wait_until
+from tests.browser.harness import SCREENSHOTS, Peaks, ServeProcess, chromium, wait_until
 from voicelab import ranking, store
 from voicelab.server import BATCH_LIST, PREHEATED, RANK_BOARD, dashboard_url
 
@@ -139,29 +138,6 @@ def family_rss(server: ServeProcess) -> int:
     return total
 
 
-class Peaks:
-    """Samples kernels and resident memory in a thread until stopped."""
-
-    def __init__(self, server: ServeProcess) -> None:
-        self.server, self.kernels, self.rss = server, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.kernels = max(self.kernels, len(self.server.kernels()))
-            self.rss = max(self.rss, family_rss(self.server))
-            self._stop.wait(0.1)
-
-    def __enter__(self) -> Peaks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-
 def impatient_get(url: str) -> str:
     try:
         return str(requests.get(url, timeout=GIVE_UP_S).status_code)
@@ -235,10 +211,11 @@ def main() -> int:
             page.goto("about:blank")
             page.close()
 
-            health = requests.get(server.url + "/healthz", timeout=30).json()
+            health = server.health()
             wait_until(lambda: kernels_idle(server), 300, "a warm, quiet pool")
             rss_before = family_rss(server)
-            with Peaks(server) as peaks:
+            with Peaks(every_s=0.1, kernels=lambda: len(server.kernels()),
+                       rss=lambda: family_rss(server)) as peaks:
                 outcomes = burst(server, url, args.burst)
                 after_open, refusals = open_board_retrying(context, url)
                 start = time.perf_counter()
@@ -265,10 +242,10 @@ def main() -> int:
           f"key to disk < {KEY_TARGET_MS:.0f} ms: {'met' if key_ok else 'MISSED'} (medians)")
     print(f"burst of {args.burst} requests giving up after {GIVE_UP_S} s (cap "
           f"{health['max_kernels']} kernels): {dict(sorted(outcomes.items()))}")
-    print(f"  kernels                    : peak {peaks.kernels}, then {len(PREHEATED)} "
+    print(f"  kernels                    : peak {peaks.high['kernels']}, then {len(PREHEATED)} "
           f"{settle_s:.0f} s after the board opened")
     print(f"  RSS, serve + children      : before {rss_before / MB:.0f} MB, peak "
-          f"{peaks.rss / MB:.0f} MB, settled {rss_settled / MB:.0f} MB")
+          f"{peaks.high['rss'] / MB:.0f} MB, settled {rss_settled / MB:.0f} MB")
     print(f"  board open after the burst : {after_open:.2f} s ({refusals} x 503 first); "
           f"after / before: {after_open / statistics.median(warm):.1f}x")
     print(f"screenshot: {shot}")

@@ -421,11 +421,15 @@ def requeue_stale(settings: Settings, app: Celery, older_than_s: float | None = 
 
         claimed = registry.update(root, task_id, claim)
         if claimed and claimed["state"] == "QUEUED":
-            app.send_task(TASK_NAME, args=[json.dumps(claimed["config"])], task_id=task_id)
+            _send_again(app, claimed)
             log.warning("job %s lost its worker %s; queued again to resume", task_id,
                         record.get("worker"))
             requeued.append(task_id)
     return requeued
+
+
+def _send_again(app: Celery, record: registry.Record) -> None:
+    app.send_task(TASK_NAME, args=[json.dumps(record["config"])], task_id=record["task_id"])
 
 
 def requeue_lost(settings: Settings, app: Celery, older_than_s: float | None = None) -> list[str]:
@@ -463,7 +467,7 @@ def requeue_lost(settings: Settings, app: Celery, older_than_s: float | None = N
 
         claimed = registry.update(root, task_id, claim)
         if claimed and resend:
-            app.send_task(TASK_NAME, args=[json.dumps(claimed["config"])], task_id=task_id)
+            _send_again(app, claimed)
             log.warning("job %s is queued but its message left Redis with a worker that died; "
                         "queued again", task_id)
             requeued.append(task_id)
@@ -496,15 +500,17 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
     settings = get_settings()
     period, started = heartbeat_s(), time.time()
 
+    stale_s = stale_after_s()
+
     def loop() -> None:
         looked_for_lost = 0.0
         while True:
             try:
                 liveness.beat(settings.audio_root, hostname, started)
-                requeue_stale(settings, app)
-                if time.monotonic() - looked_for_lost >= stale_after_s():  # reads the queue
+                requeue_stale(settings, app, stale_s)
+                if time.monotonic() - looked_for_lost >= stale_s:  # reads the Redis queue
                     looked_for_lost = time.monotonic()
-                    requeue_lost(settings, app)
+                    requeue_lost(settings, app, stale_s)
             except Exception:
                 log.exception("could not check for jobs of dead workers")
             time.sleep(period)

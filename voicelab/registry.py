@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -142,27 +142,25 @@ def recent(root: Path, limit: int = 50) -> list[Record]:
     return records[:limit]
 
 
+def _every(root: Path) -> Iterator[Record]:
+    for path in jobs_dir(root).glob("*.json"):
+        record = get(root, path.stem)
+        if record:
+            yield record
+
+
 def stale(root: Path, older_than_s: float) -> list[Record]:
     """Running jobs whose worker stopped sending heartbeats: their worker died."""
     cutoff = time.time() - older_than_s
-    found = []
-    for path in jobs_dir(root).glob("*.json"):
-        record = get(root, path.stem)
-        if (record and record["state"] in RUNNING
-                and (record.get("heartbeat") or 0) < cutoff):
-            found.append(record)
-    return found
+    return [r for r in _every(root)
+            if r["state"] in RUNNING and (r.get("heartbeat") or 0) < cutoff]
 
 
 def waiting(root: Path, older_than_s: float) -> list[Record]:
     """Jobs queued (not cancelled) for longer than `older_than_s` seconds, oldest first."""
     cutoff = time.time() - older_than_s
-    found = []
-    for path in jobs_dir(root).glob("*.json"):
-        record = get(root, path.stem)
-        if (record and record["state"] == "QUEUED" and not record.get("cancel_requested")
-                and (record.get("queued_at") or 0) < cutoff):
-            found.append(record)
+    found = [r for r in _every(root) if r["state"] == "QUEUED" and not r.get("cancel_requested")
+             and (r.get("queued_at") or 0) < cutoff]
     return sorted(found, key=lambda r: r.get("queued_at") or 0)
 
 

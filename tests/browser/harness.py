@@ -13,8 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -110,6 +111,13 @@ class ServeProcess:
         """The Jupyter kernels this server runs now."""
         return [p for p in self.descendants() if is_kernel(p)]
 
+    def health(self) -> dict[str, Any]:
+        """What `GET /healthz` answers (serve's kernel books)."""
+        response = requests.get(self.url + "/healthz", timeout=30)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
     def stop(self, timeout: float = 30.0) -> list[psutil.Process]:
         """SIGTERM, then SIGKILL what is left; returns the descendants it had (all reaped)."""
         if self.process is None:
@@ -137,6 +145,33 @@ class ServeProcess:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+class Peaks:
+    """The highest value each named probe returned, sampled in a thread until the block ends.
+
+    `with Peaks(kernels=lambda: len(server.kernels())) as peaks: ...; peaks.high["kernels"]`
+    """
+
+    def __init__(self, every_s: float = 0.05, **probes: Callable[[], int]) -> None:
+        self.probes, self.every_s = probes, every_s
+        self.high = dict.fromkeys(probes, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for name, probe in self.probes.items():
+                self.high[name] = max(self.high[name], probe())
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> Peaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
 
 
 class Page:

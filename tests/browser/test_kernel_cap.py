@@ -9,7 +9,6 @@ loses its kernel after the deadline; past the cap, Chromium gets the plain busy 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,7 +18,7 @@ import requests
 
 import voicelab.server as vl_server
 from tests.batches import make_batch
-from tests.browser.harness import Page, ServeProcess, wait_until
+from tests.browser.harness import Page, Peaks, ServeProcess, wait_until
 from voicelab import dashboard_kernels
 
 CAP = 4
@@ -41,39 +40,9 @@ def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
         yield server
 
 
-def health(server: ServeProcess) -> dict[str, Any]:
-    response = requests.get(server.url + "/healthz", timeout=10)
-    assert response.status_code == 200
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def settled(server: ServeProcess) -> bool:
     """Only the preheated kernels are left, by the server's books and by the process table."""
-    return len(server.kernels()) == POOL and health(server)["kernels"] == POOL
-
-
-class Peaks:
-    """Samples the kernel count (processes, and /healthz) in a thread until stopped."""
-
-    def __init__(self, server: ServeProcess) -> None:
-        self.server, self.processes, self.books = server, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.processes = max(self.processes, len(self.server.kernels()))
-            self.books = max(self.books, health(self.server)["kernels"])
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> Peaks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+    return len(server.kernels()) == POOL and server.health()["kernels"] == POOL
 
 
 def impatient_get(url: str) -> tuple[int, str, str | None] | str:
@@ -113,13 +82,14 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
     wait_until(lambda: settled(capped), 120, "the preheated kernels only")
     urls = [f"{capped.url}/voila/render/{vl_server.BATCH_LIST}" if n % 2 else board_url(capped)
             for n in range(BURST)]
-    with Peaks(capped) as peaks:
+    with Peaks(processes=lambda: len(capped.kernels()),
+               books=lambda: capped.health()["kernels"]) as peaks:
         with ThreadPoolExecutor(BURST) as pool:
             outcomes = list(pool.map(impatient_get, urls))
         # What the burst left behind is shut down: its clients are gone.
         wait_until(lambda: settled(capped), CONNECT_S + 90, "kernels back to the pools",
                    interval=0.5)
-    assert peaks.processes <= CAP and peaks.books <= CAP, (peaks.processes, peaks.books)
+    assert peaks.high["processes"] <= CAP and peaks.high["books"] <= CAP, peaks.high
     refused = [o for o in outcomes if isinstance(o, tuple) and o[0] == 503]
     assert refused, outcomes
     for _, text, retry_after in refused:
@@ -142,7 +112,7 @@ def test_a_page_read_without_connecting_loses_its_kernel_after_the_deadline(
     wait_until(lambda: settled(capped), 120, "the preheated kernels only")
     page = requests.get(board_url(capped), timeout=120)  # read whole, as a bot does: no JS
     assert page.status_code == 200 and "window.voila_finish()" in page.text  # all of it
-    assert health(capped)["kernels"] == POOL + 1  # its kernel, the pool's refill, no more
+    assert capped.health()["kernels"] == POOL + 1  # its kernel, the pool's refill, no more
     wait_until(lambda: settled(capped), CONNECT_S + 60, "the unconnected kernel shut down",
                interval=0.5)
     assert f"no page connected to it within {CONNECT_S:g} s" in capped.log()
@@ -160,7 +130,7 @@ def test_past_the_cap_a_page_is_a_plain_busy_page(capped: ServeProcess, browser_
         for board in boards:  # connected pages keep their kernels: the cap is reached
             board.goto(board_url(capped))
             board.wait_for_selector(".vl-rank-board .vl-take[data-file]")
-        assert health(capped)["kernels"] == CAP
+        assert capped.health()["kernels"] == CAP
 
         response = busy.goto(capped.url + "/")
         assert response is not None and response.status == 503
@@ -174,7 +144,7 @@ def test_past_the_cap_a_page_is_a_plain_busy_page(capped: ServeProcess, browser_
 
         # Closing a tab frees its kernel (the unload beacon), and trying again works.
         boards[0].goto("about:blank")
-        wait_until(lambda: health(capped)["kernels"] < CAP, 60, "a kernel freed")
+        wait_until(lambda: capped.health()["kernels"] < CAP, 60, "a kernel freed")
         response = busy.reload()
         assert response is not None and response.status == 200
         busy.wait_for_selector(".vl-batch-row")

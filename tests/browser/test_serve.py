@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -93,19 +92,13 @@ def test_api_and_audio_answer_on_the_same_origin(server: ServeProcess, served_ro
 @pytest.mark.integration
 def test_healthz_is_answered_by_serve_without_a_kernel(server: ServeProcess) -> None:
     pool = len(vl_server.PREHEATED)
-
-    def health() -> dict[str, Any]:
-        response = requests.get(server.url + "/healthz", timeout=30)
-        assert response.status_code == 200
-        return dict(response.json())  # serve's own answer (the kernel books), not Flask's
-
     # Earlier tests on this shared server may still be shutting a kernel down or refilling a
     # pool: wait until the books and the processes agree, then check that asking starts nothing.
-    wait_until(lambda: len(server.kernels()) == pool and health()["kernels"] == pool, 60,
+    wait_until(lambda: len(server.kernels()) == pool and server.health()["kernels"] == pool, 60,
                "only the preheated kernels, in the books and as processes")
     before = {p.pid for p in server.kernels()}
     for _ in range(5):
-        body = health()
+        body = server.health()  # serve's own answer (the kernel books), not Flask's
         assert body["status"] == "ok" and body["kernels"] == pool
     low, high = dashboard_kernels.MAX_KERNELS_DEFAULT
     assert low <= body["max_kernels"] <= high
