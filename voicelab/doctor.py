@@ -120,9 +120,9 @@ def check_broker(settings: Settings, unusable: Collection[str] = ()) -> list[Che
 
 def check_embedded_queue(settings: Settings) -> Check:
     """What the embedded queue holds: waiting, being run, and set aside as unreadable."""
-    from voicelab import embedded_queue
+    from voicelab import embedded_queue, registry
 
-    folders = embedded_queue.folders(settings.audio_root / ".jobs")
+    folders = embedded_queue.folders(settings.audio_root / registry.JOBS_DIR)
     waiting = embedded_queue.count(Path(folders["data_folder_in"]))
     running = sum(embedded_queue.count(p) for p in Path(folders["taken_folder"]).glob("*/"))
     bad = embedded_queue.count(Path(folders["bad_folder"]))
