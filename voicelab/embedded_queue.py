@@ -23,13 +23,11 @@ transport option there.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from queue import Empty
 from typing import Any, ClassVar
@@ -38,6 +36,7 @@ from kombu.exceptions import ChannelError
 from kombu.transport import TRANSPORT_ALIASES, filesystem, virtual
 from kombu.utils.json import dumps, loads
 
+from voicelab.locks import file_lock, hold_lock, try_hold_lock
 from voicelab.store import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -82,16 +81,6 @@ def _sent_ns(name: str) -> int:
         return 0
 
 
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 class Channel(filesystem.Channel):
     """A filesystem channel that never loses, never half-reads and never chokes on a message."""
 
@@ -128,8 +117,7 @@ class Channel(filesystem.Channel):
             name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             fresh = root / f".new-{name}"
             fresh.mkdir(parents=True)
-            fd = os.open(fresh / OWNER_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fd = hold_lock(fresh / OWNER_FILE, create=True)
             os.rename(fresh, root / name)  # visible to recoverers only once locked
             self._owner = (root / name, fd)
         return self._owner[0]
@@ -267,7 +255,7 @@ class Channel(filesystem.Channel):
     def _change_table(self, exchange: str, add: Any = None, remove: Any = None) -> None:
         file = self._exchange_file(exchange)
         self.control_folder.mkdir(parents=True, exist_ok=True)
-        with _flock(file.with_name(f".{file.name}.lock")):
+        with file_lock(file.with_name(f".{file.name}.lock")):
             table = self.get_table(exchange)
             changed = [q for q in table if q != remove]
             if add is not None and add not in changed:
@@ -311,18 +299,16 @@ def recover(queue_dir: Path, taken_root: Path) -> int:
 
 def _reclaim(folder: Path, queue_dir: Path) -> int:
     try:
-        fd = os.open(folder / OWNER_FILE, os.O_RDWR | os.O_CLOEXEC)
+        fd = try_hold_lock(folder / OWNER_FILE)
     except FileNotFoundError:
         with contextlib.suppress(OSError):
             folder.rmdir()  # what an interrupted reclaim leaves: an empty folder
         return 0
     except NotADirectoryError:
         return 0
+    if fd is None:
+        return 0  # its consumer is alive
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return 0  # its consumer is alive
         try:
             names = [n for n in os.listdir(folder) if queue_of(n)]
         except FileNotFoundError:

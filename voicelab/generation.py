@@ -21,9 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import filelock
-
-from voicelab import audio, quality, store
+from voicelab import audio, clock, quality, store
 from voicelab.engines import Engine, TakeSettings, Voice
 from voicelab.errors import (
     AuthFailed,
@@ -36,6 +34,7 @@ from voicelab.errors import (
     TransientEngineError,
 )
 from voicelab.jobspec import GenerationConfig
+from voicelab.locks import file_lock
 from voicelab.script import ScriptLine
 from voicelab.throttle import AdaptiveLimiter, Slots, retry_delay
 
@@ -179,7 +178,7 @@ def prepare_batches(config: GenerationConfig, root: Path, voices: list[Voice],
     """Find the interrupted batch of this same job for each voice, or create a new one."""
     targets = []
     skin_dir = root / safe_name(config.skin_name)
-    with filelock.FileLock(root / ".voicelab.lock"):
+    with file_lock(root / ".voicelab.lock"):
         for voice in voices:
             voice_dir = skin_dir / safe_name(f"{voice.name}-{voice.id}")
             fp = fingerprint(config, voice.id)
@@ -223,7 +222,7 @@ def _metadata(config: GenerationConfig, target: BatchTarget, fp: str, job_id: st
         "voice_name": f"{target.voice.name}-{target.voice.id}",
         "voice_id": target.voice.id,
         "engine": config.engine,
-        "generated_at_utc": store.utc_now() if complete else None,
+        "generated_at_utc": clock.utc_now() if complete else None,
         "generation_params": config.params(),
         "ranked_at_utc": None,
         "complete": complete,

@@ -36,7 +36,7 @@ from celery.exceptions import Ignore, TaskRevokedError
 from celery.states import REVOKED
 from kombu.exceptions import OperationalError
 
-from voicelab import embedded_queue, liveness, registry
+from voicelab import clock, embedded_queue, liveness, registry
 from voicelab.config import Settings, get_settings
 from voicelab.errors import (
     BrokerUnavailable,
@@ -150,14 +150,14 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
         elif r["state"] in registry.TERMINAL - {"SUCCESS"} and not r.get("cancel_requested"):
             decision.append("ended")
         elif r.get("cancel_requested"):
-            r.update(state="REVOKED", finished_at=r.get("finished_at") or registry.now_iso())
+            r.update(state="REVOKED", finished_at=r.get("finished_at") or clock.utc_now())
             decision.append("cancelled")
         elif r["state"] in registry.RUNNING and beat > time.time() - stale_after_s():
             decision.append("duplicate")
         else:
             r.update(state="STARTED", worker=hostname, heartbeat=time.time(), error=None,
                      attempt=attempt, attempts=r.get("attempts", 0) + 1,
-                     started_at=r.get("started_at") or registry.now_iso())
+                     started_at=r.get("started_at") or clock.utc_now())
             decision.append("run")
 
     record = registry.update(root, task_id, claim) or {}
@@ -180,7 +180,7 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
         error = str(exc) if isinstance(exc, JobFailed) else (
             f"{type(exc).__name__}: {exc} (report: {report})")
         registry.set_fields(root, task_id, state="FAILURE", error=error,
-                            finished_at=registry.now_iso())
+                            finished_at=clock.utc_now())
         if isinstance(exc, JobFailed):
             raise
         raise JobFailed(error) from exc
@@ -219,7 +219,7 @@ def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, 
         if registry.get(root, task_id) is None:
             registry.create(root, task_id, raw if isinstance(raw, dict) else {})
         registry.set_fields(root, task_id, state="FAILURE", error=str(error),
-                            finished_at=registry.now_iso())
+                            finished_at=clock.utc_now())
         raise JobFailed(str(error)) from None
     return raw
 
@@ -366,7 +366,7 @@ def submit(settings: Settings, config: dict[str, Any], app: Celery | None = None
         message = (f"cannot queue the job: the broker is unreachable ({type(exc).__name__}); "
                    "check CELERY_BROKER_URL, or run voicelab doctor")
         registry.set_fields(settings.audio_root, task_id, state="FAILURE", error=message,
-                            finished_at=registry.now_iso())
+                            finished_at=clock.utc_now())
         raise BrokerUnavailable(message) from None
     return task_id
 
@@ -395,7 +395,7 @@ def cancel(settings: Settings, task_id: str, app: Celery | None = None) -> regis
         if record["state"] not in registry.TERMINAL:
             record["cancel_requested"] = True
             if record["state"] == "QUEUED":
-                record.update(state="REVOKED", finished_at=registry.now_iso())
+                record.update(state="REVOKED", finished_at=clock.utc_now())
 
     record = registry.update(settings.audio_root, task_id, request)
     if record is not None and record["state"] == "REVOKED":

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicelab import store
+from voicelab import clock, store
 from voicelab.errors import BatchLocked, InvalidRank, UnknownTake
 
 Take = dict[str, object]
@@ -101,7 +101,7 @@ def change_rank(batch_dir: Path, filename: str, rank: object) -> RankChange:
         moves = {name: move for name, move in moves.items() if move[0] != move[1]}
         revision: int = metadata.get("revision", 0)
         if moves:
-            now = store.utc_now()
+            now = clock.utc_now()
             for member in members:
                 if member["file"] in moves:
                     member["rank"] = after[member["file"]]
@@ -133,7 +133,7 @@ def lock(batch_dir: Path) -> store.Metadata:
     with store.batch_lock(batch_dir):
         metadata = store.load_metadata(batch_dir)
         if metadata["ranked_at_utc"] is None:
-            metadata["ranked_at_utc"] = store.utc_now()
+            metadata["ranked_at_utc"] = clock.utc_now()
             metadata["revision"] = metadata.get("revision", 0) + 1
             store.save_metadata(batch_dir, metadata)
         store.lock_batch(batch_dir)

@@ -13,12 +13,11 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
+from voicelab.clock import utc_now
+from voicelab.locks import file_lock
 from voicelab.store import atomic_write_bytes
 
 JOBS_DIR = ".jobs"
@@ -53,15 +52,11 @@ def report_path(root: Path, task_id: str) -> Path:
     return record_path(root, task_id).with_suffix(".ipynb")
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def create(root: Path, task_id: str, config: dict[str, Any]) -> Record:
     """Record a job as submitted (state QUEUED) before it is sent to the broker."""
     record: Record = {
         "task_id": task_id,
-        "submitted_at": now_iso(),
+        "submitted_at": utc_now(),
         "skin": config.get("skin_name"),
         "voices": list(config.get("voice_ids") or []),
         "engine": config.get("engine"),
@@ -95,7 +90,7 @@ def update(root: Path, task_id: str, change: Callable[[Record], None]) -> Record
     if not valid_task_id(task_id):
         return None
     path = record_path(root, task_id)
-    with FileLock(str(path) + ".lock"):
+    with file_lock(str(path) + ".lock"):
         record = get(root, task_id)
         if record is None:
             return None
@@ -123,7 +118,7 @@ def settled_progress(record: Record, result: dict[str, Any]) -> dict[str, Any]:
 def finish(root: Path, task_id: str, state: str, result: dict[str, Any]) -> Record | None:
     """Record a job's end with its result, its settled progress and the time."""
     def settle(record: Record) -> None:
-        record.update(state=state, result=result, finished_at=now_iso(),
+        record.update(state=state, result=result, finished_at=utc_now(),
                       progress=settled_progress(record, result))
 
     return update(root, task_id, settle)

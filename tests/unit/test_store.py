@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.batches import make_batch, ranked_on_disk, ranks_in
-from voicelab import store
+from voicelab import clock, store
 from voicelab.errors import BatchNotFound, MetadataError
+from voicelab.store import links, schema
 
 
 @pytest.fixture
@@ -238,11 +239,11 @@ _takes = st.lists(
 def test_fast_take_check_agrees_with_the_explaining_one(takes: list[dict[str, Any]]) -> None:
     """The column-wise fast path accepts exactly what the per-take explanation accepts."""
     try:
-        store._raise_take_problem(takes, "m.json")
+        schema.raise_take_problem(takes, "m.json")
         slow_ok = True
     except MetadataError:
         slow_ok = False
-    assert store._takes_ok(takes) == slow_ok
+    assert schema.takes_ok(takes) == slow_ok
 
 
 # --- save_metadata ---------------------------------------------------------------------------
@@ -410,7 +411,7 @@ def test_exchange_swaps_two_folders_where_the_kernel_can(tmp_path: Path) -> None
     (tmp_path / "a" / "from_a").touch()
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "from_b").touch()
-    if not store._exchange(tmp_path / "a", tmp_path / "b"):
+    if not links._exchange(tmp_path / "a", tmp_path / "b"):
         pytest.skip("renameat2(RENAME_EXCHANGE) is not available here")
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["from_b"]
     assert [p.name for p in (tmp_path / "b").iterdir()] == ["from_a"]
@@ -547,7 +548,7 @@ def test_find_batches_of_a_missing_or_empty_root_is_empty(root: Path) -> None:
 def test_utc_now_is_iso_8601_utc() -> None:
     from datetime import UTC, datetime
 
-    stamp = store.utc_now()
+    stamp = clock.utc_now()
     assert stamp.endswith("Z")
     assert datetime.fromisoformat(stamp).tzinfo == UTC
 
