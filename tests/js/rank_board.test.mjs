@@ -1,4 +1,5 @@
-// node --test over the pure exports of the ranking board (no DOM, no audio).
+// node --test over the ranking board's exports: the pure helpers, and the factories `render`
+// wires together, driven with plain fake objects (no DOM, no audio).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -6,7 +7,13 @@ import board, {
   action_for_key,
   apply_pending,
   audio_url,
+  bind_drag_drop,
+  bind_keys,
+  bind_model,
   cascade,
+  create_actions,
+  create_audio,
+  create_view_state,
   format_duration,
   gain_factor,
   group_takes,
@@ -15,6 +22,7 @@ import board, {
   position_at,
   progress,
   settings_label,
+  start_refresh,
   step_line,
   step_take,
   stored_peaks,
@@ -219,4 +227,401 @@ test("stored_peaks reads one take's bytes from the packed trait", () => {
   assert.deepEqual(stored_peaks(view, 0, 3), []); // all zero: no overview stored
   assert.deepEqual(stored_peaks(view, 2, 3), []);
   assert.deepEqual(stored_peaks(null, 0, 3), []);
+});
+
+// --- the factories render wires together ---------------------------------------------------
+
+/** An anywidget model: traits to `get`, `send` recorded, `on`/`off` handlers, `emit` to fire. */
+function fake_model(traits) {
+  const handlers = new Map();
+  return {
+    traits,
+    sent: [],
+    handlers,
+    get: (name) => traits[name],
+    send(msg) {
+      this.sent.push(msg);
+    },
+    on: (name, fn) => handlers.set(name, [...(handlers.get(name) ?? []), fn]),
+    off: (name, fn) => {
+      const left = (handlers.get(name) ?? []).filter((h) => h !== fn);
+      if (left.length) handlers.set(name, left);
+      else handlers.delete(name);
+    },
+    emit: (name, ...args) => {
+      for (const fn of handlers.get(name) ?? []) fn(...args);
+    },
+  };
+}
+
+/** Line A has takes a1 (rank 1), a2, a3; line B has b1, b2. */
+function board_traits(extra = {}) {
+  return {
+    takes: [
+      take("a1", "A", 1, 1),
+      take("a2", "A", 2),
+      { ...take("a3", "A", 3), gain_db: -6 },
+      take("b1", "B", 1),
+      take("b2", "B", 2),
+    ],
+    lines: [{ line: "A" }, { line: "B" }],
+    locked: false,
+    error: "",
+    ...extra,
+  };
+}
+
+/** Every call of every method, by name: `calls.send_rank` is a list of argument lists. */
+function recorder(names, results = {}) {
+  const calls = Object.fromEntries(names.map((n) => [n, []]));
+  const object = { calls };
+  for (const name of names) {
+    object[name] = (...args) => {
+      calls[name].push(args);
+      return results[name];
+    };
+  }
+  return object;
+}
+
+const fake_renderer = () =>
+  recorder(["schedule", "ensure_visible", "show_local", "confirm_open", "close_confirm",
+    "redraw_waves", "show_export", "show_notice"]);
+
+const fake_player = (fields = {}) => ({
+  playing: false,
+  file: null,
+  line: null,
+  stopped: 0,
+  position: () => 1.5,
+  stop() {
+    this.stopped += 1;
+  },
+  ...fields,
+});
+
+test("view state: derive groups the traits and focuses the first take", () => {
+  const state = create_view_state(fake_model(board_traits()), { view_id: "v" });
+  state.derive();
+  assert.deepEqual(state.view.lines, ["A", "B"]);
+  assert.deepEqual(state.view.order, ["a1", "a2", "a3", "b1", "b2"]);
+  assert.equal(state.focused, "a1");
+  assert.equal(state.line_of("b2"), "B");
+  assert.equal(state.line_of(null), null);
+  assert.equal(state.readonly(), false);
+  assert.ok(Math.abs(state.take_gain("a3") - 0.501) < 0.001);
+  state.matched = false;
+  assert.equal(state.take_gain("a3"), 1);
+});
+
+test("view state: a rank change shows at once as pending, until Python acknowledges it", () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model, { view_id: "v" });
+  state.derive();
+  state.local_message = "old";
+  const msg = state.begin_rank("a2", 1, 1000);
+  assert.deepEqual(msg, { kind: "rank", file: "a2", rank: 1, seq: "v:1" });
+  assert.deepEqual(Object.fromEntries(state.view.rank_of), { a1: 2, a2: 1, a3: null, b1: null, b2: null });
+  assert.equal(state.local_message, "");
+  assert.equal(state.begin_rank("a2", 1), null, "already shown: nothing to send");
+  assert.equal(state.begin_rank(null, 1), null, "no focused take");
+  assert.equal(state.begin_rank("b1", 2, 1000).seq, "v:2");
+  assert.equal(state.pending.length, 2);
+  assert.equal(state.settle("v:9"), false);
+  // Python acks in order, so the ack of v:2 settles v:1 too.
+  model.traits.takes = [take("a1", "A", 1, 2), take("a2", "A", 2, 1), take("a3", "A", 3),
+    take("b1", "B", 1, 2), take("b2", "B", 2)];
+  assert.equal(state.settle("v:2"), true);
+  assert.deepEqual(state.pending, []);
+  assert.deepEqual(Object.fromEntries(state.view.rank_of), { a1: 2, a2: 1, a3: null, b1: 2, b2: null });
+});
+
+test("view state: unacknowledged changes expire and the saved ranks show again", () => {
+  const state = create_view_state(fake_model(board_traits()), { view_id: "v" });
+  state.derive();
+  state.begin_rank("a3", 1, 1000);
+  assert.equal(state.expire(1000 + 15000), false, "not yet");
+  assert.equal(state.expire(1000 + 15001), true);
+  assert.deepEqual(state.pending, []);
+  assert.equal(state.view.rank_of.get("a1"), 1);
+  assert.match(state.message(), /did not confirm a rank change/);
+  assert.equal(state.expire(1000 + 99999), false, "nothing pending");
+});
+
+test("view state: Python's error shows until dismissed; a local message comes first", () => {
+  const model = fake_model(board_traits({ error: "batch is locked" }));
+  const state = create_view_state(model);
+  assert.equal(state.message(), "batch is locked");
+  state.dismiss_message();
+  assert.equal(state.message(), "");
+  model.traits.error = "another error";
+  assert.equal(state.message(), "another error");
+  state.local_message = "local";
+  assert.equal(state.message(), "local");
+  model.traits.locked = true;
+  assert.equal(state.readonly(), true);
+});
+
+test("view state: 'Unranked only' keeps a line shown while it gets ranked", () => {
+  const state = create_view_state(fake_model(board_traits()), { view_id: "v" });
+  state.derive();
+  state.focused = "a2";
+  state.filter_unranked(true);
+  assert.deepEqual(state.view.lines, ["B"]);
+  assert.equal(state.focused, "b1", "focus moves to a shown take");
+  state.begin_rank("b1", 1);
+  assert.deepEqual(state.view.lines, ["B"], "sticky");
+  state.filter_unranked(false);
+  assert.deepEqual(state.view.lines, ["A", "B"]);
+});
+
+test("actions: a locked board refuses ranks locally and sends nothing", () => {
+  const model = fake_model(board_traits({ locked: true }));
+  const state = create_view_state(model);
+  state.derive();
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.send_rank("a2", 1);
+  assert.deepEqual(model.sent, []);
+  assert.match(renderer.calls.show_local[0][0], /locked/);
+});
+
+test("actions: send the messages of docs/widget-protocol.md", () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model, { view_id: "v" });
+  state.derive();
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.send_rank("a2", null); // already unranked: nothing to send
+  actions.send_rank("a2", 3);
+  actions.lock();
+  actions.refresh();
+  actions.export_selects();
+  assert.deepEqual(model.sent, [
+    { kind: "rank", file: "a2", rank: 3, seq: "v:1" },
+    { kind: "lock" },
+    { kind: "refresh" },
+    { kind: "export", rank: 1 },
+  ]);
+  assert.equal(renderer.calls.schedule.length, 1);
+  actions.on_ack({ kind: "ack", seq: "v:1", ok: true });
+  assert.deepEqual(state.pending, []);
+  assert.equal(renderer.calls.schedule.length, 2);
+});
+
+test("actions: focus moves playback within a line and stops it across lines", () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model);
+  state.derive();
+  const player = fake_player({ playing: true, file: "a1", line: "A" });
+  const audio = recorder(["play", "prefetch"]);
+  audio.player = player;
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, audio, renderer);
+  actions.set_focus("a2");
+  assert.deepEqual(audio.calls.play, [["a2", 1.5]]);
+  assert.deepEqual(renderer.calls.ensure_visible, [["a2"]]);
+  assert.deepEqual(audio.calls.prefetch, [["a2"]]);
+  actions.set_focus("b1");
+  assert.equal(player.stopped, 1);
+  actions.set_focus("b2", { follow: false });
+  assert.equal(player.stopped, 1);
+  assert.equal(state.focused, "b2");
+  actions.set_focus(null);
+  assert.equal(state.focused, "b2");
+});
+
+test("audio: without an /audio/ folder the bytes come from the kernel, asked once per file", async () => {
+  const model = fake_model(board_traits({ audio_path: "" }));
+  const state = create_view_state(model);
+  state.derive();
+  const audio = create_audio(model, state, recorder(["on_change", "on_decoded", "on_play", "on_error"]));
+  const first = audio.fetch_bytes("a1");
+  const second = audio.fetch_bytes("a1");
+  const missing = audio.fetch_bytes("gone.mp3");
+  assert.deepEqual(model.sent, [{ kind: "audio", file: "a1" }, { kind: "audio", file: "gone.mp3" }]);
+  const bytes = new Uint8Array([9, 1, 2, 3, 9]);
+  audio.receive({ kind: "audio", file: "a1" }, [new DataView(bytes.buffer, 1, 3)]);
+  audio.receive({ kind: "audio", file: "gone.mp3", error: "no take gone.mp3" }, []);
+  for (const result of [await first, await second]) {
+    assert.ok(result instanceof ArrayBuffer);
+    assert.deepEqual([...new Uint8Array(result)], [1, 2, 3]);
+  }
+  await assert.rejects(missing, /no take gone\.mp3/);
+  audio.close(); // no AudioContext was ever made
+});
+
+/** A DOM-free element for event binders: real EventTarget dispatch, `closest` by selector. */
+class FakeElement extends EventTarget {
+  constructor(hits = {}) {
+    super();
+    this.hits = hits;
+    this.classes = new Set();
+    this.classList = {
+      add: (c) => this.classes.add(c),
+      remove: (c) => this.classes.delete(c),
+    };
+  }
+  matches() {
+    return false;
+  }
+  closest(selector) {
+    return this.hits[selector] ?? null;
+  }
+  querySelectorAll() {
+    return [];
+  }
+}
+
+function fake_event(type, fields) {
+  const event = new Event(type, { cancelable: true });
+  for (const [name, value] of Object.entries(fields)) Object.defineProperty(event, name, { value });
+  return event;
+}
+
+test("bind_keys: keys act on the focused take; its cleanup unbinds them", () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model);
+  state.derive();
+  const root = new FakeElement();
+  const actions = recorder(["send_rank", "set_focus"]);
+  const audio = recorder(["toggle", "play"]);
+  const renderer = fake_renderer();
+  const cleanup = bind_keys(root, { state, audio, renderer, actions });
+  const two = fake_event("keydown", { key: "2" });
+  root.dispatchEvent(two);
+  assert.deepEqual(actions.calls.send_rank, [["a1", 2]]);
+  assert.equal(two.defaultPrevented, true);
+  root.dispatchEvent(fake_event("keydown", { key: "j" }));
+  assert.deepEqual(actions.calls.set_focus, [["a2"]]);
+  root.dispatchEvent(fake_event("keydown", { key: "l" }));
+  assert.deepEqual(actions.calls.set_focus[1], ["b1"]);
+  root.dispatchEvent(fake_event("keydown", { key: " " }));
+  assert.equal(audio.calls.toggle.length, 1);
+  const other = fake_event("keydown", { key: "x" });
+  root.dispatchEvent(other);
+  assert.equal(other.defaultPrevented, false);
+  assert.equal(renderer.calls.schedule.length, 4);
+  cleanup();
+  root.dispatchEvent(fake_event("keydown", { key: "3" }));
+  assert.equal(actions.calls.send_rank.length, 1);
+  assert.equal(renderer.calls.schedule.length, 4);
+});
+
+test("bind_keys: while the lock dialog is open only Escape counts, and it closes it", () => {
+  const state = create_view_state(fake_model(board_traits()));
+  state.derive();
+  const root = new FakeElement();
+  const actions = recorder(["send_rank", "set_focus"]);
+  const renderer = recorder(["schedule", "close_confirm", "confirm_open"], { confirm_open: true });
+  const cleanup = bind_keys(root, { state, audio: recorder(["toggle"]), renderer, actions });
+  root.dispatchEvent(fake_event("keydown", { key: "1" }));
+  root.dispatchEvent(fake_event("keydown", { key: "Escape" }));
+  assert.deepEqual(actions.calls.send_rank, []);
+  assert.equal(renderer.calls.close_confirm.length, 1);
+  cleanup();
+});
+
+test("bind_drag_drop: a take dropped on a slot of its line ranks it; cleanup unbinds", () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model);
+  state.derive();
+  const slot_classes = new Set();
+  const slot = (line, rank) => ({
+    dataset: { line, rank: String(rank) },
+    classList: { add: (c) => slot_classes.add(c), remove: (c) => slot_classes.delete(c) },
+  });
+  const root = new FakeElement({ "[data-drag-file]": { dataset: { dragFile: "a3" } } });
+  const actions = recorder(["send_rank", "set_focus"]);
+  const cleanup = bind_drag_drop(root, { state, renderer: fake_renderer(), actions });
+  const data = {};
+  const transfer = { setData: (type, value) => (data[type] = value) };
+  root.dispatchEvent(fake_event("dragstart", { dataTransfer: transfer }));
+  assert.equal(state.dragging, "a3");
+  assert.equal(data["text/plain"], "a3");
+  assert.ok(root.classes.has("vl-dragging"));
+  root.hits[".vl-slot"] = slot("B", 1); // another line's slot: no drop there
+  const over_b = fake_event("dragover", { dataTransfer: {} });
+  root.dispatchEvent(over_b);
+  assert.equal(over_b.defaultPrevented, false);
+  root.hits[".vl-slot"] = slot("A", 2);
+  const over_a = fake_event("dragover", { dataTransfer: {} });
+  root.dispatchEvent(over_a);
+  assert.equal(over_a.defaultPrevented, true);
+  assert.ok(slot_classes.has("vl-drop-target"));
+  root.dispatchEvent(fake_event("drop", {}));
+  assert.deepEqual(actions.calls.send_rank, [["a3", 2]]);
+  assert.deepEqual(actions.calls.set_focus, [["a3", { follow: false }]]);
+  assert.equal(state.dragging, null);
+  assert.ok(!root.classes.has("vl-dragging"));
+  cleanup();
+  root.dispatchEvent(fake_event("dragstart", { dataTransfer: transfer }));
+  assert.equal(state.dragging, null, "unbound");
+});
+
+test("bind_drag_drop: nothing drags on a locked board", () => {
+  const state = create_view_state(fake_model(board_traits({ locked: true })));
+  state.derive();
+  const root = new FakeElement({ "[data-drag-file]": { dataset: { dragFile: "a1" } } });
+  const cleanup = bind_drag_drop(root, { state, renderer: fake_renderer(), actions: {} });
+  const start = fake_event("dragstart", {});
+  root.dispatchEvent(start);
+  assert.equal(start.defaultPrevented, true);
+  assert.equal(state.dragging, null);
+  cleanup();
+});
+
+test("bind_model: trait changes redraw, Python's messages reach their handlers; cleanup unbinds", () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model);
+  state.derive();
+  const renderer = fake_renderer();
+  const audio = recorder(["receive"]);
+  const actions = recorder(["on_ack"]);
+  const cleanup = bind_model(model, { state, audio, renderer, actions });
+  assert.deepEqual([...model.handlers.keys()].sort(), [
+    "change:audio_path", "change:error", "change:lines", "change:locked", "change:notice",
+    "change:peaks", "change:takes", "msg:custom",
+  ]);
+  model.traits.takes = [take("a1", "A", 1)];
+  model.emit("change:takes");
+  assert.deepEqual(state.view.order, ["a1"]);
+  assert.equal(renderer.calls.schedule.length, 1);
+  state.dismissed_error = "x";
+  model.emit("change:error");
+  assert.equal(state.dismissed_error, "");
+  model.emit("change:peaks");
+  assert.equal(renderer.calls.redraw_waves.length, 1);
+  model.emit("change:notice");
+  assert.equal(renderer.calls.show_notice.length, 1);
+  const bytes = new DataView(new ArrayBuffer(2));
+  model.emit("msg:custom", { kind: "ack", seq: "v:1", ok: true }, []);
+  model.emit("msg:custom", { kind: "audio", file: "a1" }, [bytes]);
+  model.emit("msg:custom", { kind: "export", name: "x.zip", missing: [] }, [bytes]);
+  model.emit("msg:custom", { kind: "unknown" }, []);
+  assert.deepEqual(actions.calls.on_ack, [[{ kind: "ack", seq: "v:1", ok: true }]]);
+  assert.deepEqual(audio.calls.receive, [[{ kind: "audio", file: "a1" }, [bytes]]]);
+  assert.deepEqual(renderer.calls.show_export, [[{ kind: "export", name: "x.zip", missing: [] }, bytes]]);
+  cleanup();
+  assert.equal(model.handlers.size, 0);
+});
+
+test("start_refresh: asks for a refresh every refresh_ms unless hidden; cleanup stops it", async () => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const model = fake_model({ refresh_ms: 5 });
+  const shown = recorder(["refresh", "expire_pending"]);
+  const stop = start_refresh(model, shown, () => false);
+  await sleep(60);
+  stop();
+  const count = shown.calls.refresh.length;
+  assert.ok(count >= 2, `${count} refreshes`);
+  assert.equal(shown.calls.expire_pending.length, count);
+  await sleep(30);
+  assert.equal(shown.calls.refresh.length, count, "stopped");
+  const hidden = recorder(["refresh", "expire_pending"]);
+  const stop_hidden = start_refresh(model, hidden, () => true);
+  await sleep(40);
+  stop_hidden();
+  assert.equal(hidden.calls.refresh.length, 0);
+  assert.ok(hidden.calls.expire_pending.length >= 1);
 });

@@ -3,15 +3,17 @@
  *
  * Self-contained on purpose: anywidget loads this module from a Blob URL, so it cannot import
  * anything, and VoiceLab makes no request off its host (DESIGN decision 10). The pure helpers
- * are exported for `node --test` (tests/js/rank_board.test.mjs); `default` is the widget.
+ * and the factories `render` wires together are exported for `node --test`
+ * (tests/js/rank_board.test.mjs); `default` is the widget.
  *
- * State comes from Python traits (takes, lines, peaks, locked, error, notice). Actions go to
- * Python as messages ({kind: "rank" | "lock" | "refresh" | "audio"}); the cascade is computed
+ * State comes from Python traits (takes, lines, peaks, locked, error, notice, ...). Actions go to
+ * Python as messages (rank, lock, refresh, audio, export) and Python answers some (ack, audio,
+ * export): docs/widget-protocol.md describes every trait and message. The cascade is computed
  * here only to show a rank change at once, and Python's reply (the true state) replaces it.
  *
  * @typedef {{file: string, line: string, take_number: number, rank: number|null,
- *   settings: Object<string, number|boolean>, duration_s: number|null, flags: string[],
- *   gain_db: number, path: string}} Take
+ *   ranked_at: string|null, settings: Object<string, number|boolean>, duration_s: number|null,
+ *   flags: string[], gain_db: number}} Take
  */
 
 export const MAX_RANK = 5;
@@ -301,7 +303,9 @@ export function peaks_from_samples(samples, points) {
 }
 
 // ------------------------------------------------------------------------------------------
-// The browser part: DOM, Web Audio, messages. Not exported: it needs a page.
+// The browser part. `render` only wires the factories below; each takes its inputs explicitly,
+// and each event binder returns its own cleanup. What needs no page (view state, audio requests,
+// actions, event binders given fake targets) is exported for node --test.
 
 const TEMPLATE = `
   <div class="vl-toolbar">
@@ -348,7 +352,7 @@ function make_node(tag, cls, text) {
 }
 
 /** Web Audio playback with a decoded-buffer cache, loudness gain and position carry-over. */
-class Player {
+export class Player {
   constructor(fetch_bytes, on_decoded, on_change) {
     this.fetch_bytes = fetch_bytes;
     this.on_decoded = on_decoded;
@@ -474,17 +478,19 @@ class Player {
   }
 }
 
-function render({ model, el }) {
-  const root = make_node("div", "vl-rank-board");
-  root.tabIndex = 0;
-  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab: our keys, not its
-  root.innerHTML = TEMPLATE;
-  el.appendChild(root);
-  const $ = (selector) => root.querySelector(selector);
-  const scroller = $(".vl-scroll");
-  const spacer = $(".vl-spacer");
-  const view_id = Math.random().toString(36).slice(2, 10);
+// --- view state --------------------------------------------------------------------------
 
+const LOCKED_MESSAGE = "This batch is locked: ranks can no longer change.";
+const UNCONFIRMED_MESSAGE = "The kernel did not confirm a rank change; showing the saved ranks.";
+
+/**
+ * What one view of the board shows and remembers, apart from the DOM: focus, the filter, rank
+ * changes sent but not yet acknowledged, messages, and `view`, derived from the model's traits
+ * by `derive()`. Needs only `model.get`, so node can test it.
+ * @param {{get: (name: string) => any}} model
+ * @param {{view_id?: string}} [options] `view_id` prefixes the `seq` of this view's rank messages
+ */
+export function create_view_state(model, { view_id = Math.random().toString(36).slice(2, 10) } = {}) {
   const state = {
     focused: null,
     pending: [], // {seq, file, rank, at}
@@ -494,21 +500,12 @@ function render({ model, el }) {
     local_message: "",
     dismissed_error: "",
     matched: true,
-    comm_audio: false,
     dragging: null,
     view: null,
   };
-  const mounted = new Map(); // row key -> element
-  const decoded_peaks = new Map(); // file -> peaks from the decoded audio
-  const decoded_duration = new Map(); // file -> seconds, for takes whose metadata has none
-  const audio_waiters = new Map(); // file -> [{resolve, reject}]
-  const timers = [];
-  let frame = 0;
-  let notice_timer = 0;
 
-  // --- derived view ------------------------------------------------------------------------
-
-  const derive = () => {
+  /** Recompute `view` from the traits and the pending changes; keep focus on a shown take. */
+  state.derive = () => {
     const takes = model.get("takes") ?? [];
     const groups = group_takes(model.get("lines") ?? [], takes);
     const rank_of = apply_pending(takes, state.pending);
@@ -527,25 +524,109 @@ function render({ model, el }) {
     }
   };
 
-  const readonly = () => Boolean(model.get("locked"));
-  const line_of = (file) => state.view.take_of.get(file)?.line ?? null;
-  const take_gain = (file) => gain_factor(state.view.take_of.get(file)?.gain_db ?? 0, state.matched);
+  state.readonly = () => Boolean(model.get("locked"));
+  state.line_of = (file) => state.view.take_of.get(file)?.line ?? null;
+  state.take_gain = (file) => gain_factor(state.view.take_of.get(file)?.gain_db ?? 0, state.matched);
 
-  // --- audio -------------------------------------------------------------------------------
+  /**
+   * Record a rank change the user made and return the `rank` message for Python, or null when
+   * it changes nothing shown. The change shows at once (`pending`) until Python acknowledges it.
+   * Callers refuse first when `readonly()`.
+   */
+  state.begin_rank = (file, rank, now = Date.now()) => {
+    if (!file || state.view.rank_of.get(file) === rank) return null;
+    const seq = `${view_id}:${++state.seq}`;
+    state.pending.push({ seq, file, rank, at: now });
+    state.local_message = "";
+    state.derive();
+    return { kind: "rank", file, rank, seq };
+  };
 
-  const request_audio = (file) =>
+  /** Python acknowledged `seq`; false if no pending change has it. */
+  state.settle = (seq) => {
+    const index = state.pending.findIndex((op) => op.seq === seq);
+    if (index < 0) return false;
+    state.pending.splice(0, index + 1); // Python answers in order: earlier ones are done too
+    state.derive();
+    return true;
+  };
+
+  /** Drop every pending change once one has waited too long for its ack; true if it did. */
+  state.expire = (now = Date.now()) => {
+    if (!state.pending.some((op) => now - op.at > PENDING_TIMEOUT_MS)) return false;
+    state.pending = [];
+    state.local_message = UNCONFIRMED_MESSAGE;
+    state.derive();
+    return true;
+  };
+
+  /** "Unranked only": lines unranked now stay shown (sticky) while they get ranked. */
+  state.filter_unranked = (on) => {
+    state.only_unranked = on;
+    state.derive();
+    const { lines, groups, rank_of } = state.view;
+    state.sticky = new Set(lines.filter((n) => !has_best(groups.get(n), rank_of)));
+    state.derive();
+  };
+
+  /** The message box's text: a local message, else Python's `error` unless dismissed. */
+  state.message = () => {
+    const error = model.get("error") ?? "";
+    return state.local_message || (error !== state.dismissed_error ? error : "");
+  };
+
+  state.dismiss_message = () => {
+    state.local_message = "";
+    state.dismissed_error = model.get("error") ?? "";
+  };
+
+  return state;
+}
+
+// --- audio -------------------------------------------------------------------------------
+
+/**
+ * Playback for the board. A take's bytes come from `audio_base` + `audio_path` (the /audio/
+ * route of `voicelab serve`); where that route is missing (JupyterLab, Notebook 7) they come
+ * from the kernel: an `audio` message, answered by an `audio` message carrying the bytes.
+ * @param {{get: Function, send: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ * @param {{on_change: Function, on_decoded: Function, on_play: Function, on_error: Function}}
+ *   hooks redraw after any playback change, after a take is decoded, when playback starts
+ *   (the playhead), and with a message when a take cannot play
+ */
+export function create_audio(model, state, hooks) {
+  const decoded_peaks = new Map(); // file -> peaks from the decoded audio
+  const decoded_duration = new Map(); // file -> seconds, for takes whose metadata has none
+  const waiters = new Map(); // file -> [{resolve, reject}]
+  let comm_audio = false; // the /audio/ route failed once: ask the kernel from now on
+
+  /** The bytes of `file` from the kernel: one `audio` message per file however many ask. */
+  const request = (file) =>
     new Promise((resolve, reject) => {
-      if (!audio_waiters.has(file)) {
-        audio_waiters.set(file, []);
+      if (!waiters.has(file)) {
+        waiters.set(file, []);
         model.send({ kind: "audio", file });
       }
-      audio_waiters.get(file).push({ resolve, reject });
+      waiters.get(file).push({ resolve, reject });
     });
+
+  /** Python's `audio` reply: settle everyone waiting for that file. */
+  const receive = (msg, buffers) => {
+    const list = waiters.get(msg.file) ?? [];
+    waiters.delete(msg.file);
+    const data = buffers?.[0];
+    for (const { resolve, reject } of list) {
+      if (msg.error || !data) reject(new Error(msg.error || "no audio data"));
+      else if (data instanceof ArrayBuffer) resolve(data.slice(0));
+      else resolve(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    }
+  };
 
   const fetch_bytes = async (file) => {
     const folder = model.get("audio_path");
     const url = folder ? audio_url(model.get("audio_base") ?? "/audio/", folder + file) : null;
-    if (url && !state.comm_audio) {
+    if (url && !comm_audio) {
       try {
         const response = await fetch(url);
         const type = response.headers.get("content-type") ?? "";
@@ -553,30 +634,27 @@ function render({ model, el }) {
       } catch (_err) {
         // no /audio route here (JupyterLab, Notebook 7): ask the kernel instead
       }
-      state.comm_audio = true;
+      comm_audio = true;
     }
-    return request_audio(file);
+    return request(file);
   };
 
   const on_decoded = (file, buffer) => {
     decoded_peaks.set(file, peaks_from_samples(buffer.getChannelData(0), WAVE_WIDTH));
     decoded_duration.set(file, buffer.duration);
-    const row = mounted.get(`T:${file}`);
-    if (row) {
-      draw_wave(row, file);
-      fill_take(row, file);
-    }
+    hooks.on_decoded(file);
   };
 
-  const player = new Player(fetch_bytes, on_decoded, () => schedule());
+  const player = new Player(fetch_bytes, on_decoded, () => hooks.on_change());
 
   const play = (file, offset) => {
-    player.play(file, line_of(file), offset, take_gain(file)).catch((err) => {
-      show_local(`Cannot play ${file}: ${err?.message ?? err}`);
+    player.play(file, state.line_of(file), offset, state.take_gain(file)).catch((err) => {
+      hooks.on_error(`Cannot play ${file}: ${err?.message ?? err}`);
     });
-    schedule_playhead();
+    hooks.on_play();
   };
 
+  /** Start decoding `file` and the next takes, so switching between them is instant. */
   const prefetch = (file) => {
     const order = state.view.order;
     const index = order.indexOf(file);
@@ -585,192 +663,211 @@ function render({ model, el }) {
     }
   };
 
+  /** Play or pause the focused take; within a line, a switch keeps the position. */
   const toggle = () => {
     const file = state.focused;
     if (!file) return;
     if (player.playing && player.file === file) player.pause();
-    else if (player.line === line_of(file)) play(file, player.position());
+    else if (player.line === state.line_of(file)) play(file, player.position());
     else play(file, 0);
   };
 
-  // --- focus and ranking -------------------------------------------------------------------
+  const set_loop = (on) => {
+    player.loop = on;
+    if (player.playing) play(player.file, player.position());
+  };
 
-  const set_focus = (file, { follow = true } = {}) => {
-    if (!file) return;
-    state.focused = file;
-    if (follow && player.playing && player.file !== file) {
-      if (player.line === line_of(file)) play(file, player.position());
-      else player.stop();
+  /** Re-apply the take's gain after `state.matched` changed. */
+  const regain = () => {
+    if (player.file) player.set_gain(state.take_gain(player.file));
+  };
+
+  return {
+    ...{ player, decoded_peaks, decoded_duration, fetch_bytes, request, receive },
+    ...{ play, prefetch, toggle, set_loop, regain },
+    close: () => player.close(),
+  };
+}
+
+// --- rows --------------------------------------------------------------------------------
+
+/** A line's header row: its name, script text and the five rank slots. */
+function build_line_row(line) {
+  const row = make_node("div", "vl-row vl-line");
+  row.dataset.line = line;
+  const text = make_node("div", "vl-line-text");
+  text.append(make_node("span", "vl-line-name", line), make_node("span", "vl-line-script"));
+  const slots = make_node("div", "vl-slots");
+  for (let rank = 1; rank <= MAX_RANK; rank += 1) {
+    const slot = make_node("div", "vl-slot");
+    slot.dataset.rank = String(rank);
+    slot.dataset.line = line;
+    slot.append(make_node("span", "vl-slot-label", String(rank)));
+    slots.append(slot);
+  }
+  row.append(text, slots);
+  return row;
+}
+
+/**
+ * Bring a line's header row up to date: its script text and which take holds each slot.
+ * @param {{line: string, script: string, list: Take[], rank_of: Map<string, number|null>,
+ *   readonly: boolean}} shown
+ */
+function fill_line_row(row, { line, script, list, rank_of, readonly }) {
+  row.dataset.ranked = String(has_best(list, rank_of));
+  const script_node = row.querySelector(".vl-line-script");
+  if (script_node.textContent !== script) script_node.textContent = script;
+  row.querySelector(".vl-line-text").title = `${line}: ${script}`;
+  for (const slot of row.querySelectorAll(".vl-slot")) {
+    const rank = Number(slot.dataset.rank);
+    const holder = list.find((t) => rank_of.get(t.file) === rank);
+    const current = slot.dataset.file ?? "";
+    if ((holder?.file ?? "") === current) continue;
+    for (const child of [...slot.children]) if (child.className !== "vl-slot-label") child.remove();
+    if (holder) {
+      slot.dataset.file = holder.file;
+      const chip = make_node("span", "vl-slot-take", `Take ${holder.take_number}`);
+      chip.dataset.dragFile = holder.file;
+      chip.draggable = !readonly;
+      const clear = make_node("button", "vl-slot-clear", "×");
+      clear.type = "button";
+      clear.title = "Clear this rank";
+      clear.dataset.file = holder.file;
+      slot.append(chip, clear);
+    } else {
+      delete slot.dataset.file;
     }
-    ensure_visible(file);
-    prefetch(file);
-    schedule();
-  };
+    slot.classList.toggle("vl-filled", Boolean(holder));
+  }
+  for (const chip of row.querySelectorAll(".vl-slot-take")) chip.draggable = !readonly;
+}
 
-  const send_rank = (file, rank) => {
-    if (readonly()) {
-      show_local("This batch is locked: ranks can no longer change.");
-      return;
-    }
-    if (!file || state.view.rank_of.get(file) === rank) return;
-    const seq = `${view_id}:${++state.seq}`;
-    state.pending.push({ seq, file, rank, at: Date.now() });
-    state.local_message = "";
-    model.send({ kind: "rank", file, rank, seq });
-    derive();
-    schedule();
-  };
+/** A take's row: play button, number, rank badge, waveform, duration, settings and flags. */
+function build_take_row(take) {
+  const row = make_node("div", "vl-row vl-take");
+  row.dataset.file = take.file;
+  row.dataset.dragFile = take.file;
+  row.dataset.line = take.line;
+  const play_button = make_node("button", "vl-play", "▶");
+  play_button.type = "button";
+  play_button.setAttribute("aria-label", `Play ${take.file}`);
+  const wave = make_node("div", "vl-wave");
+  const canvas = make_node("canvas", "vl-wave-canvas");
+  wave.append(canvas, make_node("div", "vl-playhead"));
+  const flags = make_node("span", "vl-flags");
+  for (const flag of take.flags ?? []) {
+    const badge = make_node("span", "vl-flag", flag.replaceAll("_", " "));
+    badge.dataset.flag = flag;
+    flags.append(badge);
+  }
+  const settings = make_node("span", "vl-settings", settings_label(take.settings));
+  settings.title = JSON.stringify(take.settings ?? {});
+  row.append(
+    play_button,
+    make_node("span", "vl-take-number", `Take ${take.take_number}`),
+    make_node("span", "vl-rank-badge"),
+    wave,
+    make_node("span", "vl-duration", format_duration(take.duration_s)),
+    settings,
+    flags,
+  );
+  return row;
+}
 
-  const on_ack = (msg) => {
-    const index = state.pending.findIndex((op) => op.seq === msg.seq);
-    if (index < 0) return;
-    state.pending.splice(0, index + 1); // Python answers in order: earlier ones are done too
-    derive();
-    schedule();
-  };
+/**
+ * Bring a take's row up to date: rank shown (pending if it differs from the saved one), focus,
+ * playing, draggable and duration.
+ * @param {{take: Take, rank: number|null, focused: boolean, playing: boolean, readonly: boolean,
+ *   duration_s: number|undefined}} shown
+ */
+function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s }) {
+  const saved = take.rank ?? null;
+  row.dataset.rank = rank === null ? "" : String(rank);
+  row.querySelector(".vl-rank-badge").textContent = rank === null ? "–" : `#${rank}`;
+  row.classList.toggle("vl-pending", rank !== saved);
+  row.classList.toggle("vl-focused", focused);
+  row.classList.toggle("vl-playing", playing);
+  row.draggable = !readonly;
+  row.querySelector(".vl-play").textContent = playing ? "❚❚" : "▶";
+  const duration = format_duration(duration_s);
+  const duration_node = row.querySelector(".vl-duration");
+  if (duration_node.textContent !== duration) duration_node.textContent = duration;
+}
 
-  const expire_pending = () => {
-    const now = Date.now();
-    if (!state.pending.some((op) => now - op.at > PENDING_TIMEOUT_MS)) return;
-    state.pending = [];
-    show_local("The kernel did not confirm a rank change; showing the saved ranks.");
-    derive();
-    schedule();
-  };
+/** Paint a waveform overview (`peaks`, 0.0-1.0) on a take row's canvas. */
+function paint_wave(row, peaks, source, color) {
+  const canvas = row.querySelector(".vl-wave-canvas");
+  if (!canvas) return;
+  const ratio = globalThis.devicePixelRatio || 1;
+  const w = Math.round(WAVE_WIDTH * ratio);
+  const h = Math.round(WAVE_HEIGHT * ratio);
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  const g = canvas.getContext("2d");
+  if (!g) return;
+  g.clearRect(0, 0, w, h);
+  row.querySelector(".vl-wave").dataset.source = source;
+  if (!peaks.length) return;
+  g.fillStyle = color || "#1976d2";
+  for (let x = 0; x < w; x += 1) {
+    const p = Math.min(1, peaks[Math.floor((x * peaks.length) / w)] || 0);
+    const bar = Math.max(ratio, p * h);
+    g.fillRect(x, (h - bar) / 2, 1, bar);
+  }
+}
 
-  // --- drawing -----------------------------------------------------------------------------
+// --- renderer ----------------------------------------------------------------------------
 
-  const ensure_visible = (file) => {
-    const index = state.view.row_index.get(`T:${file}`);
-    if (index === undefined) return;
-    const row = state.view.rows[index];
-    const view_h = scroller.clientHeight;
-    const header = state.view.rows[state.view.row_index.get(`L:${row.line}`)];
-    const top = Math.min(row.top, header ? header.top : row.top);
-    if (top < scroller.scrollTop) scroller.scrollTop = top;
-    else if (row.top + row.height > scroller.scrollTop + view_h) {
-      scroller.scrollTop = row.top + row.height - view_h;
-    }
-  };
+/**
+ * The board's DOM under `el`: toolbar, messages, lock dialog and a virtual list of rows (only
+ * the rows on screen are mounted). Draws from `state.view`, the traits and the player; draws
+ * at most once per animation frame (`schedule`).
+ * @param {HTMLElement} el the element anywidget gives `render`
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ * @param {ReturnType<typeof create_audio>} audio
+ */
+export function create_renderer(el, model, state, audio) {
+  const root = make_node("div", "vl-rank-board");
+  root.tabIndex = 0;
+  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab: our keys, not its
+  root.innerHTML = TEMPLATE;
+  el.appendChild(root);
+  const $ = (selector) => root.querySelector(selector);
+  const scroller = $(".vl-scroll");
+  const spacer = $(".vl-spacer");
+  const mounted = new Map(); // row key -> element
+  const { player } = audio;
+  let frame = 0;
+  let playhead_frame = 0;
+  let notice_timer = 0;
 
+  const is_playing = (file) => player.playing && player.file === file;
   const wave_color = () => getComputedStyle(root).getPropertyValue("--vl-wave-color").trim();
 
   const draw_wave = (row, file, color = wave_color()) => {
-    const canvas = row.querySelector(".vl-wave-canvas");
-    if (!canvas) return;
-    const ratio = globalThis.devicePixelRatio || 1;
-    const w = Math.round(WAVE_WIDTH * ratio);
-    const h = Math.round(WAVE_HEIGHT * ratio);
-    if (canvas.width !== w) canvas.width = w;
-    if (canvas.height !== h) canvas.height = h;
-    const g = canvas.getContext("2d");
-    if (!g) return;
-    g.clearRect(0, 0, w, h);
-    const peaks =
-      decoded_peaks.get(file) ?? stored_peaks(model.get("peaks"), state.view.index_of.get(file) ?? -1);
-    row.querySelector(".vl-wave").dataset.source = decoded_peaks.has(file) ? "decoded" : "stored";
-    if (!peaks.length) return;
-    g.fillStyle = color || "#1976d2";
-    for (let x = 0; x < w; x += 1) {
-      const p = Math.min(1, peaks[Math.floor((x * peaks.length) / w)] || 0);
-      const bar = Math.max(ratio, p * h);
-      g.fillRect(x, (h - bar) / 2, 1, bar);
-    }
-  };
-
-  const build_line = (line) => {
-    const row = make_node("div", "vl-row vl-line");
-    row.dataset.line = line;
-    const text = make_node("div", "vl-line-text");
-    text.append(make_node("span", "vl-line-name", line), make_node("span", "vl-line-script"));
-    const slots = make_node("div", "vl-slots");
-    for (let rank = 1; rank <= MAX_RANK; rank += 1) {
-      const slot = make_node("div", "vl-slot");
-      slot.dataset.rank = String(rank);
-      slot.dataset.line = line;
-      slot.append(make_node("span", "vl-slot-label", String(rank)));
-      slots.append(slot);
-    }
-    row.append(text, slots);
-    return row;
+    const decoded = audio.decoded_peaks.get(file);
+    const peaks = decoded ?? stored_peaks(model.get("peaks"), state.view.index_of.get(file) ?? -1);
+    paint_wave(row, peaks, decoded ? "decoded" : "stored", color);
   };
 
   const fill_line = (row, line, script) => {
     const list = state.view.groups.get(line) ?? [];
     const { rank_of } = state.view;
-    row.dataset.ranked = String(has_best(list, rank_of));
-    const script_node = row.querySelector(".vl-line-script");
-    if (script_node.textContent !== script) script_node.textContent = script;
-    row.querySelector(".vl-line-text").title = `${line}: ${script}`;
-    for (const slot of row.querySelectorAll(".vl-slot")) {
-      const rank = Number(slot.dataset.rank);
-      const holder = list.find((t) => rank_of.get(t.file) === rank);
-      const current = slot.dataset.file ?? "";
-      if ((holder?.file ?? "") === current) continue;
-      for (const child of [...slot.children]) if (child.className !== "vl-slot-label") child.remove();
-      if (holder) {
-        slot.dataset.file = holder.file;
-        const chip = make_node("span", "vl-slot-take", `Take ${holder.take_number}`);
-        chip.dataset.dragFile = holder.file;
-        chip.draggable = !readonly();
-        const clear = make_node("button", "vl-slot-clear", "×");
-        clear.type = "button";
-        clear.title = "Clear this rank";
-        clear.dataset.file = holder.file;
-        slot.append(chip, clear);
-      } else {
-        delete slot.dataset.file;
-      }
-      slot.classList.toggle("vl-filled", Boolean(holder));
-    }
-    for (const chip of row.querySelectorAll(".vl-slot-take")) chip.draggable = !readonly();
-  };
-
-  const build_take = (take) => {
-    const row = make_node("div", "vl-row vl-take");
-    row.dataset.file = take.file;
-    row.dataset.dragFile = take.file;
-    row.dataset.line = take.line;
-    const play_button = make_node("button", "vl-play", "▶");
-    play_button.type = "button";
-    play_button.setAttribute("aria-label", `Play ${take.file}`);
-    const wave = make_node("div", "vl-wave");
-    const canvas = make_node("canvas", "vl-wave-canvas");
-    wave.append(canvas, make_node("div", "vl-playhead"));
-    const flags = make_node("span", "vl-flags");
-    for (const flag of take.flags ?? []) {
-      const badge = make_node("span", "vl-flag", flag.replaceAll("_", " "));
-      badge.dataset.flag = flag;
-      flags.append(badge);
-    }
-    const settings = make_node("span", "vl-settings", settings_label(take.settings));
-    settings.title = JSON.stringify(take.settings ?? {});
-    row.append(
-      play_button,
-      make_node("span", "vl-take-number", `Take ${take.take_number}`),
-      make_node("span", "vl-rank-badge"),
-      wave,
-      make_node("span", "vl-duration", format_duration(take.duration_s)),
-      settings,
-      flags,
-    );
-    return row;
+    fill_line_row(row, { line, script, list, rank_of, readonly: state.readonly() });
   };
 
   const fill_take = (row, file) => {
     const take = state.view.take_of.get(file);
-    const rank = state.view.rank_of.get(file) ?? null;
-    const saved = take.rank ?? null;
-    row.dataset.rank = rank === null ? "" : String(rank);
-    row.querySelector(".vl-rank-badge").textContent = rank === null ? "–" : `#${rank}`;
-    row.classList.toggle("vl-pending", rank !== saved);
-    row.classList.toggle("vl-focused", state.focused === file);
-    row.classList.toggle("vl-playing", player.playing && player.file === file);
-    row.draggable = !readonly();
-    row.querySelector(".vl-play").textContent = player.playing && player.file === file ? "❚❚" : "▶";
-    const duration = format_duration(take.duration_s ?? decoded_duration.get(file));
-    const duration_node = row.querySelector(".vl-duration");
-    if (duration_node.textContent !== duration) duration_node.textContent = duration;
+    fill_take_row(row, {
+      take,
+      rank: state.view.rank_of.get(file) ?? null,
+      focused: state.focused === file,
+      playing: is_playing(file),
+      readonly: state.readonly(),
+      duration_s: take.duration_s ?? audio.decoded_duration.get(file),
+    });
   };
 
   const draw_rows = () => {
@@ -785,7 +882,7 @@ function render({ model, el }) {
       let row = mounted.get(r.key);
       const fresh = !row;
       if (fresh) {
-        row = r.kind === "line" ? build_line(r.line) : build_take(state.view.take_of.get(r.file));
+        row = r.kind === "line" ? build_line_row(r.line) : build_take_row(state.view.take_of.get(r.file));
         mounted.set(r.key, row);
         spacer.append(row);
       }
@@ -808,7 +905,7 @@ function render({ model, el }) {
 
   const draw_chrome = () => {
     const { groups, rank_of, height } = state.view;
-    const locked = readonly();
+    const locked = state.readonly();
     root.classList.toggle("vl-readonly", locked);
     root.dataset.batchId = model.get("batch_id") ?? "";
     root.dataset.focusedFile = state.focused ?? "";
@@ -828,25 +925,12 @@ function render({ model, el }) {
     lock_button.textContent = locked ? "Locked" : "Lock batch…";
     if (locked) $(".vl-confirm").hidden = true;
     $(".vl-export-button").hidden = !locked;
-    const error = model.get("error") ?? "";
-    const text = state.local_message || (error !== state.dismissed_error ? error : "");
+    const text = state.message();
     $(".vl-message-text").textContent = text;
     $(".vl-message").hidden = !text;
     spacer.style.height = `${height}px`;
   };
 
-  const draw = () => {
-    frame = 0;
-    draw_chrome();
-    draw_rows();
-    draw_playhead();
-  };
-
-  const schedule = () => {
-    if (!frame) frame = requestAnimationFrame(draw);
-  };
-
-  let playhead_frame = 0;
   const draw_playhead = () => {
     playhead_frame = 0;
     for (const row of mounted.values()) {
@@ -866,6 +950,45 @@ function render({ model, el }) {
     if (!playhead_frame) playhead_frame = requestAnimationFrame(draw_playhead);
   };
 
+  const draw = () => {
+    frame = 0;
+    draw_chrome();
+    draw_rows();
+    draw_playhead();
+  };
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(draw);
+  };
+
+  /** Scroll just enough to show the take's row (and its line's header when it fits). */
+  const ensure_visible = (file) => {
+    const index = state.view.row_index.get(`T:${file}`);
+    if (index === undefined) return;
+    const row = state.view.rows[index];
+    const view_h = scroller.clientHeight;
+    const header = state.view.rows[state.view.row_index.get(`L:${row.line}`)];
+    const top = Math.min(row.top, header ? header.top : row.top);
+    if (top < scroller.scrollTop) scroller.scrollTop = top;
+    else if (row.top + row.height > scroller.scrollTop + view_h) {
+      scroller.scrollTop = row.top + row.height - view_h;
+    }
+  };
+
+  /** A decoded take: its row (if mounted) gets the real waveform and duration. */
+  const redraw_take = (file) => {
+    const row = mounted.get(`T:${file}`);
+    if (row) {
+      draw_wave(row, file);
+      fill_take(row, file);
+    }
+  };
+
+  /** New `peaks`: repaint the waveform of every mounted take row. */
+  const redraw_waves = () => {
+    const color = wave_color();
+    for (const row of mounted.values()) if (row.dataset.file) draw_wave(row, row.dataset.file, color);
+  };
+
   const show_local = (text) => {
     state.local_message = text;
     schedule();
@@ -880,93 +1003,201 @@ function render({ model, el }) {
     if (text) notice_timer = setTimeout(() => (node.hidden = true), NOTICE_MS);
   };
 
-  // --- events ------------------------------------------------------------------------------
-
   const open_confirm = () => {
-    if (readonly()) return;
+    if (state.readonly()) return;
     $(".vl-confirm-text").textContent =
       `Lock batch ${model.get("batch_id")}? Ranks can no longer change after this.`;
     $(".vl-confirm").hidden = false;
     $(".vl-confirm-lock").focus();
   };
+  const focus = () => root.focus({ preventScroll: true });
   const close_confirm = () => {
     $(".vl-confirm").hidden = true;
-    root.focus({ preventScroll: true });
+    focus();
+  };
+  const confirm_open = () => !$(".vl-confirm").hidden;
+
+  const start_export = () => {
+    $(".vl-export-button").disabled = true;
   };
 
+  /** Python's `export` reply: offer the zip as a download (and start it). */
+  const show_export = (msg, data) => {
+    $(".vl-export-button").disabled = false;
+    if (msg.error || !data) return;
+    const link = $(".vl-export-link");
+    if (link.href) URL.revokeObjectURL(link.href);
+    const bytes = data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    link.href = URL.createObjectURL(new Blob([bytes], { type: "application/zip" }));
+    link.download = msg.name;
+    link.textContent = `Download ${msg.name}`;
+    link.hidden = false;
+    link.click();
+  };
+
+  const close = () => {
+    clearTimeout(notice_timer);
+    cancelAnimationFrame(frame);
+    cancelAnimationFrame(playhead_frame);
+    root.remove();
+  };
+
+  return {
+    ...{ root, scroller, draw, schedule, schedule_playhead, ensure_visible, redraw_take, redraw_waves },
+    ...{ show_local, show_notice, open_confirm, close_confirm, confirm_open, focus },
+    ...{ start_export, show_export, scroll_to_top: () => (scroller.scrollTop = 0), close },
+  };
+}
+
+// --- actions -----------------------------------------------------------------------------
+
+/**
+ * What the user can do, for the event binders: move focus, rank, and the messages the board
+ * sends to Python (docs/widget-protocol.md; `audio` requests are sent by `create_audio`).
+ * @param {{send: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ * @param {ReturnType<typeof create_audio>} audio
+ * @param {ReturnType<typeof create_renderer>} renderer
+ */
+export function create_actions(model, state, audio, renderer) {
+  /** Focus a take; while playing (and `follow`), playback follows it within its line. */
+  const set_focus = (file, { follow = true } = {}) => {
+    if (!file) return;
+    state.focused = file;
+    const { player } = audio;
+    if (follow && player.playing && player.file !== file) {
+      if (player.line === state.line_of(file)) audio.play(file, player.position());
+      else player.stop();
+    }
+    renderer.ensure_visible(file);
+    audio.prefetch(file);
+    renderer.schedule();
+  };
+
+  /** Ask Python to give `file` the rank `rank` (null clears); shown at once, as pending. */
+  const send_rank = (file, rank) => {
+    if (state.readonly()) {
+      renderer.show_local(LOCKED_MESSAGE);
+      return;
+    }
+    const msg = state.begin_rank(file, rank);
+    if (!msg) return;
+    model.send(msg);
+    renderer.schedule();
+  };
+
+  /** Python's `ack` of a rank message. */
+  const on_ack = (msg) => {
+    if (state.settle(msg.seq)) renderer.schedule();
+  };
+
+  const expire_pending = () => {
+    if (state.expire()) renderer.schedule();
+  };
+
+  return {
+    ...{ set_focus, send_rank, on_ack, expire_pending },
+    lock: () => model.send({ kind: "lock" }),
+    refresh: () => model.send({ kind: "refresh" }),
+    export_selects: () => model.send({ kind: "export", rank: 1 }),
+  };
+}
+
+// --- events: each binder takes what it uses and returns its own cleanup -------------------
+
+/** Add `handlers` ({event type: listener}) to a DOM event target; returns the cleanup. */
+export function listen(target, handlers, options) {
+  const entries = Object.entries(handlers);
+  for (const [type, handler] of entries) target.addEventListener(type, handler, options);
+  return () => {
+    for (const [type, handler] of entries) target.removeEventListener(type, handler, options);
+  };
+}
+
+/** Add `handlers` ({event name: callback}) to an anywidget model; returns the cleanup. */
+export function subscribe(model, handlers) {
+  const entries = Object.entries(handlers);
+  for (const [name, handler] of entries) model.on(name, handler);
+  return () => {
+    for (const [name, handler] of entries) model.off(name, handler);
+  };
+}
+
+/** Clicks and checkbox changes on the board: toolbar, lock dialog, slots, rows, waveforms. */
+export function bind_controls(root, { model, state, audio, renderer, actions }) {
   const on_click = (event) => {
     const target = event.target;
     const hit = (selector) => target.closest(selector);
-    if (hit(".vl-lock-button")) return open_confirm();
+    if (hit(".vl-lock-button")) return renderer.open_confirm();
     if (hit(".vl-confirm-lock")) {
-      model.send({ kind: "lock" });
-      return close_confirm();
+      actions.lock();
+      return renderer.close_confirm();
     }
-    if (hit(".vl-confirm-cancel")) return close_confirm();
+    if (hit(".vl-confirm-cancel")) return renderer.close_confirm();
     if (hit(".vl-export-button")) {
-      $(".vl-export-button").disabled = true;
-      model.send({ kind: "export", rank: 1 });
+      renderer.start_export();
+      actions.export_selects();
       return;
     }
     if (hit(".vl-message-close")) {
-      state.local_message = "";
-      state.dismissed_error = model.get("error") ?? "";
-      schedule();
+      state.dismiss_message();
+      renderer.schedule();
       return;
     }
     if (hit("input, label")) return;
     const clear = hit(".vl-slot-clear");
     if (clear) {
-      send_rank(clear.dataset.file, null);
+      actions.send_rank(clear.dataset.file, null);
     } else if (hit(".vl-slot-take")) {
-      set_focus(hit(".vl-slot-take").dataset.dragFile);
+      actions.set_focus(hit(".vl-slot-take").dataset.dragFile);
     } else if (hit(".vl-line-text")) {
       const list = state.view.groups.get(hit(".vl-line").dataset.line) ?? [];
-      if (list.length) set_focus(list[0].file);
+      if (list.length) actions.set_focus(list[0].file);
     } else if (hit(".vl-take")) {
       const file = hit(".vl-take").dataset.file;
       const wave = hit(".vl-wave");
       if (hit(".vl-play")) {
         state.focused = file;
-        toggle();
+        audio.toggle();
       } else if (wave) {
         state.focused = file;
         const box = wave.getBoundingClientRect();
         const share = Math.min(1, Math.max(0, (event.clientX - box.left) / (box.width || 1)));
         const take = state.view.take_of.get(file);
-        play(file, share * (take?.duration_s ?? decoded_duration.get(file) ?? 0));
+        audio.play(file, share * (take?.duration_s ?? audio.decoded_duration.get(file) ?? 0));
       } else {
-        set_focus(file);
+        actions.set_focus(file);
       }
-      schedule();
+      renderer.schedule();
     }
-    root.focus({ preventScroll: true });
+    renderer.focus();
   };
 
   const on_change = (event) => {
     const target = event.target;
     if (target.matches(".vl-filter-unranked")) {
-      state.only_unranked = target.checked;
-      derive();
-      state.sticky = new Set(state.view.lines.filter((n) => !has_best(state.view.groups.get(n), state.view.rank_of)));
-      derive();
-      scroller.scrollTop = 0;
+      state.filter_unranked(target.checked);
+      renderer.scroll_to_top();
     } else if (target.matches(".vl-loop-toggle")) {
-      player.loop = target.checked;
-      if (player.playing) play(player.file, player.position());
+      audio.set_loop(target.checked);
     } else if (target.matches(".vl-loudness-toggle")) {
       state.matched = target.checked;
-      if (player.file) player.set_gain(take_gain(player.file));
+      audio.regain();
     }
-    root.focus({ preventScroll: true });
-    schedule();
+    renderer.focus();
+    renderer.schedule();
   };
 
+  return listen(root, { click: on_click, change: on_change });
+}
+
+/** The board's keys (`action_for_key`); typing in a text field and the lock dialog come first. */
+export function bind_keys(root, { state, audio, renderer, actions }) {
   const on_key = (event) => {
     const target = event.target;
     if (target.matches("input[type=text], input[type=search], textarea, select")) return;
-    if (!$(".vl-confirm").hidden) {
-      if (event.key === "Escape") close_confirm();
+    if (renderer.confirm_open()) {
+      if (event.key === "Escape") renderer.close_confirm();
       return;
     }
     if (target.matches("button, input") && (event.key === " " || event.key === "Enter")) return;
@@ -975,26 +1206,30 @@ function render({ model, el }) {
     event.preventDefault();
     event.stopPropagation();
     const { order, lines, groups } = state.view;
-    if (action.type === "rank") send_rank(state.focused, action.rank);
-    else if (action.type === "take") set_focus(step_take(order, state.focused, action.delta));
+    if (action.type === "rank") actions.send_rank(state.focused, action.rank);
+    else if (action.type === "take") actions.set_focus(step_take(order, state.focused, action.delta));
     else if (action.type === "line") {
-      set_focus(step_line(lines, groups, line_of(state.focused), action.delta));
-    } else if (action.type === "toggle") toggle();
+      actions.set_focus(step_line(lines, groups, state.line_of(state.focused), action.delta));
+    } else if (action.type === "toggle") audio.toggle();
     else if (action.type === "play_next" && state.focused) {
-      play(state.focused, 0);
-      set_focus(step_take(order, state.focused, 1), { follow: false });
+      audio.play(state.focused, 0);
+      actions.set_focus(step_take(order, state.focused, 1), { follow: false });
     }
-    schedule();
+    renderer.schedule();
   };
+  return listen(root, { keydown: on_key });
+}
 
+/** Drag a take (its row or its slot chip) onto a rank slot of its own line to rank it. */
+export function bind_drag_drop(root, { state, renderer, actions }) {
   const slot_for = (event) => {
     const slot = event.target.closest?.(".vl-slot");
-    if (!slot || !state.dragging || readonly()) return null;
-    return slot.dataset.line === line_of(state.dragging) ? slot : null;
+    if (!slot || !state.dragging || state.readonly()) return null;
+    return slot.dataset.line === state.line_of(state.dragging) ? slot : null;
   };
   const on_drag_start = (event) => {
     const source = event.target.closest?.("[data-drag-file]");
-    if (!source || readonly()) {
+    if (!source || state.readonly()) {
       event.preventDefault();
       return;
     }
@@ -1018,7 +1253,7 @@ function render({ model, el }) {
     state.dragging = null;
     root.classList.remove("vl-dragging");
     for (const slot of root.querySelectorAll(".vl-drop-target")) slot.classList.remove("vl-drop-target");
-    schedule();
+    renderer.schedule();
   };
   const on_drop = (event) => {
     const slot = slot_for(event);
@@ -1026,91 +1261,86 @@ function render({ model, el }) {
     event.preventDefault();
     const file = state.dragging;
     end_drag();
-    send_rank(file, Number(slot.dataset.rank));
-    set_focus(file, { follow: false });
+    actions.send_rank(file, Number(slot.dataset.rank));
+    actions.set_focus(file, { follow: false });
   };
+  return listen(root, {
+    ...{ dragstart: on_drag_start, dragover: on_drag_over, dragleave: on_drag_leave },
+    ...{ drop: on_drop, dragend: end_drag },
+  });
+}
 
-  const on_export = (msg, data) => {
-    $(".vl-export-button").disabled = false;
-    if (msg.error || !data) return;
-    const link = $(".vl-export-link");
-    if (link.href) URL.revokeObjectURL(link.href);
-    const bytes = data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    link.href = URL.createObjectURL(new Blob([bytes], { type: "application/zip" }));
-    link.download = msg.name;
-    link.textContent = `Download ${msg.name}`;
-    link.hidden = false;
-    link.click();
-  };
-
-  const on_custom = (msg, buffers) => {
-    if (msg?.kind === "ack") on_ack(msg);
-    else if (msg?.kind === "export") on_export(msg, buffers?.[0]);
-    else if (msg?.kind === "audio") {
-      const waiters = audio_waiters.get(msg.file) ?? [];
-      audio_waiters.delete(msg.file);
-      const data = buffers?.[0];
-      for (const { resolve, reject } of waiters) {
-        if (msg.error || !data) reject(new Error(msg.error || "no audio data"));
-        else if (data instanceof ArrayBuffer) resolve(data.slice(0));
-        else resolve(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-      }
-    }
-  };
-
+/** Trait changes and Python's messages (`ack`, `export`, `audio`: docs/widget-protocol.md). */
+export function bind_model(model, { state, audio, renderer, actions }) {
   const on_state = () => {
-    derive();
-    schedule();
+    state.derive();
+    renderer.schedule();
   };
   const on_peaks = () => {
-    derive();
-    const color = wave_color();
-    for (const row of mounted.values()) if (row.dataset.file) draw_wave(row, row.dataset.file, color);
+    state.derive();
+    renderer.redraw_waves();
   };
   const on_error = () => {
     state.dismissed_error = "";
-    schedule();
+    renderer.schedule();
   };
+  const on_custom = (msg, buffers) => {
+    if (msg?.kind === "ack") actions.on_ack(msg);
+    else if (msg?.kind === "export") renderer.show_export(msg, buffers?.[0]);
+    else if (msg?.kind === "audio") audio.receive(msg, buffers);
+  };
+  return subscribe(model, {
+    ...{ "change:takes": on_state, "change:lines": on_state },
+    ...{ "change:locked": on_state, "change:audio_path": on_state },
+    ...{ "change:peaks": on_peaks, "change:error": on_error },
+    ...{ "change:notice": renderer.show_notice, "msg:custom": on_custom },
+  });
+}
 
-  root.addEventListener("click", on_click);
-  root.addEventListener("change", on_change);
-  root.addEventListener("keydown", on_key);
-  root.addEventListener("dragstart", on_drag_start);
-  root.addEventListener("dragover", on_drag_over);
-  root.addEventListener("dragleave", on_drag_leave);
-  root.addEventListener("drop", on_drop);
-  root.addEventListener("dragend", end_drag);
-  scroller.addEventListener("scroll", schedule, { passive: true });
-  const state_events = ["change:takes", "change:lines", "change:locked", "change:audio_path"];
-  for (const name of state_events) model.on(name, on_state);
-  model.on("change:peaks", on_peaks);
-  model.on("change:error", on_error);
-  model.on("change:notice", show_notice);
-  model.on("msg:custom", on_custom);
-  timers.push(
-    setInterval(() => {
-      if (!document.hidden) model.send({ kind: "refresh" });
-      expire_pending();
-    }, model.get("refresh_ms") || 1500),
-  );
+/**
+ * Every `refresh_ms`, ask Python to look for changes made elsewhere (not while the page is
+ * hidden), and give up on rank changes that were never acknowledged. Returns the cleanup.
+ */
+export function start_refresh(model, actions, is_hidden = () => document.hidden) {
+  const timer = setInterval(() => {
+    if (!is_hidden()) actions.refresh();
+    actions.expire_pending();
+  }, model.get("refresh_ms") || 1500);
+  return () => clearInterval(timer);
+}
 
-  derive();
-  draw();
-  if (state.focused) prefetch(state.focused);
-  if (globalThis.location?.pathname?.includes("/voila/")) root.focus({ preventScroll: true });
+// --- the widget ----------------------------------------------------------------------------
+
+/** anywidget's render: wires the parts above together; the cleanup undoes all of it. */
+function render({ model, el }) {
+  const state = create_view_state(model);
+  const audio = create_audio(model, state, {
+    on_change: () => renderer.schedule(),
+    on_decoded: (file) => renderer.redraw_take(file),
+    on_play: () => renderer.schedule_playhead(),
+    on_error: (text) => renderer.show_local(text),
+  });
+  const renderer = create_renderer(el, model, state, audio);
+  const actions = create_actions(model, state, audio, renderer);
+  const parts = { model, state, audio, renderer, actions };
+  const cleanups = [
+    renderer.close,
+    audio.close,
+    bind_controls(renderer.root, parts),
+    bind_keys(renderer.root, parts),
+    bind_drag_drop(renderer.root, parts),
+    listen(renderer.scroller, { scroll: renderer.schedule }, { passive: true }),
+    bind_model(model, parts),
+    start_refresh(model, actions),
+  ];
+
+  state.derive();
+  renderer.draw();
+  if (state.focused) audio.prefetch(state.focused);
+  if (globalThis.location?.pathname?.includes("/voila/")) renderer.focus();
 
   return () => {
-    for (const timer of timers) clearInterval(timer);
-    clearTimeout(notice_timer);
-    cancelAnimationFrame(frame);
-    cancelAnimationFrame(playhead_frame);
-    for (const name of state_events) model.off(name, on_state);
-    model.off("change:peaks", on_peaks);
-    model.off("change:error", on_error);
-    model.off("change:notice", show_notice);
-    model.off("msg:custom", on_custom);
-    player.close();
-    root.remove();
+    for (const cleanup of [...cleanups].reverse()) cleanup();
   };
 }
 
