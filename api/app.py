@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.merge_slashes = False  # `/audio//etc/x` is a 404, not a redirect
     app.extensions["voicelab"] = settings
     app.extensions["voicelab.engines"] = {}
-    app.extensions["celery"] = jobs.make_celery(settings)
+    app.extensions["celery"] = jobs.get_app(settings)
     app.before_request(_start_timer)
     auth.install(app)
     app.after_request(_log_request)

@@ -81,7 +81,7 @@ def through_worker(name: str, settings: Settings, fake: FakeElevenLabs, lines: i
                      VOICELAB_CONCURRENCY=str(CONCURRENCY),
                      **({"CELERY_BROKER_URL": settings.celery_broker_url}
                         if settings.celery_broker_url else {}))
-    app = jobs.make_celery(settings)
+    app = jobs.get_app(settings)
     early = jobs.submit(settings, config(fake, lines, f"{name}Early"), app=app)
     started = time.perf_counter()
     worker = Worker(env, logs / f"worker-{name}.log").start()

@@ -7,6 +7,7 @@ arguments, so tests build `Settings(...)` directly.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -19,6 +20,8 @@ from voicelab.errors import ConfigError
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 DEFAULT_ELEVENLABS_BASE_URL = "https://api.elevenlabs.io"
+DEFAULT_JOB_STALE_S = 20.0
+DEFAULT_KERNEL_CONNECT_S = 30.0
 _T = TypeVar("_T")
 
 
@@ -40,6 +43,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     flask_env: str = "development"
     notebooks_dir: Path = DEFAULT_NOTEBOOKS
+    job_stale_s: float = DEFAULT_JOB_STALE_S
+    max_kernels: int | None = None
+    kernel_connect_s: float = DEFAULT_KERNEL_CONNECT_S
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -48,7 +54,13 @@ class Settings:
 
     @property
     def default_engine(self) -> str:
+        """The engine a job uses when its config names none: ElevenLabs given a key."""
         return "elevenlabs" if self.elevenlabs_api_key else "piper"
+
+    @property
+    def job_heartbeat_s(self) -> float:
+        """How often a running job proves its worker alive: several beats per stale period."""
+        return min(3.0, self.job_stale_s / 4)
 
 
 def _writable_dir(variable: str, raw: str) -> Path:
@@ -76,6 +88,33 @@ def _url(variable: str, raw: str) -> str:
     if not raw.startswith(("http://", "https://")):
         raise ConfigError(variable, raw, "expected an http:// or https:// URL")
     return raw.rstrip("/")
+
+
+def _whole_number(variable: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(variable, raw, "expected a whole number") from None
+
+
+def _seconds_at_least_1(variable: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value >= 1.0:
+        raise ConfigError(variable, raw, "expected a number of seconds, 1 or more")
+    return value
+
+
+def _seconds_above_0(variable: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(variable, raw, "expected a number of seconds above 0, e.g. 30")
+    return value
 
 
 def _log_level(variable: str, raw: str) -> str:
@@ -156,6 +195,14 @@ def settings_and_problems(
         cors_origins=tuple(o for o in (get("VOICELAB_CORS_ORIGINS") or "").split(",") if o.strip()),
         flask_env=get("FLASK_ENV") or "development",
         notebooks_dir=notebooks,
+        job_stale_s=checked(_seconds_at_least_1, "VOICELAB_JOB_STALE_S",
+                            get("VOICELAB_JOB_STALE_S") or str(DEFAULT_JOB_STALE_S),
+                            DEFAULT_JOB_STALE_S),
+        max_kernels=checked(_whole_number, "VOICELAB_MAX_KERNELS", max_kernels, None)
+        if (max_kernels := get("VOICELAB_MAX_KERNELS")) else None,
+        kernel_connect_s=checked(_seconds_above_0, "VOICELAB_KERNEL_CONNECT_S",
+                                 get("VOICELAB_KERNEL_CONNECT_S") or str(DEFAULT_KERNEL_CONNECT_S),
+                                 DEFAULT_KERNEL_CONNECT_S),
     )
     return settings, problems
 

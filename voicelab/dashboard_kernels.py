@@ -23,11 +23,11 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voicelab.config import DEFAULT_KERNEL_CONNECT_S, Settings
 from voicelab.errors import ConfigError
 
 # Kernels (DESIGN decision 14). The default cap leaves each kernel KERNEL_BUDGET_BYTES of the
@@ -35,7 +35,7 @@ from voicelab.errors import ConfigError
 KERNEL_BUDGET_BYTES = 250 * 1024 * 1024
 MAX_KERNELS_DEFAULT = (4, 32)
 KERNELS_PER_CPU = 4
-KERNEL_CONNECT_S = 30.0  # a page's kernel waits this long for the page's websocket
+KERNEL_CONNECT_S = DEFAULT_KERNEL_CONNECT_S  # a page's kernel waits this long for its websocket
 RETRY_AFTER_S = 60
 REFUSALS_LOG_S = 10
 BUSY_MESSAGE = "too many open dashboards: close a tab or try again in a minute"
@@ -94,36 +94,22 @@ def default_max_kernels(available: int | None, cpus: int | None) -> int:
     return max(low, min(high, by_cpu, available // KERNEL_BUDGET_BYTES))
 
 
-def kernel_limits(environ: Mapping[str, str], preheated: int) -> KernelLimits:
-    """VOICELAB_MAX_KERNELS and VOICELAB_KERNEL_CONNECT_S from `environ`, validated.
+def kernel_limits(settings: Settings, preheated: int) -> KernelLimits:
+    """The kernel cap and connect deadline for serve: VOICELAB_MAX_KERNELS (or the machine's
+    default) and VOICELAB_KERNEL_CONNECT_S, as read into `settings`.
 
     Raises:
-        ConfigError: naming the variable whose value is not usable.
+        ConfigError: VOICELAB_MAX_KERNELS leaves no kernel for a page beside the preheated ones.
     """
     least = preheated + 1  # the preheated kernels count, and a page needs one more
-    raw = environ.get("VOICELAB_MAX_KERNELS", "").strip()
-    if raw:
-        try:
-            max_kernels = int(raw)
-        except ValueError:
-            max_kernels = 0
-        if max_kernels < least:
-            raise ConfigError("VOICELAB_MAX_KERNELS", raw,
-                              f"expected a whole number of at least {least} (the "
-                              f"{preheated} preheated kernels count toward it)")
-    else:
+    max_kernels = settings.max_kernels
+    if max_kernels is None:
         max_kernels = default_max_kernels(available_memory(), os.cpu_count())
-    raw = environ.get("VOICELAB_KERNEL_CONNECT_S", "").strip()
-    connect_s = KERNEL_CONNECT_S
-    if raw:
-        try:
-            connect_s = float(raw)
-        except ValueError:
-            connect_s = math.nan
-        if not (math.isfinite(connect_s) and connect_s > 0):
-            raise ConfigError("VOICELAB_KERNEL_CONNECT_S", raw,
-                              "expected a number of seconds above 0, e.g. 30")
-    return KernelLimits(max_kernels, connect_s)
+    elif max_kernels < least:
+        raise ConfigError("VOICELAB_MAX_KERNELS", str(max_kernels),
+                          f"expected a whole number of at least {least} (the "
+                          f"{preheated} preheated kernels count toward it)")
+    return KernelLimits(max_kernels, settings.kernel_connect_s)
 
 
 class PageTicket:

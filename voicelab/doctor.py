@@ -71,7 +71,7 @@ def check_audio_root(settings: Settings, unusable: Collection[str] = ()) -> Chec
 
 def check_broker(settings: Settings, unusable: Collection[str] = ()) -> list[Check]:
     """The broker is reachable and at least one worker answers; always both rows."""
-    from voicelab.jobs import make_celery
+    from voicelab.jobs import get_app
 
     url = settings.celery_broker_url
     name = "broker"
@@ -96,7 +96,7 @@ def check_broker(settings: Settings, unusable: Collection[str] = ()) -> list[Che
         broker = Check(name, "ok", "embedded (no server): queue and results under "
                        f"{settings.audio_root / '.jobs'}")
     try:
-        replies = make_celery(settings).control.inspect(timeout=1.5).ping() or {}
+        replies = get_app(settings).control.inspect(timeout=1.5).ping() or {}
     except Exception as exc:  # any broker failure is the finding itself
         replies, error = {}, f" ({type(exc).__name__})"
     else:
@@ -195,21 +195,10 @@ def diagnose(settings: Settings, problems: Collection[ConfigError] = ()) -> list
     """Every row the doctor shows: one per bad variable, then the checks.
 
     `settings` and `problems` come from `config.settings_and_problems`, so a bad value has a
-    stand-in in `settings`; VOICELAB_JOB_STALE_S, which the job workers read themselves, is
-    checked here by their own rule.
+    stand-in in `settings`.
     """
-    found = list(problems)
-    try:
-        from voicelab.jobs import stale_after_s
-
-        stale_after_s()
-    except ConfigError as exc:
-        found.append(exc)
-    except Exception as exc:  # report, never crash
-        value = os.environ.get("VOICELAB_JOB_STALE_S")
-        found.append(ConfigError("VOICELAB_JOB_STALE_S", value, f"check crashed: {exc}"))
-    rows = [config_check(p) for p in found]
-    return rows + run_checks(settings, {p.variable for p in found})
+    rows = [config_check(p) for p in problems]
+    return rows + run_checks(settings, {p.variable for p in problems})
 
 
 def run_checks(settings: Settings, unusable: Collection[str] = ()) -> list[Check]:

@@ -5,6 +5,7 @@ VoicelabError
 ├── ScriptError(source, problems)           a dialogue script, every problem with its row
 ├── MetadataError(path, reason)             a metadata.json that breaks schema v1
 ├── BatchNotFound(batch_id)
+├── JobFailed                               a job's notebook stopped on an error
 ├── BrokerUnavailable                       the job queue cannot be reached
 ├── RankError
 │   ├── BatchLocked(batch_id)
@@ -84,6 +85,10 @@ class BatchNotFound(VoicelabError):
     def __init__(self, batch_id: str) -> None:
         self.batch_id = batch_id
         super().__init__(f"no batch with id {batch_id!r}")
+
+
+class JobFailed(VoicelabError):
+    """Raised when a job's notebook stops on an error; names the error and the report."""
 
 
 class BrokerUnavailable(VoicelabError):

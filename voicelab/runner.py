@@ -42,10 +42,10 @@ class _JobReporter:
     """
 
     def __init__(self, settings: Settings, task_id: str) -> None:
-        from voicelab.jobs import make_celery
+        from voicelab.jobs.app import get_app
 
         self.root, self.task_id = settings.audio_root, task_id
-        self.backend = make_celery(settings).backend
+        self.backend = get_app(settings).backend
         self.last = self.checked = 0.0
         self.reported = -1
         self.cancel = False
@@ -86,11 +86,10 @@ def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: st
     job = parse_config(raw, default_engine=settings.default_engine, base_dir=base_dir)
     engine = get_engine(job.engine, settings)
     reporter = _JobReporter(settings, task_id) if task_id else None
-    if slots is None and job.engine == "elevenlabs" and settings.celery_broker_url:
+    if slots is None and engine.shares_quota and settings.celery_broker_url:
         from voicelab.budget import LEASE_S, shared_slots
-        from voicelab.jobs import stale_after_s
 
-        slots = shared_slots(settings, lease_s=min(LEASE_S, stale_after_s()))
+        slots = shared_slots(settings, lease_s=min(LEASE_S, settings.job_stale_s))
     outcome = generation.generate(
         job, settings.audio_root, engine, concurrency=settings.concurrency, slots=slots,
         progress=(reporter or _ConsoleReporter()).progress,

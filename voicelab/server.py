@@ -92,7 +92,7 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None) -> An
     """Voila's configuration for `voicelab serve` (a traitlets Config; no config files read)."""
     from traitlets.config import Config
 
-    limits = limits or kernel_limits({}, len(PREHEATED))
+    limits = limits or kernel_limits(Settings(), len(PREHEATED))
 
     config = Config()
     config.Voila.update(ip=host, port=port, port_retries=0, open_browser=False,
@@ -247,7 +247,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker:
     """
     from api import create_app
 
-    limits = kernel_limits(os.environ, len(PREHEATED))
+    limits = kernel_limits(settings, len(PREHEATED))
     if not port_free(host, port):
         raise ConfigError("--port", port, f"already in use on {host}; pick another port")
     env = child_env(settings)

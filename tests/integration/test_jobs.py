@@ -142,7 +142,7 @@ def test_redis_job_reports_progress_then_succeeds_with_its_batch_on_disk(
         root: Path, fake: FakeElevenLabs, redis_server: RedisServer, workers: Workers) -> None:
     settings = with_redis(root, redis_server)
     worker = workers.start(env_for(settings, fake))
-    app = jobs.make_celery(settings)
+    app = jobs.get_app(settings)
     task_id = jobs.submit(settings, job_config(fake, lines=20))
     seen, _ = follow(app, task_id)
     result = assert_succeeded(settings, app, task_id, 20, seen)
@@ -163,7 +163,7 @@ def test_redis_job_reports_progress_then_succeeds_with_its_batch_on_disk(
 def test_embedded_broker_keeps_queued_jobs_until_a_worker_starts_and_the_cli_follows_one(
         root: Path, fake: FakeElevenLabs, workers: Workers, tmp_path: Path) -> None:
     settings = embedded(root)
-    app = jobs.make_celery(settings)
+    app = jobs.get_app(settings)
     first = jobs.submit(settings, job_config(fake, lines=12, skin="First"))
     second = jobs.submit(settings, job_config(fake, lines=12, skin="Second"))
     assert registry.get(root, first)["state"] == "QUEUED"
@@ -211,7 +211,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_resumes_to_complete(
         settings = with_redis(root, redis) if broker == "redis" else embedded(root)
         env = env_for(settings, fake, VOICELAB_JOB_STALE_S="3", VOICELAB_CONCURRENCY="1")
         doomed = workers.start(env)
-        app = jobs.make_celery(settings)
+        app = jobs.get_app(settings)
         lines = 16
         task_id = jobs.submit(settings, job_config(fake, lines=lines))
 
@@ -246,7 +246,7 @@ def test_a_bad_key_fails_the_job_with_the_message_and_no_retry(
     settings = embedded(root)
     env = {**env_for(settings, fake), "ELEVENLABS_API_KEY": "sk-wrong-0000000000000000"}
     worker = workers.start(env)
-    app = jobs.make_celery(settings)
+    app = jobs.get_app(settings)
     task_id = jobs.submit(settings, job_config(fake, lines=5))
     seen, result = follow(app, task_id)
     assert seen[-1][0] == "FAILURE"
@@ -274,7 +274,7 @@ def test_cancel_stops_a_running_job_as_revoked_and_submitting_again_resumes_it(
     fake.latency = 0.15
     settings = embedded(root)
     workers.start(env_for(settings, fake, VOICELAB_CONCURRENCY="1"))
-    app = jobs.make_celery(settings)
+    app = jobs.get_app(settings)
     lines = 16
     config = job_config(fake, lines=lines)
     task_id = jobs.submit(settings, config)
@@ -306,7 +306,7 @@ def test_two_workers_share_one_elevenlabs_concurrency_budget_through_redis(
         env = env_for(settings, fake, VOICELAB_CONCURRENCY="5")
         workers.start(env)
         workers.start(env)
-        app = jobs.make_celery(settings)
+        app = jobs.get_app(settings)
         ids = [jobs.submit(settings, job_config(fake, lines=30, voices=2, skin=f"Skin{n}"))
                for n in (1, 2)]
         for task_id in ids:
@@ -359,7 +359,7 @@ def test_a_job_whose_message_redis_lost_is_sent_again_once(
     import redis
 
     settings = with_redis(root, redis_server)
-    app = jobs.make_celery(settings)
+    app = jobs.get_app(settings)
     kept = jobs.submit(settings, job_config(fake, lines=3, skin="Kept"), app=app)
     lost = jobs.submit(settings, job_config(fake, lines=3, skin="Lost"), app=app)
     client = redis.Redis.from_url(redis_server.url)

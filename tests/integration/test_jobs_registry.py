@@ -15,7 +15,7 @@ import pytest
 from celery.exceptions import Ignore
 
 from voicelab import jobs, registry
-from voicelab.config import Settings
+from voicelab.config import Settings, load_settings
 from voicelab.errors import ConfigError, JobConfigError
 
 CONFIG: dict[str, Any] = {"skin_name": "Knight", "voice_ids": ["en_US-joe-medium"],
@@ -81,7 +81,7 @@ def test_a_job_cancelled_while_queued_ends_revoked_without_running(settings: Set
     task_id = jobs.submit(settings, CONFIG)
     record = jobs.cancel(settings, task_id)
     assert record is not None and record["state"] == "REVOKED" and record["cancel_requested"]
-    app = jobs.make_celery(settings)
+    app = jobs.get_app(settings)
     assert app.AsyncResult(task_id).state == "REVOKED"
     seen, mark = marks()
     with pytest.raises(Ignore):
@@ -105,7 +105,7 @@ def test_an_invalid_config_fails_with_the_validation_message(settings: Settings)
 
 def test_the_reaper_requeues_only_jobs_whose_worker_went_silent(settings: Settings) -> None:
     root = settings.audio_root
-    app = jobs.make_celery(settings)
+    app = jobs.get_app(settings)
     dead, alive = jobs.submit(settings, CONFIG), jobs.submit(settings, CONFIG)
     queue = root / ".jobs" / "queue"
     for path in queue.iterdir():  # as if both had been taken off the queue by workers
@@ -121,14 +121,14 @@ def test_the_reaper_requeues_only_jobs_whose_worker_went_silent(settings: Settin
     assert jobs.requeue_stale(settings, app, older_than_s=5) == [], "claimed once only"
 
 
-def test_stale_time_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert jobs.stale_after_s() == jobs.DEFAULT_STALE_AFTER_S
-    monkeypatch.setenv(jobs.STALE_ENV, "4")
-    assert jobs.stale_after_s() == 4.0 and jobs.heartbeat_s() == 1.0
+def test_stale_time_comes_from_the_environment(root: Path) -> None:
+    default = load_settings({"AUDIO_ROOT": str(root)})
+    assert default.job_stale_s == 20.0 and default.job_heartbeat_s == 3.0
+    fast = load_settings({"AUDIO_ROOT": str(root), "VOICELAB_JOB_STALE_S": "4"})
+    assert fast.job_stale_s == 4.0 and fast.job_heartbeat_s == 1.0
     for bad in ("0", "soon", "-3", "nan"):
-        monkeypatch.setenv(jobs.STALE_ENV, bad)
-        with pytest.raises(ConfigError, match=jobs.STALE_ENV):
-            jobs.stale_after_s()
+        with pytest.raises(ConfigError, match="VOICELAB_JOB_STALE_S"):
+            load_settings({"AUDIO_ROOT": str(root), "VOICELAB_JOB_STALE_S": bad})
 
 
 def test_the_embedded_broker_lives_under_audio_root(root: Path) -> None:
