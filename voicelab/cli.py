@@ -15,6 +15,7 @@ from rich.table import Table
 
 from voicelab import __version__
 from voicelab.config import Settings, get_settings
+from voicelab.engines import ENGINES
 from voicelab.errors import VoicelabError
 from voicelab.logs import configure_logging
 
@@ -42,9 +43,11 @@ def add_generation_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", action="append", required=True, dest="voices",
                         metavar="ID", help="voice id (repeat for several voices)")
     parser.add_argument("--variants", type=int, default=1, help="takes per line (1-20)")
-    parser.add_argument("--engine", choices=["elevenlabs", "piper"],
+    parser.add_argument("--engine", choices=list(ENGINES),
                         help="default: elevenlabs when ELEVENLABS_API_KEY is set, else piper")
-    parser.add_argument("--model", help="ElevenLabs model id (default eleven_multilingual_v2)")
+    parser.add_argument("--model", help="model id, for engines that have models (default: "
+                        + ", ".join(f"{name} {engine.default_model}" for name, engine
+                                    in ENGINES.items() if engine.default_model) + ")")
     for name in ("stability", "similarity", "style", "speed"):
         parser.add_argument(f"--{name}", type=_range, metavar="A[:B]",
                             help=f"{name} value or range to spread takes over")
@@ -327,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000)
 
     p = command("voices", cmd_voices, "list the voices of the available engines")
-    p.add_argument("--engine", choices=["elevenlabs", "piper"])
+    p.add_argument("--engine", choices=list(ENGINES))
     p.add_argument("--json", action="store_true")
 
     p = command("batches", cmd_batches, "list batches under AUDIO_ROOT, newest first")

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicelab import engines
-from voicelab.engines import DEFAULT_MODEL, text_limit
+from voicelab.engines import ENGINES
 from voicelab.errors import JobConfigError, Problem, ScriptError
 from voicelab.script import Script, parse_script
 
-ENGINES = tuple(engines.ENGINES)
 MAX_VARIANTS = 20
 MAX_VOICES = 50
 
@@ -157,8 +155,7 @@ def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",
         problems.append(Problem("model_id must be a non-empty string", field="model_id",
                                 value=model_id))
         model_id = None
-    if engine == "elevenlabs":
-        model_id = model_id or DEFAULT_MODEL
+    model_id = model_id or ENGINES[engine].default_model
 
     settings = raw.get("settings") or {}
     if not isinstance(settings, Mapping):
@@ -213,7 +210,8 @@ def _load_script(raw: Mapping[str, Any], engine: str, model_id: str | None,
             if base_dir is not None and not source.is_absolute():
                 source = base_dir / source
             name = name or source.name
-        return parse_script(source, name=name, max_text_length=text_limit(engine, model_id)), name
+        limit = ENGINES[engine].text_limit(model_id)
+        return parse_script(source, name=name, max_text_length=limit), name
     except ScriptError as exc:
         problems += [Problem(f"{exc.source}: {p}", field=p.field, value=p.value)
                      for p in exc.problems]

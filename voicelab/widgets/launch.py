@@ -17,7 +17,7 @@ import ipywidgets as w
 
 from voicelab import jobs, liveness, registry
 from voicelab.config import Settings
-from voicelab.engines import DEFAULT_MODEL, ENGINES, Voice, available_engines, get_engine
+from voicelab.engines import ENGINES, Voice, available_engines, get_engine
 from voicelab.errors import JobConfigError, VoicelabError
 from voicelab.jobspec import MAX_VARIANTS, SETTING_LIMITS, estimate, parse_config
 
@@ -78,8 +78,7 @@ class LaunchForm:
             for name, label in SLIDERS.items()
             for low, high, default in [SETTING_LIMITS[name]]}
         self.speaker_boost = w.Checkbox(value=True, description="Speaker boost", style=style)
-        self.model = w.Dropdown(options=[DEFAULT_MODEL], value=DEFAULT_MODEL,
-                                description="Model", style=style, layout=wide)
+        self.model = w.Dropdown(options=[], description="Model", style=style, layout=wide)
         self.upload = w.FileUpload(accept=".csv,.txt,.tsv", multiple=False,
                                    description="Script CSV")
         self.preview = w.HTML()
@@ -121,7 +120,7 @@ class LaunchForm:
                                   "voice_ids": list(self.voice_select.value),
                                   "variants": self.variants.value, "engine": self.engine.value,
                                   "settings": settings}
-        if self.engine.value == "elevenlabs":
+        if self.model.value:
             config["model_id"] = self.model.value
         script = self.script_bytes()
         if script:
@@ -141,17 +140,18 @@ class LaunchForm:
         self.voice_select.value = tuple(v for v in chosen if v in {o[1] for o in options})
 
     def _models(self) -> None:
-        eleven = self.engine.value == "elevenlabs"
-        self.model.disabled = not eleven
-        if eleven:
+        kind = ENGINES.get(self.engine.value or "")
+        default = kind.default_model if kind else None
+        self.model.disabled = default is None
+        models: list[str] = []
+        if default is not None:
             try:
-                engine = get_engine("elevenlabs", self.settings)
+                engine = get_engine(self.engine.value, self.settings)
                 models = [m["model_id"] for m in engine.models()]  # type: ignore[attr-defined]
             except VoicelabError:
-                models = []
-            self.model.options = models or [DEFAULT_MODEL]
-            if DEFAULT_MODEL in self.model.options:
-                self.model.value = DEFAULT_MODEL
+                pass
+        self.model.options = models or ([default] if default else [])
+        self.model.value = default if default in self.model.options else None
 
     def _changed(self, change: dict[str, Any] | None = None) -> None:
         owner = change and change.get("owner")
@@ -205,9 +205,9 @@ class LaunchForm:
         figures = estimate(job)
         text = (f"<b>Estimate</b>: {figures['takes']} takes, {figures['requests']} requests, "
                 f"{figures['characters']:,} characters")
-        if job.engine == "elevenlabs":
+        if ENGINES[job.engine].shares_quota:
             try:
-                quota = get_engine("elevenlabs", self.settings).quota()  # type: ignore[attr-defined]
+                quota = get_engine(job.engine, self.settings).quota()  # type: ignore[attr-defined]
                 remaining = quota.get("remaining") or 0
                 share = figures["characters"] / remaining if remaining else float("inf")
                 text += f" = {share:.1%} of the {remaining:,} characters left this month"
