@@ -6,11 +6,9 @@ document, so the two cannot drift. Errors are raised, never returned: api.errors
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
 import re
-import sys
 import threading
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
@@ -24,10 +22,10 @@ from api.openapi import AUDIO, EMPTY, RAW, RouteTable, document
 from voicelab import __version__, jobs, paths, ranking, registry, store
 from voicelab.config import Settings
 from voicelab.engines import Engine, available_engines, get_engine
-from voicelab.errors import EngineError, JobConfigError, Problem, ScriptError
+from voicelab.errors import EngineError, JobConfigError, Problem
 from voicelab.generation import resolve_voices
 from voicelab.jobspec import GenerationConfig, estimate, parse_config
-from voicelab.script import parse_script
+from voicelab.script import decode_script
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voicelab_api", __name__)
@@ -76,26 +74,6 @@ def _check_script_size(size: int) -> None:
         raise RequestEntityTooLarge(f"the script is larger than the {SCRIPT_MAX_BYTES} byte cap")
 
 
-def decode_upload(data: bytes, name: str) -> str:
-    """An uploaded script's text, decoded the way voicelab.script reads files.
-
-    Raises:
-        ScriptError: the file itself is unusable (binary, undecodable, empty) -- such a
-            problem is reported alone, since nothing in it can be checked further.
-    """
-    try:
-        return data.decode(parse_script(data, name=name, max_text_length=sys.maxsize).encoding)
-    except ScriptError as exc:
-        if len(exc.problems) == 1 and exc.problems[0].row is None:
-            raise
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252")
-
-
 def _uploaded_config() -> dict[str, Any]:
     upload, text = request.files.get("script"), request.form.get("config")
     if upload is None or text is None:
@@ -110,7 +88,7 @@ def _uploaded_config() -> dict[str, Any]:
     _check_script_size(len(data))
     name = PurePosixPath((upload.filename or "").replace("\\", "/")).name or "script.csv"
     name = raw.get("script_name") if isinstance(raw.get("script_name"), str) else name
-    return {**raw, "script_name": name, "script_csv": decode_upload(data, name)}
+    return {**raw, "script_name": name, "script_csv": decode_script(data, name)[0]}
 
 
 def job_config() -> dict[str, Any]:

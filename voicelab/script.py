@@ -97,14 +97,20 @@ def parse_script(
             data = path.read_bytes()
         except OSError as exc:
             raise ScriptError(name, [Problem(f"cannot read {path}: {exc.strerror}")]) from exc
-    text, encoding, warnings = _decode(data, name)
+    text, encoding, warnings = decode_script(data, name)
     delimiter, records = _read_records(text, name)
     lines = _validate(records, name, max_text_length)
     return Script(tuple(lines), encoding, delimiter, tuple(warnings))
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
-    """Decode as UTF-16 (BOM), UTF-8 (BOM optional), then cp1252 with a warning."""
+def decode_script(data: bytes, name: str) -> tuple[str, str, list[str]]:
+    """A script file's text, its encoding and any warning: UTF-16 (BOM), UTF-8 (BOM optional),
+    then cp1252 with a warning. The one decoder for files, uploads and the launch form.
+
+    Raises:
+        ScriptError: the file is binary or no encoding reads it (a problem of the file as a
+            whole, so nothing in it can be checked further).
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16", []

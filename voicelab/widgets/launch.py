@@ -18,8 +18,9 @@ import ipywidgets as w
 from voicelab import jobs, liveness, registry
 from voicelab.config import Settings
 from voicelab.engines import ENGINES, Voice, available_engines, get_engine
-from voicelab.errors import JobConfigError, VoicelabError
+from voicelab.errors import JobConfigError, ScriptError, VoicelabError
 from voicelab.jobspec import MAX_VARIANTS, SETTING_LIMITS, estimate, parse_config
+from voicelab.script import decode_script
 
 RANK_URL = "rank.ipynb?batch_id="
 PREVIEW_ROWS = 8
@@ -126,7 +127,7 @@ class LaunchForm:
         if script:
             name, data = script
             config["script_name"] = name
-            config["script_csv"] = _decode(data)
+            config["script_csv"] = _decode(data, name)
         return config
 
     def _filter_voices(self) -> None:
@@ -230,14 +231,13 @@ class LaunchForm:
         return self.task_id
 
 
-def _decode(data: bytes) -> str:
-    """CSV bytes as text for the config; parse_script re-checks the encoding itself."""
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace")
+def _decode(data: bytes, name: str) -> str:
+    """CSV bytes as text for the config, read by the scripts' one decoder; a file it cannot
+    read is passed on as best it can be, and the preview names its problem."""
+    try:
+        return decode_script(data, name)[0]
+    except ScriptError:
+        return data.decode("utf-8", errors="replace")
 
 
 class JobMonitor:
