@@ -319,8 +319,9 @@ test("view state: a rank change shows at once as pending, until Python acknowled
   const state = create_view_state(model, { view_id: "v" });
   state.derive();
   state.local_message = "old";
-  const msg = state.begin_rank("a2", 1, 1000);
-  assert.deepEqual(msg, { kind: "rank", file: "a2", rank: 1, seq: "v:1" });
+  const op = state.begin_rank("a2", 1, 1000);
+  assert.deepEqual(op, { seq: "v:1", file: "a2", rank: 1, at: 1000 });
+  assert.deepEqual(state.pending, [op]);
   assert.deepEqual(Object.fromEntries(state.view.rank_of), { a1: 2, a2: 1, a3: null, b1: null, b2: null });
   assert.equal(state.local_message, "");
   assert.equal(state.begin_rank("a2", 1), null, "already shown: nothing to send");
@@ -608,20 +609,25 @@ test("bind_model: trait changes redraw, Python's messages reach their handlers; 
 
 test("start_refresh: asks for a refresh every refresh_ms unless hidden; cleanup stops it", async () => {
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const until = async (predicate, what) => {
+    const deadline = Date.now() + 5000; // generous: the timers run late on a busy machine
+    while (!predicate()) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await sleep(5);
+    }
+  };
   const model = fake_model({ refresh_ms: 5 });
   const shown = recorder(["refresh", "expire_pending"]);
   const stop = start_refresh(model, shown, () => false);
-  await sleep(60);
+  await until(() => shown.calls.refresh.length >= 2, "two refreshes");
   stop();
   const count = shown.calls.refresh.length;
-  assert.ok(count >= 2, `${count} refreshes`);
   assert.equal(shown.calls.expire_pending.length, count);
   await sleep(30);
   assert.equal(shown.calls.refresh.length, count, "stopped");
   const hidden = recorder(["refresh", "expire_pending"]);
   const stop_hidden = start_refresh(model, hidden, () => true);
-  await sleep(40);
+  await until(() => hidden.calls.expire_pending.length >= 2, "two ticks while hidden");
   stop_hidden();
   assert.equal(hidden.calls.refresh.length, 0);
-  assert.ok(hidden.calls.expire_pending.length >= 1);
 });

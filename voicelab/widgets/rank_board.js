@@ -529,17 +529,17 @@ export function create_view_state(model, { view_id = Math.random().toString(36).
   state.take_gain = (file) => gain_factor(state.view.take_of.get(file)?.gain_db ?? 0, state.matched);
 
   /**
-   * Record a rank change the user made and return the `rank` message for Python, or null when
-   * it changes nothing shown. The change shows at once (`pending`) until Python acknowledges it.
+   * Record a rank change the user made, shown at once until Python acknowledges its `seq`;
+   * returns the pending change ({seq, file, rank, at}), or null when it changes nothing shown.
    * Callers refuse first when `readonly()`.
    */
   state.begin_rank = (file, rank, now = Date.now()) => {
     if (!file || state.view.rank_of.get(file) === rank) return null;
-    const seq = `${view_id}:${++state.seq}`;
-    state.pending.push({ seq, file, rank, at: now });
+    const op = { seq: `${view_id}:${++state.seq}`, file, rank, at: now };
+    state.pending.push(op);
     state.local_message = "";
     state.derive();
-    return { kind: "rank", file, rank, seq };
+    return op;
   };
 
   /** Python acknowledged `seq`; false if no pending change has it. */
@@ -1080,9 +1080,9 @@ export function create_actions(model, state, audio, renderer) {
       renderer.show_local(LOCKED_MESSAGE);
       return;
     }
-    const msg = state.begin_rank(file, rank);
-    if (!msg) return;
-    model.send(msg);
+    const op = state.begin_rank(file, rank);
+    if (!op) return;
+    model.send({ kind: "rank", file, rank, seq: op.seq });
     renderer.schedule();
   };
 
