@@ -1,8 +1,9 @@
 """The ranking board: one batch's lines and takes, ranked by keys or drag-and-drop in a browser.
 
 State lives in traitlets that only Python writes; the browser sends actions (rank, lock,
-refresh, audio) as messages, and every rank change goes through `voicelab.ranking`, on the
-current state on disk, so nothing another session wrote is ever overwritten (DESIGN decision 1).
+refresh, audio, export) as messages, and every rank change goes through `voicelab.ranking`, on
+the current state on disk, so nothing another session wrote is ever overwritten (DESIGN decision 1).
+docs/widget-protocol.md describes every synced trait and every message, both directions.
 """
 
 from __future__ import annotations
@@ -189,10 +190,11 @@ class RankBoard(anywidget.AnyWidget):
             self.handle(content)
 
     def handle(self, msg: Mapping[str, Any]) -> None:
-        """Act on one message from the browser: rank, lock, refresh or audio.
+        """Act on one message from the browser: rank, lock, refresh, audio or export.
 
         Refusals never raise: they set `error`, and the board reloads the true state from disk.
-        A rank message with a `seq` is acknowledged with {kind: "ack", seq, ok}.
+        A rank message with a `seq` is acknowledged with {kind: "ack", seq, ok}. The fields,
+        replies and senders of every kind are in docs/widget-protocol.md.
         """
         kind = msg.get("kind")
         if kind == "rank":
