@@ -32,8 +32,7 @@ system-deps:
 run: install
 	$(BIN)/voicelab serve
 
-test: install system-deps
-	$(BIN)/ruff check .
+test: install system-deps lint
 	$(BIN)/python -m pytest
 
 test-fast: install
@@ -43,11 +42,14 @@ test-fast: install
 soak: install system-deps
 	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(BIN)/python -m pytest -m soak tests/soak -v
 
+# Style, types and the import boundaries (the core imports no face): part of `make test`.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .hypothesis test-artifacts

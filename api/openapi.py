@@ -14,7 +14,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from voicelab.jobspec import ENGINES, MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS
+from voicelab.engines import ENGINES
+from voicelab.jobspec import MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS
 
 Schema = dict[str, Any]
 View = Callable[..., Any]

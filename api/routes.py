@@ -87,7 +87,8 @@ def _uploaded_config() -> dict[str, Any]:
     data = upload.stream.read(SCRIPT_MAX_BYTES + 1)
     _check_script_size(len(data))
     name = PurePosixPath((upload.filename or "").replace("\\", "/")).name or "script.csv"
-    name = raw.get("script_name") if isinstance(raw.get("script_name"), str) else name
+    given = raw.get("script_name")
+    name = given if isinstance(given, str) else name
     return {**raw, "script_name": name, "script_csv": decode_script(data, name)[0]}
 
 

@@ -48,7 +48,8 @@ def grid_settings(grid: dict[str, list[float]],
                                 "audition (launch a batch for more)"))
     if problems:
         raise JobConfigError(problems)
-    return [replace(base, **dict(zip(names, values, strict=True))) for values in combos]
+    overrides: list[dict[str, Any]] = [dict(zip(names, values, strict=True)) for values in combos]
+    return [replace(base, **changed) for changed in overrides]
 
 
 def audition(text: str, voice_id: str, engine: Engine, grid: dict[str, list[float]],

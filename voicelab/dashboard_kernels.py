@@ -208,7 +208,7 @@ def kernel_manager_class() -> type:
     from tornado.ioloop import PeriodicCallback
     from traitlets import Float, Integer
 
-    class BoundedKernelManager(AsyncMappingKernelManager):  # type: ignore[misc]
+    class BoundedKernelManager(AsyncMappingKernelManager):
         max_kernels = Integer(MAX_KERNELS_DEFAULT[0], config=True,
                               help="Kernels running at most, preheated ones included.")
         connect_timeout = Float(KERNEL_CONNECT_S, config=True,
@@ -263,7 +263,7 @@ def kernel_manager_class() -> type:
                                  self.kernel_count(), self.max_kernels)
                 self._refused, self._refused_logged_at = 0, now
 
-        async def start_kernel(self, *, kernel_id: str | None = None, **kwargs: Any) -> str:
+        async def start_kernel(self, *, kernel_id: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
             kernel_id = kernel_id or self.new_kernel_id()
             task = asyncio.current_task()
             if task is not None and task not in self._claims:
@@ -331,7 +331,7 @@ def kernel_manager_class() -> type:
             finally:
                 self._reaping.pop(kernel_id, None)
 
-        async def shutdown_all(self, *args: Any, **kwargs: Any) -> None:
+        async def shutdown_all(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
             if self._reaper is not None:
                 self._reaper.stop()
             await super().shutdown_all(*args, **kwargs)

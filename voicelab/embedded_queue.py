@@ -130,7 +130,7 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise ChannelError(f"cannot add a message to {folder}: {exc}") from exc
 
-    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:
+    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         self._write(Path(self.data_folder_out), message_name(queue), payload)
 
     def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
@@ -143,7 +143,7 @@ class Channel(filesystem.Channel):
             self._no_ack.add(queue)
         return super().basic_get(queue, no_ack=no_ack, **kwargs)
 
-    def _get(self, queue: str) -> dict[str, Any]:
+    def _get(self, queue: str) -> dict[str, Any]:  # type: ignore[override]
         """Claim the oldest message of `queue`: rename it into this consumer's folder, read it."""
         self._maybe_recover()
         try:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from voicelab import clock, store
 from voicelab.errors import BatchLocked, InvalidRank, UnknownTake
 
-Take = dict[str, object]
+Take = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,10 @@ def create(root: Path, task_id: str, config: dict[str, Any]) -> Record:
 def get(root: Path, task_id: str) -> Record | None:
     """The job's record, or None for an id never submitted here."""
     try:
-        return json.loads(record_path(root, task_id).read_text("utf-8"))
+        record: Record = json.loads(record_path(root, task_id).read_text("utf-8"))
     except (KeyError, FileNotFoundError, json.JSONDecodeError):
         return None
+    return record
 
 
 def update(root: Path, task_id: str, change: Callable[[Record], None]) -> Record | None:

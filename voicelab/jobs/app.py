@@ -24,7 +24,7 @@ from voicelab.jobs.execute import execute_job
 TASK_NAME = "voicelab.run_generation"
 
 
-class VoicelabCelery(Celery):  # type: ignore[misc]
+class VoicelabCelery(Celery):
     """A Celery app that knows the VoiceLab settings it was made for."""
 
     settings: Settings

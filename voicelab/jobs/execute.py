@@ -47,7 +47,7 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
                       stale_after_s=settings.job_stale_s)
     claim, record = claim_job(root, task_id, attempt)
     if claim is Claim.DONE:
-        return record["result"]  # type: ignore[no-any-return]
+        return record["result"]
     if claim is not Claim.RUN:
         log.warning("job %s: not running a delivery of a job that is %s (%s)", task_id,
                     record.get("state"), claim.value)
@@ -107,7 +107,7 @@ def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, 
         registry.set_fields(root, task_id, state="FAILURE", error=str(error),
                             finished_at=clock.utc_now())
         raise JobFailed(str(error)) from None
-    return raw  # type: ignore[no-any-return]
+    return raw
 
 
 def _heartbeat(root: Path, task_id: str, attempt: str, period: float,

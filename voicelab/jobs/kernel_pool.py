@@ -113,7 +113,7 @@ def _kernel_manager() -> Any:
     """A kernel manager that remembers its clients, so their sockets can be closed."""
     from jupyter_client.manager import AsyncKernelManager
 
-    class Manager(AsyncKernelManager):  # type: ignore[misc]
+    class Manager(AsyncKernelManager):
         clients: list[Any]
 
         def client(self, **kwargs: Any) -> Any:

@@ -67,7 +67,7 @@ def requeue_lost(settings: Settings, app: Celery, older_than_s: float | None = N
         task_id = record["task_id"]
         if task_id.encode() in waiting:
             continue
-        cutoff, resend = time.time() - older_than_s, []
+        cutoff, resend = time.time() - older_than_s, list[bool]()
 
         def claim(r: registry.Record, cutoff: float = cutoff, resend: list[bool] = resend) -> None:
             if (r["state"] == "QUEUED" and not r.get("cancel_requested")

@@ -30,7 +30,8 @@ _RENAME_EXCHANGE = 2
 
 def _load_renameat2() -> Callable[..., int] | None:
     try:
-        return ctypes.CDLL(None, use_errno=True).renameat2  # type: ignore[no-any-return]
+        renameat2: Callable[..., int] = ctypes.CDLL(None, use_errno=True).renameat2
+        return renameat2
     except (OSError, AttributeError):
         return None
 
