@@ -97,13 +97,15 @@ def board_state(batch_dir: Path, root: Path | None) -> dict[str, Any]:
         rel = os.path.relpath(Path(batch_dir).resolve(), Path(root).resolve())
         if not rel.startswith(".."):
             audio_path = Path(rel, store.TAKES_DIR).as_posix() + "/"
-    stored = [_quality(t).get("flags") for t in takes]
+    stored: list[list[str] | None] = [_quality(t).get("flags") for t in takes]
     computed = quality.flag_batch(takes) if any(f is None for f in stored) else []
     target = _gain_target(takes)
     lines: dict[str, str] = {}
     records = []
     for index, take in enumerate(takes):
-        flags = stored[index] if stored[index] is not None else computed[index]
+        flags = stored[index]
+        if flags is None:
+            flags = computed[index]
         records.append(take_record(take, flags, target))
         lines.setdefault(take["line"], take["script_text"])
     return {
