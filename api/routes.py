@@ -190,6 +190,11 @@ def _rank_body() -> object:
              {202: "TaskAccepted", 400: "Error", 413: "Error", 502: "Error", 503: "Error"},
              body=_BODY)
 def generate() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """POST /api/generate: queue a job, checked first so a bad config is a 400, not a failed job.
+
+    202 with the task id and a Location to poll; 400 bad config or unknown voice, 413 script over
+    the cap, 502 engine error, 503 broker unreachable.
+    """
     raw = job_config()
     validated(raw)
     task_id = jobs.submit(_settings(), raw, app=_celery())
@@ -200,12 +205,20 @@ def generate() -> tuple[dict[str, Any], int, dict[str, str]]:
              query=({"name": "limit", "in": "query", "required": False,
                      "schema": {"type": "integer", "minimum": 1, "maximum": RECENT_LIMIT[1]}},))
 def recent_jobs() -> dict[str, Any]:
+    """GET /api/generate: recent jobs, newest first, without configs (they can hold a script).
+
+    400 for a `limit` that is not a whole number from 1 to the cap in RECENT_LIMIT.
+    """
     return {"data": registry.recent(_settings().audio_root, _limit())}
 
 
 @table.route("/api/generate/<task_id>/status", "GET", "A job's state, progress and outcome",
              {200: "JobStatus", 404: "Error"})
 def job_status(task_id: str) -> dict[str, Any]:
+    """GET /api/generate/<task_id>/status: the job's state and progress; 404 for an unknown id.
+
+    A FAILURE carries `error`; any other state carries `result` (null until there is one).
+    """
     record = _task_record(task_id)
     data = {"task_id": task_id, "status": record["state"], "progress": record.get("progress")}
     if record["state"] == "FAILURE":
@@ -218,6 +231,11 @@ def job_status(task_id: str) -> dict[str, Any]:
 @table.route("/api/generate/<task_id>", "DELETE", "Cancel a job (queued: never runs; "
              "running: stops between takes)", {200: "JobCancelled", 404: "Error"})
 def cancel_job(task_id: str) -> dict[str, Any]:
+    """DELETE /api/generate/<task_id>: ask the job to stop; 200 with its state, 404 if unknown.
+
+    A queued job turns REVOKED at once; a running one gets `cancel_requested` and stops between
+    takes; a finished one is left as it is.
+    """
     _task_record(task_id)
     record = jobs.cancel(_settings(), task_id, app=_celery()) or _task_record(task_id)
     return {"data": {"task_id": task_id, "status": record["state"],
@@ -227,6 +245,11 @@ def cancel_job(task_id: str) -> dict[str, Any]:
 @table.route("/api/estimate", "POST", "Characters and requests a job would spend",
              {200: "Estimate", 400: "Error", 413: "Error", 502: "Error"}, body=_BODY)
 def estimate_job() -> dict[str, Any]:
+    """POST /api/estimate: what the job would spend, and its share of the account's quota.
+
+    Validated as /api/generate is, spending nothing: 400 bad config, 413 too large, 502 engine
+    error. A quota the service cannot report is `{"error": ...}` in the answer, not a failure.
+    """
     config, engine = validated(job_config())
     counts: dict[str, Any] = estimate(config)
     return {"data": {**counts, "quota": quota_share(engine, counts["characters"])}}
@@ -235,6 +258,7 @@ def estimate_job() -> dict[str, Any]:
 @table.route("/api/voices", "GET", "Voices of every available engine",
              {200: "VoiceList", 502: "Error"})
 def voices() -> dict[str, Any]:
+    """GET /api/voices: the voices of every available engine; 502 when one cannot list them."""
     engines = available_engines(_settings())
     return {"data": [asdict(voice) for name in engines for voice in _engine(name).voices()]}
 
@@ -245,6 +269,10 @@ def voices() -> dict[str, Any]:
 @table.route("/api/batches", "GET", "Every valid batch under AUDIO_ROOT, newest first",
              {200: "BatchList"})
 def batches() -> dict[str, Any]:
+    """GET /api/batches: batches newest first, paths relative to AUDIO_ROOT; never an error.
+
+    A batch whose metadata is broken is logged and left out rather than failing the list.
+    """
     prefix = len(str(_settings().audio_root)) + 1
     found = store.find_batches(_settings().audio_root)
     return {"data": [{**record, "path": record["path"][prefix:]} for record in found]}
@@ -253,6 +281,7 @@ def batches() -> dict[str, Any]:
 @table.route("/api/batch/<batch_id>", "GET", "A batch's metadata.json",
              {200: "Metadata", 404: "Error", 500: "Error"})
 def batch(batch_id: str) -> dict[str, Any]:
+    """GET /api/batch/<batch_id>: its metadata.json; 404 unknown batch, 500 broken metadata."""
     return {"data": store.load_metadata(store.find_batch(_settings().audio_root, batch_id))}
 
 
@@ -261,6 +290,11 @@ def batch(batch_id: str) -> dict[str, Any]:
              {200: "LineTakes", 400: "Error", 404: "Error", 413: "Error", 423: "Error",
               500: "Error"}, body={"application/json": "RankChange"})
 def rank_take(batch_id: str, filename: str) -> dict[str, Any]:
+    """PATCH /api/batch/<batch_id>/take/<filename>: set or clear a rank; 200 with the line's takes.
+
+    The whole line comes back because the cascade can move its other ranks. 400 bad body or rank,
+    404 unknown batch or take, 413 body too large, 423 batch locked, 500 broken metadata.
+    """
     rank = _rank_body()
     batch_dir = store.find_batch(_settings().audio_root, batch_id)
     return {"data": ranking.set_rank(batch_dir, filename, rank)}
@@ -269,6 +303,10 @@ def rank_take(batch_id: str, filename: str) -> dict[str, Any]:
 @table.route("/api/batch/<batch_id>/lock", "POST", "Freeze ranking (idempotent)",
              {200: "Locked", 404: "Error", 500: "Error"})
 def lock_batch(batch_id: str) -> dict[str, Any]:
+    """POST /api/batch/<batch_id>/lock: freeze ranking; idempotent, keeping the first lock's time.
+
+    404 unknown batch, 500 broken metadata.
+    """
     metadata = ranking.lock(store.find_batch(_settings().audio_root, batch_id))
     return {"data": {"locked": True, "ranked_at_utc": metadata["ranked_at_utc"]}}
 
@@ -279,6 +317,11 @@ def lock_batch(batch_id: str) -> dict[str, Any]:
 @table.route("/audio/<path:relpath>", "GET", "An MP3 under AUDIO_ROOT (Range, ETag, 304)",
              {200: AUDIO, 206: AUDIO, 304: EMPTY, 404: "Error", 416: "Error"})
 def audio(relpath: str) -> Response:
+    """GET /audio/<relpath>: an MP3 under AUDIO_ROOT, with Range (206), ETag and 304 for players.
+
+    404 for anything but an existing MP3 inside the root (symlinks out of it included); 416 for a
+    range past the file.
+    """
     path: Path | None = paths.resolve_under(_settings().audio_root, relpath, suffix=".mp3")
     if path is None:
         raise NotFound(f"no MP3 at {relpath!r} under the audio root")
@@ -287,6 +330,10 @@ def audio(relpath: str) -> Response:
 
 @table.route("/api/openapi.json", "GET", "This document (plain JSON, no envelope)", {200: RAW})
 def openapi_document() -> dict[str, Any]:
+    """GET /api/openapi.json: the document built from `table`, so it cannot drift from the routes.
+
+    Plain JSON, no envelope; the token schemes appear only when the server has a token.
+    """
     return document(table.operations, secured=bool(_settings().api_token), version=__version__)
 
 

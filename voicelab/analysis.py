@@ -21,6 +21,8 @@ SETTINGS = tuple(SETTING_LIMITS)
 
 @dataclass(frozen=True)
 class TakeRow:
+    """One take of a ranked line: the settings it used beside its score (6 - rank, 0 unranked)."""
+
     voice: str
     batch_id: str
     line: str

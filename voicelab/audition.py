@@ -21,6 +21,8 @@ DEFAULT_SETTINGS = TakeSettings()
 
 @dataclass(frozen=True)
 class Audition:
+    """One audition take, held in memory only: its settings, its MP3 and its quality facts."""
+
     settings: TakeSettings
     mp3: bytes
     facts: dict[str, Any]

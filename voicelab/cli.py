@@ -72,12 +72,17 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def progress_bar() -> Progress:
+    """The progress bar of `generate` and `submit --wait`, on stderr so stdout stays parseable."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn(),
                     console=err, transient=False)
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab generate`: run the job in this process and print one batch id per voice.
+
+    Exit 0 when every take was made, 2 when some failed; `--dry-run` prints the estimate, exit 0.
+    """
     from voicelab import generation, jobspec
     from voicelab.engines import get_engine
 
@@ -104,6 +109,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab voices`: the voices of `--engine`, or of every available engine; exit 0."""
     from voicelab.engines import available_engines, get_engine
 
     names = [args.engine] if args.engine else available_engines(settings)
@@ -120,6 +126,7 @@ def cmd_voices(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_batches(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab batches`: the batches under AUDIO_ROOT as a table or JSON; exit 0, even if none."""
     from voicelab import store
 
     records = store.find_batches(settings.audio_root)
@@ -139,6 +146,10 @@ def cmd_batches(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab fsck`: check every batch (`--repair` first restores ranked/ from metadata).
+
+    Exit 1 when any batch still has problems after that, else 0.
+    """
     from voicelab import fsck
 
     reports = fsck.check_root(settings.audio_root)
@@ -157,12 +168,21 @@ def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab worker`: run a job worker in the foreground; exit with the worker's own code.
+
+    Non-zero after an unrecoverable error, so a supervisor starts it again.
+    """
     from voicelab import jobs
 
     return jobs.run_worker(settings, args.celery_args)
 
 
 def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab submit`: queue the job and print its task id; exit 0.
+
+    With `--wait`, the job's outcome (`wait_for_job`): 0 success, 2 success with failed takes,
+    1 any other end (failure, cancelled).
+    """
     from voicelab import jobs
 
     task_id = jobs.submit(settings, config_from_args(args))
@@ -200,6 +220,7 @@ def wait_for_job(settings: Settings, task_id: str) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab cancel`: ask a job to stop, print its state; exit 0, or 1 for an unknown id."""
     from voicelab import jobs
 
     record = jobs.cancel(settings, args.task_id)
@@ -215,6 +236,7 @@ def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab jobs`: recent jobs, newest first, as a table or JSON; exit 0."""
     from voicelab import registry
 
     records = registry.recent(settings.audio_root, args.limit)
@@ -232,6 +254,11 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab export`: copy the takes ranked N with a manifest; print the folder (or zip).
+
+    Exit 2 when some line has no take at that rank, else 0. An unlocked batch is exported with
+    a note, since its ranks may still change.
+    """
     from voicelab import export, store
 
     batch_dir = store.find_batch(settings.audio_root, args.batch_id)
@@ -273,6 +300,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
 
 
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab api`: serve the HTTP API alone until stopped; exit 0."""
     import api  # the HTTP face; voicelab's core never imports it
 
     api.serve(settings, host=args.host, port=args.port)
@@ -280,6 +308,10 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab serve`: dashboards, API and /audio on one port until stopped; exit 0.
+
+    Starts a job worker and a first-run demo batch unless `--no-worker` / `--no-demo`.
+    """
     from voicelab import server
 
     server.serve(settings, host=args.host, port=args.port, worker=not args.no_worker,
@@ -291,6 +323,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand, each with its handler (`fn`) and whether `main` loads settings for it."""
     parser = argparse.ArgumentParser(prog="voicelab", description=__doc__)
     parser.add_argument("--version", action="version", version=f"voicelab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -354,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code; every command's errors end here.
+
+    A VoicelabError prints one line, no traceback, and exits 1; Ctrl-C exits 130.
+    """
     args = build_parser().parse_args(argv)
     restore_logging: Callable[[], None] | None = None
     try:

@@ -349,6 +349,7 @@ def _forget_request_info(alive: set[str]) -> None:
 
 
 def starts_a_kernel(path: str | None) -> bool:
+    """Whether a Voila request for `path` runs a notebook and so must be admitted under the cap."""
     return bool(path) and Path(str(path)).suffix.lower() == ".ipynb"
 
 

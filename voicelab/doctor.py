@@ -35,6 +35,8 @@ FIXES = {
 
 @dataclass(frozen=True)
 class Check:
+    """One row of the doctor's report: the status, what was seen and, unless ok, what to do."""
+
     name: str
     status: str  # "ok", "warn" or "fail"
     detail: str
@@ -139,6 +141,11 @@ def _workers_not_checked(why: str) -> Check:
 
 
 def check_elevenlabs(settings: Settings, unusable: Collection[str] = ()) -> Check:
+    """The ElevenLabs key works and has characters left, by asking the service; no key is ok.
+
+    Fail when the key is refused, the quota is spent or the service is unreachable; warn under
+    10,000 characters left.
+    """
     name = "ElevenLabs"
     if not settings.elevenlabs_api_key:
         return Check(name, "ok", "no key set: the local Piper engine is the default")
@@ -163,6 +170,7 @@ def check_elevenlabs(settings: Settings, unusable: Collection[str] = ()) -> Chec
 
 
 def check_piper(settings: Settings, unusable: Collection[str] = ()) -> Check:
+    """Piper lists its voices, the bundled one among them: the default engine without a key."""
     from voicelab.engines.piper import BUNDLED_VOICE, Piper
 
     try:

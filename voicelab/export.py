@@ -29,6 +29,11 @@ class ExportError(VoicelabError):
 
 @dataclass(frozen=True)
 class ExportResult:
+    """What `export_batch` wrote: `exported` file names, `missing` lines (no take at the rank).
+
+    `archive` is set only with `make_zip`.
+    """
+
     folder: Path
     exported: list[str]
     missing: list[str]
@@ -57,6 +62,7 @@ def selects(metadata: store.Metadata, rank: int = 1) -> list[dict[str, Any]]:
 
 
 def manifest_csv(rows: list[dict[str, Any]]) -> str:
+    """The manifest rows as CSV in MANIFEST_FIELDS order: extra keys dropped, absent ones empty."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, MANIFEST_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

@@ -88,6 +88,11 @@ class Progress:
 
 @dataclass(frozen=True)
 class GenerationResult:
+    """What a run made; `complete` only when it was not cancelled and no take failed.
+
+    Each `failed` entry names the take's file, line and take number, with the service's reason.
+    """
+
     batch_ids: list[str]
     batch_dirs: list[Path]
     total: int
