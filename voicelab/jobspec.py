@@ -146,7 +146,7 @@ def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",
         variants = 1
 
     engine = raw.get("engine") or default_engine
-    if engine not in ENGINES:
+    if not isinstance(engine, str) or engine not in ENGINES:
         problems.append(Problem(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}",
                                 field="engine", value=engine))
         engine = default_engine

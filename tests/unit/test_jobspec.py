@@ -90,3 +90,10 @@ def test_unquoted_separator_in_text_is_refused_not_cut_short() -> None:
 def test_script_text_that_is_not_text() -> None:
     with pytest.raises(JobConfigError, match="script_csv is not valid text"):
         parse_config(base(script_csv="Function,Line\nA_1,\ud800\n"))
+
+
+@pytest.mark.parametrize("engine", [["piper"], 3, {"name": "piper"}])
+def test_an_engine_that_is_not_a_name_is_named(engine: object) -> None:
+    with pytest.raises(JobConfigError, match="engine must be one of") as caught:
+        parse_config(base(engine=engine))
+    assert [p.field for p in caught.value.problems] == ["engine"]
