@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from voicelab.clock import utc_now
 from voicelab.locks import file_lock
@@ -26,6 +26,7 @@ RUNNING = frozenset({"STARTED", "PROGRESS"})
 _TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 Record = dict[str, Any]
+_T = TypeVar("_T")
 
 
 def jobs_dir(root: Path) -> Path:
@@ -88,16 +89,23 @@ def get(root: Path, task_id: str) -> Record | None:
 
 def update(root: Path, task_id: str, change: Callable[[Record], None]) -> Record | None:
     """Locked read-modify-write of one record; None when the job is unknown."""
+    return transition(root, task_id, change)[1]
+
+
+def transition(root: Path, task_id: str,
+               change: Callable[[Record], _T]) -> tuple[_T | None, Record | None]:
+    """Locked read-modify-write of one record, returning what `change` decided and the record
+    as written; `(None, None)` when the job is unknown."""
     if not valid_task_id(task_id):
-        return None
+        return None, None
     path = record_path(root, task_id)
     with file_lock(str(path) + ".lock"):
         record = get(root, task_id)
         if record is None:
-            return None
-        change(record)
+            return None, None
+        decided = change(record)
         _write(path, record)
-        return record
+        return decided, record
 
 
 def set_fields(root: Path, task_id: str, **fields: Any) -> Record | None:

@@ -61,12 +61,12 @@ def apply(record: registry.Record, claim: Claim, attempt: Attempt) -> None:
 
 def claim_job(root: Path, task_id: str,
               attempt: Attempt) -> tuple[Claim, registry.Record]:
-    """Decide and record the claim under the record's lock; returns it with the record."""
-    decided: list[Claim] = []
+    """Decide and record the claim under the record's lock; returns it with the record (an
+    unknown job is ENDED)."""
+    def change(record: registry.Record) -> Claim:
+        claim = decide(record, attempt)
+        apply(record, claim, attempt)
+        return claim
 
-    def change(record: registry.Record) -> None:
-        decided.append(decide(record, attempt))
-        apply(record, decided[0], attempt)
-
-    record = registry.update(root, task_id, change) or {}
-    return (decided[0] if decided else Claim.ENDED), record
+    claim, record = registry.transition(root, task_id, change)
+    return claim or Claim.ENDED, record or {}

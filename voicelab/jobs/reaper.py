@@ -19,6 +19,7 @@ from voicelab.jobs.control import send_job
 
 log = logging.getLogger(__name__)
 
+
 def requeue_stale(settings: Settings, app: Celery, older_than_s: float | None = None) -> list[str]:
     """Send again every running job whose worker stopped beating; returns their ids."""
     root = settings.audio_root
@@ -28,14 +29,16 @@ def requeue_stale(settings: Settings, app: Celery, older_than_s: float | None = 
         task_id = record["task_id"]
         cutoff = time.time() - older_than_s
 
-        def claim(r: registry.Record, cutoff: float = cutoff) -> None:
+        def claim(r: registry.Record, cutoff: float = cutoff) -> bool:
             if r["state"] in registry.RUNNING and (r.get("heartbeat") or 0) < cutoff:
                 r.update(state="QUEUED", heartbeat=None, attempt=None, queued_at=time.time(),
                          requeued=r.get("requeued", 0) + 1)
+                return True
+            return False
 
-        claimed = registry.update(root, task_id, claim)
-        if claimed and claimed["state"] == "QUEUED":
-            send_job(app, claimed["task_id"], claimed["config"])
+        resend, claimed = registry.transition(root, task_id, claim)
+        if resend and claimed:
+            send_job(app, task_id, claimed["config"])
             log.warning("job %s lost its worker %s; queued again to resume", task_id,
                         record.get("worker"))
             requeued.append(task_id)
@@ -67,17 +70,18 @@ def requeue_lost(settings: Settings, app: Celery, older_than_s: float | None = N
         task_id = record["task_id"]
         if task_id.encode() in waiting:
             continue
-        cutoff, resend = time.time() - older_than_s, list[bool]()
+        cutoff = time.time() - older_than_s
 
-        def claim(r: registry.Record, cutoff: float = cutoff, resend: list[bool] = resend) -> None:
+        def claim(r: registry.Record, cutoff: float = cutoff) -> bool:
             if (r["state"] == "QUEUED" and not r.get("cancel_requested")
                     and (r.get("queued_at") or 0) < cutoff):
                 r.update(queued_at=time.time(), requeued=r.get("requeued", 0) + 1)
-                resend.append(True)
+                return True
+            return False
 
-        claimed = registry.update(root, task_id, claim)
-        if claimed and resend:
-            send_job(app, claimed["task_id"], claimed["config"])
+        resend, claimed = registry.transition(root, task_id, claim)
+        if resend and claimed:
+            send_job(app, task_id, claimed["config"])
             log.warning("job %s is queued but its message left Redis with a worker that died; "
                         "queued again", task_id)
             requeued.append(task_id)
