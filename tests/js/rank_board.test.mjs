@@ -13,6 +13,7 @@ import board, {
   cascade,
   create_actions,
   create_audio,
+  create_lock_dialog,
   create_view_state,
   format_duration,
   gain_factor,
@@ -630,4 +631,62 @@ test("start_refresh: asks for a refresh every refresh_ms unless hidden; cleanup 
   await until(() => hidden.calls.expire_pending.length >= 2, "two ticks while hidden");
   stop_hidden();
   assert.equal(hidden.calls.refresh.length, 0);
+});
+
+// --- the renderer's parts, on fake elements ---------------------------------------------------
+
+/** A fake DOM node: plain fields, `focus` counted. */
+const fake_node = (fields = {}) => ({
+  hidden: true,
+  textContent: "",
+  dataset: {},
+  focused: 0,
+  focus() {
+    this.focused += 1;
+  },
+  ...fields,
+});
+
+/** A board root whose `querySelector` answers from `nodes` (selector -> fake node). */
+function fake_root(nodes) {
+  return {
+    nodes,
+    focused: [],
+    querySelector: (selector) => nodes[selector] ?? null,
+    focus(options) {
+      this.focused.push(options);
+    },
+  };
+}
+
+test("create_lock_dialog: opens with the focus on Lock, closes back to the board", () => {
+  const model = fake_model(board_traits({ batch_id: "20260101-090000-k1" }));
+  const state = create_view_state(model);
+  state.derive();
+  const root = fake_root({
+    ".vl-confirm": fake_node(),
+    ".vl-confirm-text": fake_node(),
+    ".vl-confirm-lock": fake_node(),
+  });
+  const dialog = create_lock_dialog(root, model, state);
+  assert.equal(dialog.is_open(), false);
+  dialog.open();
+  assert.equal(dialog.is_open(), true);
+  assert.equal(
+    root.nodes[".vl-confirm-text"].textContent,
+    "Lock batch 20260101-090000-k1? Ranks can no longer change after this.",
+  );
+  assert.equal(root.nodes[".vl-confirm-lock"].focused, 1);
+  dialog.update(); // not locked: stays open
+  assert.equal(dialog.is_open(), true);
+  dialog.close();
+  assert.equal(dialog.is_open(), false);
+  assert.deepEqual(root.focused, [{ preventScroll: true }]);
+  dialog.open();
+  model.traits.locked = true;
+  dialog.update(); // locked elsewhere while open: the dialog goes
+  assert.equal(dialog.is_open(), false);
+  dialog.open(); // a locked board has nothing to lock
+  assert.equal(dialog.is_open(), false);
+  assert.equal(root.nodes[".vl-confirm-lock"].focused, 2);
 });

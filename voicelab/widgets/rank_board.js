@@ -818,6 +818,41 @@ function paint_wave(row, peaks, source, color) {
 }
 
 // --- renderer ----------------------------------------------------------------------------
+// `create_renderer` composes the parts below. Each owns one area of TEMPLATE under the board's
+// root element, takes what it reads as arguments, and returns its `update` (called only from
+// the renderer's once-per-frame `draw`) and whatever else the renderer passes on. None of them
+// listens to events: `bind_controls` and `bind_keys` call them through the renderer.
+
+/** Keyboard focus back on the board (not a button), without scrolling the page. */
+const focus_board = (root) => root.focus({ preventScroll: true });
+
+/**
+ * The lock confirmation: opened by "Lock batch…" (not on a locked board) with the focus on its
+ * Lock button, closed by Lock, Cancel or Escape (the focus goes back to the board), and hidden
+ * once the batch is locked.
+ * @param {{querySelector: Function, focus: Function}} root the board's root element
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ */
+export function create_lock_dialog(root, model, state) {
+  const dialog = root.querySelector(".vl-confirm");
+  const text = root.querySelector(".vl-confirm-text");
+  const lock_button = root.querySelector(".vl-confirm-lock");
+  const open = () => {
+    if (state.readonly()) return;
+    text.textContent = `Lock batch ${model.get("batch_id")}? Ranks can no longer change after this.`;
+    dialog.hidden = false;
+    lock_button.focus();
+  };
+  const close = () => {
+    dialog.hidden = true;
+    focus_board(root);
+  };
+  const update = () => {
+    if (state.readonly()) dialog.hidden = true;
+  };
+  return { open, close, is_open: () => !dialog.hidden, update };
+}
 
 /**
  * The board's DOM under `el`: toolbar, messages, lock dialog and a virtual list of rows (only
@@ -837,6 +872,7 @@ export function create_renderer(el, model, state, audio) {
   const $ = (selector) => root.querySelector(selector);
   const scroller = $(".vl-scroll");
   const spacer = $(".vl-spacer");
+  const dialog = create_lock_dialog(root, model, state);
   const mounted = new Map(); // row key -> element
   const { player } = audio;
   let frame = 0;
@@ -923,7 +959,7 @@ export function create_renderer(el, model, state, audio) {
     const lock_button = $(".vl-lock-button");
     lock_button.disabled = locked;
     lock_button.textContent = locked ? "Locked" : "Lock batch…";
-    if (locked) $(".vl-confirm").hidden = true;
+    dialog.update();
     $(".vl-export-button").hidden = !locked;
     const text = state.message();
     $(".vl-message-text").textContent = text;
@@ -1003,19 +1039,7 @@ export function create_renderer(el, model, state, audio) {
     if (text) notice_timer = setTimeout(() => (node.hidden = true), NOTICE_MS);
   };
 
-  const open_confirm = () => {
-    if (state.readonly()) return;
-    $(".vl-confirm-text").textContent =
-      `Lock batch ${model.get("batch_id")}? Ranks can no longer change after this.`;
-    $(".vl-confirm").hidden = false;
-    $(".vl-confirm-lock").focus();
-  };
-  const focus = () => root.focus({ preventScroll: true });
-  const close_confirm = () => {
-    $(".vl-confirm").hidden = true;
-    focus();
-  };
-  const confirm_open = () => !$(".vl-confirm").hidden;
+  const focus = () => focus_board(root);
 
   const start_export = () => {
     $(".vl-export-button").disabled = true;
@@ -1044,7 +1068,8 @@ export function create_renderer(el, model, state, audio) {
 
   return {
     ...{ root, scroller, draw, schedule, schedule_playhead, ensure_visible, redraw_take, redraw_waves },
-    ...{ show_local, show_notice, open_confirm, close_confirm, confirm_open, focus },
+    ...{ show_local, show_notice, focus },
+    ...{ open_confirm: dialog.open, close_confirm: dialog.close, confirm_open: dialog.is_open },
     ...{ start_export, show_export, scroll_to_top: () => (scroller.scrollTop = 0), close },
   };
 }
