@@ -1,6 +1,7 @@
 // node --test over the ranking board's exports: the pure helpers, and the factories `render`
 // wires together, driven with plain fake objects (no DOM, no audio).
 import assert from "node:assert/strict";
+import { resolveObjectURL } from "node:buffer";
 import { test } from "node:test";
 
 import board, {
@@ -13,12 +14,15 @@ import board, {
   cascade,
   create_actions,
   create_audio,
+  create_export,
   create_lock_dialog,
+  create_messages,
   create_view_state,
   format_duration,
   gain_factor,
   group_takes,
   layout,
+  offer_download,
   peaks_from_samples,
   position_at,
   progress,
@@ -689,4 +693,101 @@ test("create_lock_dialog: opens with the focus on Lock, closes back to the board
   dialog.open(); // a locked board has nothing to lock
   assert.equal(dialog.is_open(), false);
   assert.equal(root.nodes[".vl-confirm-lock"].focused, 2);
+});
+
+/** A fake `<a>`: each click records the href it would open. */
+const fake_link = () => ({
+  ...fake_node({ href: "", download: "" }),
+  clicks: [],
+  click() {
+    this.clicks.push(this.href);
+  },
+});
+
+const blob_bytes = async (url) => [...new Uint8Array(await resolveObjectURL(url).arrayBuffer())];
+
+test("offer_download: the link holds the file and is clicked; its previous URL is released", async () => {
+  const link = fake_link();
+  offer_download(link, new Uint8Array([1, 2, 3]), "selects.zip", "application/zip");
+  const first = link.href;
+  assert.match(first, /^blob:/);
+  assert.deepEqual(link.clicks, [first]);
+  assert.equal(link.download, "selects.zip");
+  assert.equal(link.textContent, "Download selects.zip");
+  assert.equal(link.hidden, false);
+  assert.equal(resolveObjectURL(first).type, "application/zip");
+  assert.deepEqual(await blob_bytes(first), [1, 2, 3]);
+  offer_download(link, new Uint8Array([4]).buffer, "again.zip", "application/zip");
+  assert.equal(resolveObjectURL(first), undefined, "revoked");
+  assert.deepEqual(await blob_bytes(link.href), [4]);
+  assert.equal(link.clicks.length, 2);
+});
+
+test("create_export: shown when locked, disabled while Python builds the zip, then offered", async () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model);
+  const root = fake_root({
+    ".vl-export-button": fake_node({ hidden: false }),
+    ".vl-export-link": fake_link(),
+  });
+  const button = root.nodes[".vl-export-button"];
+  const link = root.nodes[".vl-export-link"];
+  const exporter = create_export(root, state);
+  exporter.update();
+  assert.equal(button.hidden, true);
+  model.traits.locked = true;
+  exporter.update();
+  assert.equal(button.hidden, false);
+  exporter.start();
+  assert.equal(button.disabled, true);
+  exporter.show({ kind: "export", error: "no rank-1 takes" }, undefined);
+  assert.equal(button.disabled, false);
+  assert.deepEqual(link.clicks, []);
+  exporter.start();
+  const bytes = new Uint8Array([9, 7, 8, 9]);
+  exporter.show({ kind: "export", name: "k1-selects.zip", missing: [] }, new DataView(bytes.buffer, 1, 2));
+  assert.equal(button.disabled, false);
+  assert.deepEqual(link.clicks, [link.href]);
+  assert.equal(link.download, "k1-selects.zip");
+  assert.deepEqual(await blob_bytes(link.href), [7, 8]);
+});
+
+test("create_messages: the message box follows the state; a notice hides after notice_ms", async () => {
+  const model = fake_model(board_traits({ error: "", notice: "" }));
+  const state = create_view_state(model);
+  const root = fake_root({
+    ".vl-message": fake_node(),
+    ".vl-message-text": fake_node(),
+    ".vl-notice": fake_node(),
+  });
+  const box = root.nodes[".vl-message"];
+  const notice = root.nodes[".vl-notice"];
+  const messages = create_messages(root, model, state, 5);
+  messages.update();
+  assert.equal(box.hidden, true);
+  state.local_message = "This batch is locked: ranks can no longer change.";
+  messages.update();
+  assert.equal(box.hidden, false);
+  assert.equal(root.nodes[".vl-message-text"].textContent, state.local_message);
+  state.dismiss_message();
+  messages.update();
+  assert.equal(box.hidden, true);
+  assert.equal(root.nodes[".vl-message-text"].textContent, "");
+
+  model.traits.notice = "Locked 20260101-090000-k1.";
+  messages.show_notice();
+  assert.equal(notice.hidden, false);
+  assert.equal(notice.textContent, "Locked 20260101-090000-k1.");
+  const deadline = Date.now() + 5000;
+  while (!notice.hidden) {
+    assert.ok(Date.now() < deadline, "the notice never hid");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  messages.show_notice();
+  messages.close(); // the timer is gone: the notice stays until the next draw of it
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(notice.hidden, false);
+  model.traits.notice = "";
+  messages.show_notice();
+  assert.equal(notice.hidden, true);
 });

@@ -855,6 +855,78 @@ export function create_lock_dialog(root, model, state) {
 }
 
 /**
+ * Offer `bytes` as the file `name` through the link `link`, and start the download: the link
+ * stays shown ("Download <name>") for another try; the object URL it held before is released.
+ * @param {{href: string, download: string, textContent: string, hidden: boolean,
+ *   click: Function}} link an `<a>`
+ * @param {ArrayBuffer|Uint8Array} bytes
+ * @param {string} name
+ * @param {string} type the file's MIME type
+ */
+export function offer_download(link, bytes, name, type) {
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([bytes], { type }));
+  link.download = name;
+  link.textContent = `Download ${name}`;
+  link.hidden = false;
+  link.click();
+}
+
+/**
+ * "Export selects", shown on a locked board: `start` disables the button while Python builds
+ * the zip; `show` takes Python's `export` reply, enables it again and offers the zip.
+ * @param {{querySelector: Function}} root the board's root element
+ * @param {ReturnType<typeof create_view_state>} state
+ */
+export function create_export(root, state) {
+  const button = root.querySelector(".vl-export-button");
+  const link = root.querySelector(".vl-export-link");
+  const update = () => {
+    button.hidden = !state.readonly();
+  };
+  const start = () => {
+    button.disabled = true;
+  };
+  /** Python's `export` reply (`data`: the zip, a DataView or an ArrayBuffer). */
+  const show = (msg, data) => {
+    button.disabled = false;
+    if (msg.error || !data) return;
+    const bytes = data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    offer_download(link, bytes, msg.name, "application/zip");
+  };
+  return { update, start, show };
+}
+
+/**
+ * The message box, showing `state.message()` (a local message, else Python's `error` until
+ * dismissed), and the notice, showing Python's `notice` for `notice_ms` after each change.
+ * @param {{querySelector: Function}} root the board's root element
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ * @returns {{update: Function, show_notice: Function, close: Function}} `close` stops the
+ *   notice's timer
+ */
+export function create_messages(root, model, state, notice_ms = NOTICE_MS) {
+  const box = root.querySelector(".vl-message");
+  const box_text = root.querySelector(".vl-message-text");
+  const notice = root.querySelector(".vl-notice");
+  let notice_timer = 0;
+  const update = () => {
+    const text = state.message();
+    box_text.textContent = text;
+    box.hidden = !text;
+  };
+  const show_notice = () => {
+    const text = model.get("notice") ?? "";
+    notice.textContent = text;
+    notice.hidden = !text;
+    clearTimeout(notice_timer);
+    if (text) notice_timer = setTimeout(() => (notice.hidden = true), notice_ms);
+  };
+  return { update, show_notice, close: () => clearTimeout(notice_timer) };
+}
+
+/**
  * The board's DOM under `el`: toolbar, messages, lock dialog and a virtual list of rows (only
  * the rows on screen are mounted). Draws from `state.view`, the traits and the player; draws
  * at most once per animation frame (`schedule`).
@@ -873,11 +945,12 @@ export function create_renderer(el, model, state, audio) {
   const scroller = $(".vl-scroll");
   const spacer = $(".vl-spacer");
   const dialog = create_lock_dialog(root, model, state);
+  const exporter = create_export(root, state);
+  const messages = create_messages(root, model, state);
   const mounted = new Map(); // row key -> element
   const { player } = audio;
   let frame = 0;
   let playhead_frame = 0;
-  let notice_timer = 0;
 
   const is_playing = (file) => player.playing && player.file === file;
   const wave_color = () => getComputedStyle(root).getPropertyValue("--vl-wave-color").trim();
@@ -960,10 +1033,8 @@ export function create_renderer(el, model, state, audio) {
     lock_button.disabled = locked;
     lock_button.textContent = locked ? "Locked" : "Lock batch…";
     dialog.update();
-    $(".vl-export-button").hidden = !locked;
-    const text = state.message();
-    $(".vl-message-text").textContent = text;
-    $(".vl-message").hidden = !text;
+    exporter.update();
+    messages.update();
     spacer.style.height = `${height}px`;
   };
 
@@ -1030,37 +1101,10 @@ export function create_renderer(el, model, state, audio) {
     schedule();
   };
 
-  const show_notice = () => {
-    const text = model.get("notice") ?? "";
-    const node = $(".vl-notice");
-    node.textContent = text;
-    node.hidden = !text;
-    clearTimeout(notice_timer);
-    if (text) notice_timer = setTimeout(() => (node.hidden = true), NOTICE_MS);
-  };
-
   const focus = () => focus_board(root);
 
-  const start_export = () => {
-    $(".vl-export-button").disabled = true;
-  };
-
-  /** Python's `export` reply: offer the zip as a download (and start it). */
-  const show_export = (msg, data) => {
-    $(".vl-export-button").disabled = false;
-    if (msg.error || !data) return;
-    const link = $(".vl-export-link");
-    if (link.href) URL.revokeObjectURL(link.href);
-    const bytes = data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    link.href = URL.createObjectURL(new Blob([bytes], { type: "application/zip" }));
-    link.download = msg.name;
-    link.textContent = `Download ${msg.name}`;
-    link.hidden = false;
-    link.click();
-  };
-
   const close = () => {
-    clearTimeout(notice_timer);
+    messages.close();
     cancelAnimationFrame(frame);
     cancelAnimationFrame(playhead_frame);
     root.remove();
@@ -1068,9 +1112,10 @@ export function create_renderer(el, model, state, audio) {
 
   return {
     ...{ root, scroller, draw, schedule, schedule_playhead, ensure_visible, redraw_take, redraw_waves },
-    ...{ show_local, show_notice, focus },
+    ...{ show_local, show_notice: messages.show_notice, focus },
     ...{ open_confirm: dialog.open, close_confirm: dialog.close, confirm_open: dialog.is_open },
-    ...{ start_export, show_export, scroll_to_top: () => (scroller.scrollTop = 0), close },
+    ...{ start_export: exporter.start, show_export: exporter.show },
+    ...{ scroll_to_top: () => (scroller.scrollTop = 0), close },
   };
 }
 
