@@ -17,11 +17,13 @@ import board, {
   create_export,
   create_lock_dialog,
   create_messages,
+  create_toolbar,
   create_view_state,
   format_duration,
   gain_factor,
   group_takes,
   layout,
+  mark_board,
   offer_download,
   peaks_from_samples,
   position_at,
@@ -790,4 +792,55 @@ test("create_messages: the message box follows the state; a notice hides after n
   model.traits.notice = "";
   messages.show_notice();
   assert.equal(notice.hidden, true);
+});
+
+test("create_toolbar: title, progress and the lock button; the banner when locked", () => {
+  const traits = board_traits({ skin: "Knight", voice: "Edric-k1", batch_id: "20260101-090000-k1" });
+  const model = fake_model(traits);
+  const state = create_view_state(model);
+  state.derive();
+  const root = fake_root({
+    ".vl-title": fake_node(),
+    ".vl-progress": fake_node(),
+    ".vl-readonly-banner": fake_node({ hidden: false }),
+    ".vl-lock-button": fake_node(),
+  });
+  const title = root.nodes[".vl-title"];
+  const counter = root.nodes[".vl-progress"];
+  const banner = root.nodes[".vl-readonly-banner"];
+  const button = root.nodes[".vl-lock-button"];
+  const toolbar = create_toolbar(root, model, state);
+  toolbar.update();
+  assert.equal(title.textContent, "Knight · Edric-k1 · 20260101-090000-k1");
+  assert.equal(counter.textContent, "1 / 2 lines ranked");
+  assert.deepEqual(counter.dataset, { done: "1", total: "2" });
+  assert.equal(banner.hidden, true);
+  assert.equal(button.disabled, false);
+  assert.equal(button.textContent, "Lock batch…");
+  state.begin_rank("b2", 1); // shown at once, before Python confirms it
+  model.traits.locked = true;
+  model.traits.skin = "";
+  toolbar.update();
+  assert.equal(title.textContent, "Edric-k1 · 20260101-090000-k1");
+  assert.equal(counter.textContent, "2 / 2 lines ranked");
+  assert.equal(banner.hidden, false);
+  assert.equal(button.disabled, true);
+  assert.equal(button.textContent, "Locked");
+});
+
+test("mark_board: the root's class and data attributes", () => {
+  const model = fake_model(board_traits({ batch_id: "b1" }));
+  const state = create_view_state(model);
+  state.derive();
+  const classes = new Set();
+  const toggle = (name, on) => (on ? classes.add(name) : classes.delete(name));
+  const root = { dataset: {}, classList: { toggle } };
+  mark_board(root, model, state, fake_player());
+  assert.deepEqual(root.dataset, { batchId: "b1", focusedFile: "a1", playingFile: "", pending: "0" });
+  assert.deepEqual([...classes], []);
+  state.begin_rank("a2", 1);
+  model.traits.locked = true;
+  mark_board(root, model, state, fake_player({ playing: true, file: "a3" }));
+  assert.deepEqual(root.dataset, { batchId: "b1", focusedFile: "a1", playingFile: "a3", pending: "1" });
+  assert.deepEqual([...classes], ["vl-readonly"]);
 });

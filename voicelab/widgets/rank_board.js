@@ -827,6 +827,64 @@ function paint_wave(row, peaks, source, color) {
 const focus_board = (root) => root.focus({ preventScroll: true });
 
 /**
+ * The board's root element, filled from TEMPLATE and added to `el`: focusable, so the board
+ * gets its keys, and exempt from JupyterLab's shortcuts.
+ * @param {HTMLElement} el the element anywidget gives `render`
+ */
+export function create_board_root(el) {
+  const root = make_node("div", "vl-rank-board");
+  root.tabIndex = 0;
+  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab: our keys, not its
+  root.innerHTML = TEMPLATE;
+  el.appendChild(root);
+  return root;
+}
+
+/**
+ * The root's class and data attributes, for the styles and the browser tests: `vl-readonly`,
+ * the batch, the focused take, the playing take and how many rank changes await Python.
+ * @param {{classList: {toggle: Function}, dataset: Object<string, string>}} root
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ * @param {{playing: boolean, file: string|null}} player
+ */
+export function mark_board(root, model, state, player) {
+  root.classList.toggle("vl-readonly", state.readonly());
+  root.dataset.batchId = model.get("batch_id") ?? "";
+  root.dataset.focusedFile = state.focused ?? "";
+  root.dataset.playingFile = player.playing ? player.file : "";
+  root.dataset.pending = String(state.pending.length);
+}
+
+/**
+ * The toolbar's title, progress counter and lock button, and the read-only banner below it.
+ * Its checkboxes act through `bind_controls`; "Export selects" is `create_export`'s.
+ * @param {{querySelector: Function}} root the board's root element
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ */
+export function create_toolbar(root, model, state) {
+  const title = root.querySelector(".vl-title");
+  const counter = root.querySelector(".vl-progress");
+  const banner = root.querySelector(".vl-readonly-banner");
+  const lock_button = root.querySelector(".vl-lock-button");
+  const update = () => {
+    const locked = state.readonly();
+    title.textContent = [model.get("skin"), model.get("voice"), model.get("batch_id")]
+      .filter(Boolean)
+      .join(" · ");
+    const { done, total } = progress(state.view.groups, state.view.rank_of);
+    counter.dataset.done = String(done);
+    counter.dataset.total = String(total);
+    counter.textContent = `${done} / ${total} lines ranked`;
+    banner.hidden = !locked;
+    lock_button.disabled = locked;
+    lock_button.textContent = locked ? "Locked" : "Lock batch…";
+  };
+  return { update };
+}
+
+/**
  * The lock confirmation: opened by "Lock batch…" (not on a locked board) with the focus on its
  * Lock button, closed by Lock, Cancel or Escape (the focus goes back to the board), and hidden
  * once the batch is locked.
@@ -936,14 +994,11 @@ export function create_messages(root, model, state, notice_ms = NOTICE_MS) {
  * @param {ReturnType<typeof create_audio>} audio
  */
 export function create_renderer(el, model, state, audio) {
-  const root = make_node("div", "vl-rank-board");
-  root.tabIndex = 0;
-  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab: our keys, not its
-  root.innerHTML = TEMPLATE;
-  el.appendChild(root);
+  const root = create_board_root(el);
   const $ = (selector) => root.querySelector(selector);
   const scroller = $(".vl-scroll");
   const spacer = $(".vl-spacer");
+  const toolbar = create_toolbar(root, model, state);
   const dialog = create_lock_dialog(root, model, state);
   const exporter = create_export(root, state);
   const messages = create_messages(root, model, state);
@@ -1013,29 +1068,12 @@ export function create_renderer(el, model, state, audio) {
   };
 
   const draw_chrome = () => {
-    const { groups, rank_of, height } = state.view;
-    const locked = state.readonly();
-    root.classList.toggle("vl-readonly", locked);
-    root.dataset.batchId = model.get("batch_id") ?? "";
-    root.dataset.focusedFile = state.focused ?? "";
-    root.dataset.playingFile = player.playing ? player.file : "";
-    root.dataset.pending = String(state.pending.length);
-    $(".vl-title").textContent = [model.get("skin"), model.get("voice"), model.get("batch_id")]
-      .filter(Boolean)
-      .join(" · ");
-    const { done, total } = progress(groups, rank_of);
-    const counter = $(".vl-progress");
-    counter.dataset.done = String(done);
-    counter.dataset.total = String(total);
-    counter.textContent = `${done} / ${total} lines ranked`;
-    $(".vl-readonly-banner").hidden = !locked;
-    const lock_button = $(".vl-lock-button");
-    lock_button.disabled = locked;
-    lock_button.textContent = locked ? "Locked" : "Lock batch…";
+    mark_board(root, model, state, player);
+    toolbar.update();
     dialog.update();
     exporter.update();
     messages.update();
-    spacer.style.height = `${height}px`;
+    spacer.style.height = `${state.view.height}px`;
   };
 
   const draw_playhead = () => {
