@@ -15,6 +15,7 @@ import board, {
   create_actions,
   create_audio,
   create_export,
+  create_line_list,
   create_lock_dialog,
   create_messages,
   create_toolbar,
@@ -23,6 +24,7 @@ import board, {
   gain_factor,
   group_takes,
   layout,
+  LINE_HEIGHT,
   mark_board,
   offer_download,
   peaks_from_samples,
@@ -34,6 +36,7 @@ import board, {
   step_take,
   stored_peaks,
   switch_offset,
+  TAKE_HEIGHT,
   visible_lines,
   visible_range,
 } from "../../voicelab/widgets/rank_board.js";
@@ -747,7 +750,8 @@ test("create_export: shown when locked, disabled while Python builds the zip, th
   assert.deepEqual(link.clicks, []);
   exporter.start();
   const bytes = new Uint8Array([9, 7, 8, 9]);
-  exporter.show({ kind: "export", name: "k1-selects.zip", missing: [] }, new DataView(bytes.buffer, 1, 2));
+  const reply = { kind: "export", name: "k1-selects.zip", missing: [] };
+  exporter.show(reply, new DataView(bytes.buffer, 1, 2));
   assert.equal(button.disabled, false);
   assert.deepEqual(link.clicks, [link.href]);
   assert.equal(link.download, "k1-selects.zip");
@@ -843,4 +847,37 @@ test("mark_board: the root's class and data attributes", () => {
   mark_board(root, model, state, fake_player({ playing: true, file: "a3" }));
   assert.deepEqual(root.dataset, { batchId: "b1", focusedFile: "a1", playingFile: "a3", pending: "1" });
   assert.deepEqual([...classes], ["vl-readonly"]);
+});
+
+test("create_line_list: focus scrolls just enough to show the take and its line's header", () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model);
+  state.derive();
+  const scroller = { scrollTop: 0, clientHeight: 100 };
+  const root = fake_root({ ".vl-scroll": scroller, ".vl-spacer": { style: {} } });
+  const audio = { player: fake_player(), decoded_peaks: new Map(), decoded_duration: new Map() };
+  const list = create_line_list(root, model, state, audio);
+  assert.equal(list.scroller, scroller);
+  // Rows: header A, a1, a2, a3, header B, b1, b2.
+  const b_header = LINE_HEIGHT + 3 * TAKE_HEIGHT;
+  const b2_bottom = 2 * LINE_HEIGHT + 5 * TAKE_HEIGHT;
+  list.ensure_visible("a1"); // shown already
+  assert.equal(scroller.scrollTop, 0);
+  list.ensure_visible("b2"); // below: its bottom at the viewport's bottom
+  assert.equal(scroller.scrollTop, b2_bottom - 100);
+  list.ensure_visible("b1"); // its header is above the viewport: scroll up to the header
+  assert.equal(scroller.scrollTop, b_header);
+  list.ensure_visible("b2");
+  assert.equal(scroller.scrollTop, b2_bottom - 100);
+  list.ensure_visible("gone.mp3");
+  assert.equal(scroller.scrollTop, b2_bottom - 100);
+  state.filter_unranked(true); // line A (ranked) goes: b1 is now near the top
+  list.ensure_visible("b1");
+  assert.equal(scroller.scrollTop, 0);
+  scroller.scrollTop = 50;
+  list.scroll_to_top();
+  assert.equal(scroller.scrollTop, 0);
+  // No row is mounted (`update` needs a page): a decoded take and the playhead touch nothing.
+  list.redraw_take("a1");
+  list.update_playhead();
 });

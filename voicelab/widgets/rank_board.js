@@ -305,7 +305,8 @@ export function peaks_from_samples(samples, points) {
 // ------------------------------------------------------------------------------------------
 // The browser part. `render` only wires the factories below; each takes its inputs explicitly,
 // and each event binder returns its own cleanup. What needs no page (view state, audio requests,
-// actions, event binders given fake targets) is exported for node --test.
+// actions, event binders given fake targets, the renderer's parts given fake elements) is
+// exported for node --test.
 
 const TEMPLATE = `
   <div class="vl-toolbar">
@@ -949,7 +950,8 @@ export function create_export(root, state) {
   const show = (msg, data) => {
     button.disabled = false;
     if (msg.error || !data) return;
-    const bytes = data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes =
+      data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     offer_download(link, bytes, msg.name, "application/zip");
   };
   return { update, start, show };
@@ -985,27 +987,20 @@ export function create_messages(root, model, state, notice_ms = NOTICE_MS) {
 }
 
 /**
- * The board's DOM under `el`: toolbar, messages, lock dialog and a virtual list of rows (only
- * the rows on screen are mounted). Draws from `state.view`, the traits and the player; draws
- * at most once per animation frame (`schedule`).
- * @param {HTMLElement} el the element anywidget gives `render`
+ * The rows in `.vl-scroll`, as a virtual list: a spacer as tall as all rows of `state.view`,
+ * and only the rows on screen (and a few around) mounted in it. `update` mounts, brings up to
+ * date and drops rows; a take's waveform is painted when its row is built, and again when its
+ * audio is decoded (`redraw_take`) or `peaks` changes (`redraw_waves`).
+ * @param {{querySelector: Function}} root the board's root element
  * @param {{get: Function}} model
  * @param {ReturnType<typeof create_view_state>} state
- * @param {ReturnType<typeof create_audio>} audio
+ * @param {ReturnType<typeof create_audio>} audio its player, decoded peaks and durations
  */
-export function create_renderer(el, model, state, audio) {
-  const root = create_board_root(el);
-  const $ = (selector) => root.querySelector(selector);
-  const scroller = $(".vl-scroll");
-  const spacer = $(".vl-spacer");
-  const toolbar = create_toolbar(root, model, state);
-  const dialog = create_lock_dialog(root, model, state);
-  const exporter = create_export(root, state);
-  const messages = create_messages(root, model, state);
+export function create_line_list(root, model, state, audio) {
+  const scroller = root.querySelector(".vl-scroll");
+  const spacer = root.querySelector(".vl-spacer");
   const mounted = new Map(); // row key -> element
   const { player } = audio;
-  let frame = 0;
-  let playhead_frame = 0;
 
   const is_playing = (file) => player.playing && player.file === file;
   const wave_color = () => getComputedStyle(root).getPropertyValue("--vl-wave-color").trim();
@@ -1034,8 +1029,9 @@ export function create_renderer(el, model, state, audio) {
     });
   };
 
-  const draw_rows = () => {
-    const { rows } = state.view;
+  const update = () => {
+    const { rows, height } = state.view;
+    spacer.style.height = `${height}px`;
     const [start, end] = visible_range(rows, scroller.scrollTop, scroller.clientHeight || 600);
     const keep = new Set();
     const color = wave_color();
@@ -1067,17 +1063,8 @@ export function create_renderer(el, model, state, audio) {
     }
   };
 
-  const draw_chrome = () => {
-    mark_board(root, model, state, player);
-    toolbar.update();
-    dialog.update();
-    exporter.update();
-    messages.update();
-    spacer.style.height = `${state.view.height}px`;
-  };
-
-  const draw_playhead = () => {
-    playhead_frame = 0;
+  /** The playhead on the playing (or paused part-way) take's waveform, hidden on the others. */
+  const update_playhead = () => {
     for (const row of mounted.values()) {
       const head = row.querySelector?.(".vl-playhead");
       if (!head) continue;
@@ -1089,20 +1076,6 @@ export function create_renderer(el, model, state, audio) {
         head.style.left = `${(share * 100).toFixed(2)}%`;
       }
     }
-    if (player.playing) schedule_playhead();
-  };
-  const schedule_playhead = () => {
-    if (!playhead_frame) playhead_frame = requestAnimationFrame(draw_playhead);
-  };
-
-  const draw = () => {
-    frame = 0;
-    draw_chrome();
-    draw_rows();
-    draw_playhead();
-  };
-  const schedule = () => {
-    if (!frame) frame = requestAnimationFrame(draw);
   };
 
   /** Scroll just enough to show the take's row (and its line's header when it fits). */
@@ -1134,12 +1107,55 @@ export function create_renderer(el, model, state, audio) {
     for (const row of mounted.values()) if (row.dataset.file) draw_wave(row, row.dataset.file, color);
   };
 
+  return {
+    ...{ scroller, update, update_playhead, ensure_visible, redraw_take, redraw_waves },
+    scroll_to_top: () => (scroller.scrollTop = 0),
+  };
+}
+
+/**
+ * The board's DOM under `el`: the parts above, composed. Draws from `state.view`, the traits
+ * and the player, at most once per animation frame (`schedule`); while a take plays, the
+ * playhead moves on its own frames (`schedule_playhead`).
+ * @param {HTMLElement} el the element anywidget gives `render`
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ * @param {ReturnType<typeof create_audio>} audio
+ */
+export function create_renderer(el, model, state, audio) {
+  const root = create_board_root(el);
+  const toolbar = create_toolbar(root, model, state);
+  const dialog = create_lock_dialog(root, model, state);
+  const exporter = create_export(root, state);
+  const messages = create_messages(root, model, state);
+  const list = create_line_list(root, model, state, audio);
+  const { player } = audio;
+  let frame = 0;
+  let playhead_frame = 0;
+
+  const draw_playhead = () => {
+    playhead_frame = 0;
+    list.update_playhead();
+    if (player.playing) schedule_playhead();
+  };
+  const schedule_playhead = () => {
+    if (!playhead_frame) playhead_frame = requestAnimationFrame(draw_playhead);
+  };
+
+  const draw = () => {
+    frame = 0;
+    mark_board(root, model, state, player);
+    for (const part of [toolbar, dialog, exporter, messages, list]) part.update();
+    draw_playhead();
+  };
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(draw);
+  };
+
   const show_local = (text) => {
     state.local_message = text;
     schedule();
   };
-
-  const focus = () => focus_board(root);
 
   const close = () => {
     messages.close();
@@ -1148,12 +1164,12 @@ export function create_renderer(el, model, state, audio) {
     root.remove();
   };
 
+  const { scroller, ensure_visible, redraw_take, redraw_waves, scroll_to_top } = list;
   return {
     ...{ root, scroller, draw, schedule, schedule_playhead, ensure_visible, redraw_take, redraw_waves },
-    ...{ show_local, show_notice: messages.show_notice, focus },
+    ...{ show_local, show_notice: messages.show_notice, focus: () => focus_board(root) },
     ...{ open_confirm: dialog.open, close_confirm: dialog.close, confirm_open: dialog.is_open },
-    ...{ start_export: exporter.start, show_export: exporter.show },
-    ...{ scroll_to_top: () => (scroller.scrollTop = 0), close },
+    ...{ start_export: exporter.start, show_export: exporter.show, scroll_to_top, close },
   };
 }
 
