@@ -1,9 +1,11 @@
-"""The launch dashboard: the generation form (seed §5.3) and the job monitor, in ipywidgets.
+"""The launch and jobs dashboards: the generation form (seed §5.3) and the job monitor.
 
-`LaunchForm` validates the whole config on every change through voicelab.jobspec, so the
-errors shown are the ones the API would give, row numbers included; the Start button stays
-disabled until the config is valid. `JobMonitor` reads the job registry, so it shows the same
-jobs after a page reload, and it refreshes itself while a job runs.
+`LaunchForm` validates the whole config on every change through voicelab.jobspec, so it refuses
+exactly what the API would, row numbers included, and says so in the form's own words ("Pick at
+least one voice", not the API's "voice_ids must be ..."); the Start button stays disabled until
+the config is valid. `JobMonitor` reads the job registry, so it shows the same jobs after a page
+reload, and it refreshes itself while a job runs. `launch_view` (the form, the monitor below)
+and `jobs_view` (the monitor alone) are the dashboards.
 """
 
 from __future__ import annotations
@@ -18,16 +20,23 @@ import ipywidgets as w
 from voicelab import jobs, liveness, registry
 from voicelab.config import Settings
 from voicelab.engines import ENGINES, Voice, available_engines, get_engine
-from voicelab.errors import JobConfigError, ScriptError, VoicelabError
-from voicelab.jobspec import MAX_VARIANTS, SETTING_LIMITS, estimate, parse_config
+from voicelab.errors import JobConfigError, Problem, ScriptError, VoicelabError
+from voicelab.jobspec import MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS, estimate, parse_config
 from voicelab.script import decode_script
+from voicelab.widgets.views import wait_for_visit
 
 RANK_URL = "rank.ipynb?batch_id="
 PREVIEW_ROWS = 8
-FORM_LABELS = {"skin_name": "Skin name", "voice_ids": "Voices", "variants": "Variants per line",
-               "settings.": ""}
+JOBS_PAGE_LIMIT = 50  # jobs the Jobs dashboard lists (the launch page lists 10)
+SKIN_NAME_MAX = 100  # characters, as voicelab.jobspec allows
 SLIDERS = {"stability": "Stability", "similarity_boost": "Similarity", "style": "Style",
            "speed": "Speed"}
+UPLOAD_A_SCRIPT = "Upload a script: a CSV with Function and Line columns."
+# The config's fields as the form names them, for a problem no rule below words (none the form
+# can cause today): better a label than a field name.
+FORM_LABELS = {"skin_name": "Skin name", "voice_ids": "Voices", "variants": "Variants per line",
+               "model_id": "Model", "use_speaker_boost": "Speaker boost",
+               "similarity_boost": "Similarity", "script_csv": "Script CSV", "settings.": ""}
 
 
 def available_voices(settings: Settings) -> list[Voice]:
@@ -92,7 +101,7 @@ class LaunchForm:
                         self.speaker_boost, self.model, self.upload, *self.ranges.values()):
             control.observe(self._changed, names="value")
         self.start.on_click(lambda _: self.submit())
-        self._filter_voices()
+        self._filter_voices(preselect=True)
         self._models()
         self.widget = w.VBox([
             w.HTML("<h3>New batch</h3>"), self.engine, self.search, self.voice_select, self.skin,
@@ -130,9 +139,17 @@ class LaunchForm:
             config["script_csv"] = _decode(data, name)
         return config
 
-    def _filter_voices(self) -> None:
+    def _filter_voices(self, preselect: bool = False) -> None:
+        """Show the engine's voices that match the search (and the chosen ones, always).
+
+        With `preselect` (a new form, another engine) and nothing of this engine chosen yet, an
+        engine that offers a single voice has it selected: there is nothing else to pick.
+        """
         term = self.search.value.strip().casefold()
         chosen = set(self.voice_select.value)
+        offered = [v.id for v in self.voices if v.engine == self.engine.value]
+        if preselect and len(offered) == 1 and not chosen & set(offered):
+            chosen = set(offered)
         options = [(f"{v.name} ({v.id})", v.id) for v in self.voices
                    if v.engine == self.engine.value
                    and (not term or term in v.name.casefold() or term in v.id.casefold()
@@ -159,7 +176,7 @@ class LaunchForm:
         if owner in (self.engine, self.search):
             if owner is self.engine:
                 self._models()
-            self._filter_voices()
+            self._filter_voices(preselect=owner is self.engine)
         self._show_preview()
         try:
             job = parse_config(self.config(), default_engine=self.settings.default_engine)
@@ -173,14 +190,43 @@ class LaunchForm:
         self.estimate.value = self._estimate_html(job)
         self.start.disabled = False
 
-    def _explain(self, problem: Any) -> str:
-        """A problem in the form's words (its labels, not the config's field names)."""
-        if problem.field == "script_csv" and not self.script_bytes():
-            return "Upload a script: a CSV with Function and Line columns."
+    def _explain(self, problem: Problem) -> str:
+        """A problem in the form's words: what to do with which control, not the config's field
+        names (jobspec words them for the API and the CLI). Problems of the uploaded script are
+        already about the file (its name, row and column) and are shown as they are."""
+        field = problem.field or ""
+        if field == "skin_name":
+            if len(self.skin.value) > SKIN_NAME_MAX:
+                return f"Shorten the skin name to {SKIN_NAME_MAX} characters or fewer."
+            return "Name the skin, e.g. Aldric."
+        if field == "voice_ids":
+            if len(self.voice_select.value) > MAX_VOICES:
+                return f"Pick at most {MAX_VOICES} voices."
+            return "Pick at least one voice."
+        if field == "variants":
+            return f"Set variants per line to a whole number from 1 to {MAX_VARIANTS}."
+        if field == "engine":
+            return "Pick an engine."
+        if field == "model_id":
+            return "Pick a model."
+        setting = field.removeprefix("settings.")
+        if setting in SLIDERS:
+            low, high, _ = SETTING_LIMITS[setting]
+            return f"Set {SLIDERS[setting]} between {low:g} and {high:g}."
+        if setting == "use_speaker_boost":
+            return "Turn speaker boost on or off."
+        if field in ("script_csv", "script_path"):
+            script = self.script_bytes()
+            if not script:
+                return UPLOAD_A_SCRIPT
+            return (f"{script[0]} cannot be read as text: save it as CSV (UTF-8) and upload "
+                    "it again.")
         text = str(problem)
+        if field in ("", "Function", "Line"):  # the script's own: "<file>: row 2: Line is empty"
+            return text
         for name, label in FORM_LABELS.items():
             text = text.replace(name, label)
-        return text
+        return text[:1].upper() + text[1:]
 
     def _show_preview(self) -> None:
         from voicelab.errors import ScriptError
@@ -222,6 +268,10 @@ class LaunchForm:
         """Queue the job; returns its task id (None when the config was refused)."""
         try:
             self.task_id = jobs.submit(self.settings, self.config())
+        except JobConfigError as exc:
+            words = " ".join(self._explain(p) for p in exc.problems)
+            self.status.value = f"<span class='vl-error'>{html.escape(words)}</span>"
+            return None
         except VoicelabError as exc:
             self.status.value = f"<span class='vl-error'>{html.escape(str(exc))}</span>"
             return None
@@ -243,14 +293,16 @@ def _decode(data: bytes, name: str) -> str:
 class JobMonitor:
     """Recent jobs with state, progress, ETA, failures, cancel, and links to the boards."""
 
-    def __init__(self, settings: Settings, rank_url: str = RANK_URL, limit: int = 10) -> None:
+    def __init__(self, settings: Settings, rank_url: str = RANK_URL, limit: int = 10,
+                 title: str | None = "Jobs") -> None:
         self.settings, self.rank_url, self.limit = settings, rank_url, limit
         self.workers = w.HTML()
         self.rows = w.VBox()
-        self.widget = w.VBox([w.HTML("<h3>Jobs</h3>"), self.rows])
+        heading = [w.HTML(f"<h3>{html.escape(title)}</h3>")] if title else []
+        self.widget = w.VBox([*heading, self.rows])
         self.widget.add_class("vl-jobs")
         self._stop = threading.Event()
-        self._shown: list[Any] = []
+        self._shown: list[Any] | None = None  # nothing shown yet: "No jobs yet." is news too
         self.refresh()
 
     def refresh(self) -> None:
@@ -333,11 +385,28 @@ class JobMonitor:
 
 def launch_view(settings: Settings | None = None, refresh_s: float = 1.0) -> w.Widget:
     """The whole launch dashboard: the form above, the job monitor below, wired together; a
-    warning on top while no worker runs (before anyone fills the form in vain)."""
+    warning on top while no worker runs (before anyone fills the form in vain).
+
+    In a kernel Voila preheated, it first waits for the page's visitor, so the voices, the jobs
+    and the worker's state are read when someone looks, not when the kernel warmed up.
+    """
     from voicelab.config import get_settings
 
+    wait_for_visit()
     settings = settings or get_settings()
     monitor = JobMonitor(settings)
     form = LaunchForm(settings, on_submit=lambda _: monitor.refresh())
     monitor.watch(refresh_s)
     return w.VBox([monitor.workers, form.widget, monitor.widget])
+
+
+def jobs_view(settings: Settings | None = None, refresh_s: float = 1.0,
+              limit: int = JOBS_PAGE_LIMIT) -> w.Widget:
+    """The jobs dashboard: the latest `limit` jobs (the launch page's monitor, longer), live,
+    under the same no-worker warning. Waits for the visitor first, as `launch_view` does."""
+    from voicelab.config import get_settings
+
+    wait_for_visit()
+    monitor = JobMonitor(settings or get_settings(), limit=limit, title=None)
+    monitor.watch(refresh_s)
+    return w.VBox([monitor.workers, monitor.widget])

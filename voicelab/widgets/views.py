@@ -2,7 +2,7 @@
 
 `batches_view()` lists every batch with a filter and links to the ranking dashboard;
 `rank_view(batch_id)` is that dashboard; `query_param(name)` reads the page's URL query in
-Voila (waiting for the request first when the kernel was preheated).
+Voila (waiting for the request first when the kernel was preheated, as `wait_for_visit` does).
 """
 
 from __future__ import annotations
@@ -40,18 +40,28 @@ _TABLE_CSS = """<style>
 </style>"""
 
 
-def query_param(name: str, default: str = "") -> str:
-    """One parameter of the dashboard's URL query (`?batch_id=...`), or `default`.
+def wait_for_visit() -> None:
+    """In a kernel Voila preheated, wait until a page request takes it (once per kernel).
 
-    Voila gives a fresh kernel the query in QUERY_STRING; a preheated kernel runs before any
-    request, so it first waits for one (voila.utils.wait_for_request, once per kernel). Outside
-    Voila there is no QUERY_STRING and `default` comes back: notebooks then use their parameter.
+    A preheated kernel runs its notebook before anyone asks for the page: a dashboard that
+    reads the disk (batches, jobs, voices) calls this first, so it shows what is there when the
+    page is opened. Elsewhere (a fresh Voila kernel, Jupyter, nbval) it returns at once.
     """
     if os.environ.get("VOILA_PREHEAT", "False") != "False" and not _request["waited"]:
         from voila.utils import wait_for_request
 
         wait_for_request()
         _request["waited"] = True
+
+
+def query_param(name: str, default: str = "") -> str:
+    """One parameter of the dashboard's URL query (`?batch_id=...`), or `default`.
+
+    Voila gives a fresh kernel the query in QUERY_STRING; a preheated kernel runs before any
+    request, so it first waits for one (`wait_for_visit`). Outside Voila there is no
+    QUERY_STRING and `default` comes back: notebooks then use their parameter.
+    """
+    wait_for_visit()
     values = urllib.parse.parse_qs(os.environ.get("QUERY_STRING", "")).get(name)
     return values[0] if values else default
 
