@@ -5,7 +5,11 @@ One tornado server (a small `voila.app.Voila` subclass) serves everything (DESIG
 - this project's API paths and `/audio/` go to the Flask app through a WSGI container on a
   thread pool, so a slow request never blocks the event loop; the token check lives in Flask;
 - pages use `static/template/index.html.j2`, Voila's `lab` template without its CDN links
-  (decision 10: Voila's own bundle already carries Font Awesome).
+  (decision 10: Voila's own bundle already carries Font Awesome), topped by one slim header that
+  links the dashboards (`SHELL_LINKS`), rendered before any kernel runs;
+- pages load only the front-end extensions dashboards use (`DASHBOARD_EXTENSIONS`), two of them
+  built for Voila's own JupyterLab 4.2 (`static/labextensions/README.md`), so the JupyterLab and
+  Notebook installed for audio leads never load into a dashboard and the console stays clean.
 
 Kernels for the dashboards are preheated. Voila's page-unload beacon that shuts a kernel down
 is refused without an `_xsrf` cookie, which Voila never sets, so every visit used to leak a
@@ -42,10 +46,21 @@ from voicelab.dashboard_kernels import (
 from voicelab.errors import ConfigError
 from voicelab.supervisor import Supervisor
 
-TEMPLATE_OVERRIDES = Path(__file__).resolve().parent / "static" / "template"
+STATIC = Path(__file__).resolve().parent / "static"
+TEMPLATE_OVERRIDES = STATIC / "template"
+DASHBOARD_LABEXTENSIONS = STATIC / "labextensions"
 BATCH_LIST = "batches.ipynb"
 RANK_BOARD = "rank.ipynb"
-PREHEATED = (BATCH_LIST, RANK_BOARD)
+LAUNCH = "launch.ipynb"
+JOBS = "jobs.ipynb"
+PREHEATED = (BATCH_LIST, RANK_BOARD, LAUNCH, JOBS)
+# The header of every dashboard page: (label, notebook), left to right.
+SHELL_LINKS = (("Batches", BATCH_LIST), ("Launch", LAUNCH), ("Jobs", JOBS))
+# The federated extensions a dashboard page loads, and no other: the widget managers, anywidget
+# (the board and the player) and the code colours. Not Notebook 7's lab extension nor anything
+# else installed for JupyterLab: they are built for a newer JupyterLab than Voila's page.
+DASHBOARD_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8",
+                        "anywidget", "jupyterlab_pygments")
 API_THREADS = 8
 CULL_IDLE_S = 600
 CULL_INTERVAL_S = 60
@@ -100,9 +115,13 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None) -> An
     # No tracebacks in pages: with --host beyond loopback, strangers would read them.
     config.VoilaConfiguration.update(preheat_kernel=True, default_pool_size=1,
                                      show_tracebacks=False)
-    # Notebook 7's JupyterLab extension (installed for the audio leads) needs a newer
-    # JupyterLab than Voila's page bundles and fails there with a console error; pages need none.
-    config.VoilaConfiguration.extension_denylist = ["@jupyter-notebook/lab-extension"]
+    # Extensions installed for the audio leads' JupyterLab 4.6 and Notebook 7 fail or warn in
+    # Voila's JupyterLab 4.2 page: pages load only theirs, the widget managers built for 4.2.
+    config.VoilaConfiguration.update(
+        extension_allowlist=list(DASHBOARD_EXTENSIONS),
+        extra_labextensions_path=[str(DASHBOARD_LABEXTENSIONS)],
+        resources={"voicelab": {"shell": [{"label": label, "notebook": notebook}
+                                          for label, notebook in SHELL_LINKS]}})
     # A preheated kernel runs its notebook before any visit: only the dashboards get one,
     # never generate.ipynb (that one runs a job).
     config.VoilaKernelManager.kernel_pools_config = {
@@ -122,7 +141,7 @@ def _voila_class() -> type:
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
 
-    class RenderHandler(TornadoVoilaHandler):  # type: ignore[misc]
+    class RenderHandler(TornadoVoilaHandler):
         """Voila's render handler, plus the `_xsrf` cookie the unload beacon needs, and the cap.
 
         A request for a notebook is admitted only if a kernel slot is free; otherwise it gets
@@ -177,14 +196,14 @@ def _voila_class() -> type:
             self.finish({"status": "ok", "kernels": manager.kernel_count(),
                          "max_kernels": manager.max_kernels})
 
-    class VoicelabVoila(Voila):  # type: ignore[misc]
+    class VoicelabVoila(Voila):
         """Voila with the API, /audio, the redirect and local static files in front."""
 
         flask_app: Any = None
 
         def setup_template_dirs(self) -> None:
             super().setup_template_dirs()
-            self.template_paths = [str(TEMPLATE_OVERRIDES), *self.template_paths]
+            self.template_paths = [str(TEMPLATE_OVERRIDES), *self.template_paths]  # type: ignore[has-type]
 
         def init_settings(self) -> dict[str, Any]:
             self.voila_configuration.multi_kernel_manager_class = kernel_manager_class()
@@ -225,7 +244,8 @@ def urls(host: str, port: int) -> dict[str, str]:
     return {
         "batches": f"{base}/",
         "rank board": dashboard_url(base, RANK_BOARD) + "?batch_id=<id>",
-        "launch": dashboard_url(base, "launch.ipynb"),
+        "launch": dashboard_url(base, LAUNCH),
+        "jobs": dashboard_url(base, JOBS),
         "dashboards": f"{base}/voila/tree",
         "API": f"{base}/api/openapi.json",
         "audio": f"{base}/audio/<skin>/<voice>/<batch>/takes/<file>",

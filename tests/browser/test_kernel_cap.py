@@ -1,10 +1,10 @@
 """Kernels are a bounded resource (DESIGN decision 14), against a real `voicelab serve`.
 
-One server for the module with a small cap (VOICELAB_MAX_KERNELS=4: the two preheated kernels
-and two pages) and a short connect deadline (VOICELAB_KERNEL_CONNECT_S=5). A burst of clients
-that give up after 0.2 s never takes it past the cap, the kernels they leave behind are shut
-down, and a real board opens fine afterwards; a client that reads a page but never connects
-loses its kernel after the deadline; past the cap, Chromium gets the plain busy page.
+One server for the module with a small cap (VOICELAB_MAX_KERNELS: the preheated kernels, one
+per dashboard, and two pages) and a short connect deadline (VOICELAB_KERNEL_CONNECT_S=5). A burst
+of clients that give up after 0.2 s never takes it past the cap, the kernels they leave behind
+are shut down, and a real board opens fine afterwards; a client that reads a page but never
+connects loses its kernel after the deadline; past the cap, Chromium gets the plain busy page.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from tests.batches import make_batch
 from tests.browser.harness import Page, Peaks, ServeProcess, wait_until
 from voicelab import dashboard_kernels
 
-CAP = 4
-CONNECT_S = 5.0
 POOL = len(vl_server.PREHEATED)
+CAP = POOL + 2
+CONNECT_S = 5.0
 BATCH = "20260101-090000-c1"
 BURST = 40
 GIVE_UP_S = 0.2

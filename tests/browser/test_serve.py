@@ -137,7 +137,7 @@ def test_every_dashboard_renders_at_its_address(server: ServeProcess, page: Page
     response = page.goto(f"{server.url}/voila/render/{notebook}")
     assert response is not None and response.ok
     # rank.ipynb without ?batch_id= says so instead of failing
-    page.wait_for_selector(".vl-batch-list, .vl-rank-missing")
+    page.wait_for_selector(".vl-batch-list, .vl-rank-missing, .vl-launch, .vl-jobs")
     assert page.errors == []
 
 
