@@ -35,6 +35,7 @@ from voicelab.errors import ConfigError
 KERNEL_BUDGET_BYTES = 250 * 1024 * 1024
 MAX_KERNELS_DEFAULT = (4, 32)
 KERNELS_PER_CPU = 4
+MIN_PAGES = 2  # dashboard pages the default cap always leaves room for, beside the preheated
 KERNEL_CONNECT_S = DEFAULT_KERNEL_CONNECT_S  # a page's kernel waits this long for its websocket
 RETRY_AFTER_S = 60
 REFUSALS_LOG_S = 10
@@ -83,11 +84,13 @@ def available_memory() -> int | None:
     return None
 
 
-def default_max_kernels(available: int | None, cpus: int | None) -> int:
+def default_max_kernels(available: int | None, cpus: int | None, preheated: int = 0) -> int:
     """The cap when VOICELAB_MAX_KERNELS is unset: available memory / 250 MB, and at most
     KERNELS_PER_CPU per CPU (kernels starting at once stall a small machine long before they
-    fill its memory: 30 on 2 CPUs took 30 s), within [4, 32]."""
+    fill its memory: 30 on 2 CPUs took 30 s), within [4, 32], and never so low that fewer
+    than MIN_PAGES pages could open beside the `preheated` kernels."""
     low, high = MAX_KERNELS_DEFAULT
+    low = max(low, preheated + MIN_PAGES)
     if available is None:
         return low
     by_cpu = KERNELS_PER_CPU * (cpus or 1)
@@ -104,7 +107,7 @@ def kernel_limits(settings: Settings, preheated: int) -> KernelLimits:
     least = preheated + 1  # the preheated kernels count, and a page needs one more
     max_kernels = settings.max_kernels
     if max_kernels is None:
-        max_kernels = default_max_kernels(available_memory(), os.cpu_count())
+        max_kernels = default_max_kernels(available_memory(), os.cpu_count(), preheated)
     elif max_kernels < least:
         raise ConfigError("VOICELAB_MAX_KERNELS", str(max_kernels),
                           f"expected a whole number of at least {least} (the "

@@ -25,7 +25,7 @@ def test_defaults_follow_the_memory_and_the_cpus_available() -> None:
 
     limits = limits_of({})
     assert limits.max_kernels == default_max_kernels(dashboard_kernels.available_memory(),
-                                                     os.cpu_count())
+                                                     os.cpu_count(), len(server.PREHEATED))
     assert limits.connect_s == dashboard_kernels.KERNEL_CONNECT_S == 30
     assert default_max_kernels(2 * 1024 * MB, 16) == 8  # 2 GB / 250 MB
     assert default_max_kernels(24 * 1024 * MB, 2) == 8  # 4 per CPU on a small machine
@@ -33,6 +33,10 @@ def test_defaults_follow_the_memory_and_the_cpus_available() -> None:
     assert default_max_kernels(64 * 1024 * MB, 64) == 32  # never above 32
     assert default_max_kernels(None, 8) == 4
     assert default_max_kernels(24 * 1024 * MB, None) == 4
+    # however small the machine, two pages can open beside the preheated kernels
+    assert default_max_kernels(None, 1, preheated=4) == 6
+    assert default_max_kernels(100 * MB, 1, preheated=4) == 6
+    assert default_max_kernels(24 * 1024 * MB, 2, preheated=4) == 8
 
 
 def test_values_are_read_and_trimmed() -> None:
