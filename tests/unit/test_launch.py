@@ -229,3 +229,24 @@ def test_with_no_jobs_the_monitor_says_so(settings: Settings) -> None:
     monitor = JobMonitor(settings)
     [empty] = monitor.rows.children
     assert "No jobs yet." in empty.value
+
+
+@pytest.mark.integration
+def test_the_model_list_follows_the_engine(root: Path) -> None:
+    """Piper has no models: the model list says so and the config names none; ElevenLabs
+    offers the service's models with its default chosen, and the config names it."""
+    from tests.fake_elevenlabs import DEFAULT_KEY, FakeElevenLabs
+    from voicelab.engines import ENGINES
+
+    with FakeElevenLabs(quota=10_000) as fake:
+        form = LaunchForm(Settings(audio_root=root, elevenlabs_api_key=DEFAULT_KEY,
+                                   elevenlabs_base_url=fake.url))
+        form.engine.value = "piper"
+        assert form.model.disabled and form.model.value == ""
+        assert "has no models" in form.model.label
+        assert "model_id" not in form.config()
+        form.engine.value = "elevenlabs"
+        default = ENGINES["elevenlabs"].default_model
+        assert not form.model.disabled and form.model.value == default
+        assert len(form.model.options) > 1, "the service's models, not only the default"
+        assert form.config()["model_id"] == default

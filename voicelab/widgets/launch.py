@@ -161,15 +161,18 @@ class LaunchForm:
         kind = ENGINES.get(self.engine.value or "")
         default = kind.default_model if kind else None
         self.model.disabled = default is None
+        if default is None:  # "" is no model: config() leaves model_id out
+            self.model.options = [(f"none: {self.engine.value or 'this engine'} has no models", "")]
+            self.model.value = ""
+            return
         models: list[str] = []
-        if default is not None:
-            try:
-                engine = get_engine(self.engine.value, self.settings)
-                models = [m["model_id"] for m in engine.models()]  # type: ignore[attr-defined]
-            except VoicelabError:
-                pass
-        self.model.options = models or ([default] if default else [])
-        self.model.value = default if default in self.model.options else None
+        try:
+            engine = get_engine(self.engine.value, self.settings)
+            models = [m["model_id"] for m in engine.models()]  # type: ignore[attr-defined]
+        except VoicelabError:
+            pass
+        self.model.options = models or [default]
+        self.model.value = default if default in self.model.options else self.model.options[0]
 
     def _changed(self, change: dict[str, Any] | None = None) -> None:
         owner = change and change.get("owner")
