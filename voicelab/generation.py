@@ -180,9 +180,11 @@ def _find_resumable(voice_dir: Path, fp: str,
 
 def prepare_batches(config: GenerationConfig, root: Path, voices: list[Voice],
                     job_id: str | None = None) -> list[BatchTarget]:
-    """Find the interrupted batch of this same job for each voice, or create a new one."""
+    """Find the interrupted batch of this same job for each voice, or create a new one (and
+    the root itself, the first time)."""
     targets = []
     skin_dir = root / safe_name(config.skin_name)
+    root.mkdir(parents=True, exist_ok=True)
     with file_lock(root / ".voicelab.lock"):
         for voice in voices:
             voice_dir = skin_dir / safe_name(f"{voice.name}-{voice.id}")

@@ -79,6 +79,13 @@ def test_batch_follows_the_contract(fake, engine, root, tmp_path):
     assert fake.stats()["max_in_flight"] <= 5
 
 
+def test_a_root_that_does_not_exist_yet_is_made(fake, engine, tmp_path):
+    root = tmp_path / "new" / "audio"
+    result = generation.generate(config(fake, short_script(tmp_path, 1), variants=1), root,
+                                 engine, concurrency=2)
+    assert result.complete and [p.parent.parent.parent for p in result.batch_dirs] == [root]
+
+
 def test_settings_spread_evenly_per_line(fake, tmp_path):
     job = config(fake, short_script(tmp_path, 2), variants=4)
     plan = generation.plan_takes(job, "v", "20250101-000000-v")
