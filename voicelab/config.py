@@ -97,24 +97,23 @@ def _whole_number(variable: str, raw: str) -> int:
         raise ConfigError(variable, raw, "expected a whole number") from None
 
 
-def _seconds_at_least_1(variable: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not value >= 1.0:
-        raise ConfigError(variable, raw, "expected a number of seconds, 1 or more")
-    return value
+def _seconds(hint: str, ok: Callable[[float], bool]) -> Callable[[str, str], float]:
+    """A parser of a number of seconds that `ok` accepts; ConfigError with `hint` otherwise."""
+    def parse(variable: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not ok(value):
+            raise ConfigError(variable, raw, hint)
+        return value
+
+    return parse
 
 
-def _seconds_above_0(variable: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(variable, raw, "expected a number of seconds above 0, e.g. 30")
-    return value
+_stale_seconds = _seconds("expected a number of seconds, 1 or more", lambda s: s >= 1.0)
+_connect_seconds = _seconds("expected a number of seconds above 0, e.g. 30",
+                            lambda s: math.isfinite(s) and s > 0)
 
 
 def _log_level(variable: str, raw: str) -> str:
@@ -195,12 +194,12 @@ def settings_and_problems(
         cors_origins=tuple(o for o in (get("VOICELAB_CORS_ORIGINS") or "").split(",") if o.strip()),
         flask_env=get("FLASK_ENV") or "development",
         notebooks_dir=notebooks,
-        job_stale_s=checked(_seconds_at_least_1, "VOICELAB_JOB_STALE_S",
+        job_stale_s=checked(_stale_seconds, "VOICELAB_JOB_STALE_S",
                             get("VOICELAB_JOB_STALE_S") or str(DEFAULT_JOB_STALE_S),
                             DEFAULT_JOB_STALE_S),
         max_kernels=checked(_whole_number, "VOICELAB_MAX_KERNELS", max_kernels, None)
         if (max_kernels := get("VOICELAB_MAX_KERNELS")) else None,
-        kernel_connect_s=checked(_seconds_above_0, "VOICELAB_KERNEL_CONNECT_S",
+        kernel_connect_s=checked(_connect_seconds, "VOICELAB_KERNEL_CONNECT_S",
                                  get("VOICELAB_KERNEL_CONNECT_S") or str(DEFAULT_KERNEL_CONNECT_S),
                                  DEFAULT_KERNEL_CONNECT_S),
     )

@@ -206,7 +206,7 @@ class Piper:
 
     def max_text_length(self, model_id: str | None) -> int:
         """The longest line Piper is given in one take (model_id means nothing to Piper)."""
-        return MAX_TEXT_LENGTH
+        return self.text_limit(model_id)
 
     def synthesize(
         self, text: str, voice_id: str, settings: TakeSettings, seed: int | None,

@@ -22,7 +22,7 @@ from voicelab.config import Settings
 from voicelab.engines import ENGINES, Voice, available_engines, get_engine
 from voicelab.errors import JobConfigError, Problem, ScriptError, VoicelabError
 from voicelab.jobspec import MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS, estimate, parse_config
-from voicelab.script import decode_script
+from voicelab.script import decode_script, parse_script
 from voicelab.widgets.views import wait_for_visit
 
 RANK_URL = "rank.ipynb?batch_id="
@@ -232,9 +232,6 @@ class LaunchForm:
         return text[:1].upper() + text[1:]
 
     def _show_preview(self) -> None:
-        from voicelab.errors import ScriptError
-        from voicelab.script import parse_script
-
         script = self.script_bytes()
         if not script:
             self.preview.value = "<i>Upload a CSV with Function and Line columns.</i>"
