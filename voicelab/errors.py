@@ -5,12 +5,19 @@ VoicelabError
 ├── ScriptError(source, problems)           a dialogue script, every problem with its row
 ├── MetadataError(path, reason)             a metadata.json that breaks schema v1
 ├── BatchNotFound(batch_id)
+├── PeopleError
+│   ├── UsersFileError(path, reason)    the users file is unreadable or breaks its format
+│   ├── InvalidName(name)               a person's name VoiceLab does not accept
+│   ├── UnknownPerson(name)
+│   ├── NotSignedIn                     no session, token or service token
+│   └── Forbidden(person, action)       the person's role does not allow the action
 ├── JobFailed                               a job's notebook stopped on an error
 ├── BrokerUnavailable                       the job queue cannot be reached
 ├── RankError
 │   ├── BatchLocked(batch_id)
 │   ├── UnknownTake(filename)
-│   └── InvalidRank(value)
+│   ├── InvalidRank(value)
+│   └── UndoRefused(reason)             nothing to undo, or the line changed since
 └── EngineError                             a text-to-speech back end
     ├── AuthFailed                          invalid key: stops the whole job
     ├── QuotaExhausted                      out of characters: stops the whole job
@@ -87,6 +94,54 @@ class BatchNotFound(VoicelabError):
         super().__init__(f"no batch with id {batch_id!r}")
 
 
+class PeopleError(VoicelabError):
+    """Raised when who someone is, or what they may do, is in question."""
+
+
+class UsersFileError(PeopleError):
+    """Raised when the users file cannot be read or breaks its format: sign-in then fails
+    closed, never open."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{path}: {reason}")
+
+
+class InvalidName(PeopleError):
+    """Raised when a person's name is not 1-32 of a-z, 0-9, '.', '_' or '-', starting with a
+    letter or digit (names go into history lines, file names and URLs)."""
+
+    def __init__(self, name: object, reason: str = "") -> None:
+        self.name = name
+        hint = reason or ("use 1-32 lower-case letters, digits, '.', '_' or '-', starting with "
+                          "a letter or digit")
+        super().__init__(f"invalid name {name!r}: {hint}")
+
+
+class UnknownPerson(PeopleError):
+    """Raised when no user has the given name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no user named {name!r} (see: voicelab users list)")
+
+
+class NotSignedIn(PeopleError):
+    """Raised when a request carries no valid session, personal token or service token."""
+
+    def __init__(self) -> None:
+        super().__init__("sign in first: send 'Authorization: Bearer <personal token>' "
+                         "or sign in at /login")
+
+
+class Forbidden(PeopleError):
+    """Raised when a person's role does not allow what they asked."""
+
+    def __init__(self, person: str, role: str, action: str, needs: str) -> None:
+        self.person, self.role, self.action, self.needs = person, role, action, needs
+        super().__init__(f"{person} is a {role}: only a {needs} may {action}")
+
+
 class JobFailed(VoicelabError):
     """Raised when a job's notebook stops on an error; names the error and the report."""
 
@@ -121,6 +176,11 @@ class InvalidRank(RankError):
     def __init__(self, value: object) -> None:
         self.value = value
         super().__init__(f"rank must be an integer from 1 to 5 or null, not {value!r}")
+
+
+class UndoRefused(RankError):
+    """Raised when an undo cannot be done: nothing left to undo, or someone else changed the
+    line since (the message names who and when)."""
 
 
 class EngineError(VoicelabError):
