@@ -25,14 +25,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write `path` so readers see the old or the new file, never a partial one.
 
-    Temp file in the same folder, fsync, os.replace, fsync of the folder; the temp file is
-    removed on any failure. Also used for MP3 takes.
+    Temp file in the same folder (created with `mode`), fsync, os.replace, fsync of the folder;
+    the temp file is removed on any failure. Also used for MP3 takes and the users file.
     """
     tmp = path.parent / temp_name(path.name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         try:
             view = memoryview(data)
