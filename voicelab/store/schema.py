@@ -89,7 +89,7 @@ class Field:
             return False
         if self.column_ok is not None:
             return self.column_ok(column)
-        return all(map(self.value_ok, column))
+        return self.value_ok is _always or all(map(self.value_ok, column))
 
 
 def _kinds(*kinds: type) -> frozenset[type]:
@@ -119,9 +119,13 @@ TAKE_FIELDS: tuple[Field, ...] = (
           lambda column: set(column) <= _RANK_VALUES),
     Field("ranked_at", _kinds(str, NoneType), "an ISO-8601 time or null", _iso_or_none,
           _iso_column),
+    Field("ranked_by", _kinds(str, NoneType), "a name (string) or null", required=False),
 )
 
-_TAKE_COLUMNS = operator.itemgetter(*(field.name for field in TAKE_FIELDS))
+_REQUIRED_TAKE_FIELDS = tuple(field for field in TAKE_FIELDS if field.required)
+_OPTIONAL_TAKE_FIELDS = tuple(field for field in TAKE_FIELDS if not field.required)
+_TAKE_COLUMNS = operator.itemgetter(*(field.name for field in _REQUIRED_TAKE_FIELDS))
+_ABSENT = object()
 _FILE = operator.itemgetter("file")
 _LINE_RANK = operator.itemgetter("line", "rank")
 _HAS_RANK = operator.itemgetter(1)
@@ -140,7 +144,8 @@ def takes_ok(takes: list[Any]) -> bool:
 
     Every rank change loads (and so validates) the whole batch; on a 2,000-take batch a
     per-take Python loop cost more than the JSON parse. False only means "look closer":
-    `take_problem` then finds and names the problem.
+    `take_problem` then finds and names the problem. Required fields are read with one
+    itemgetter per take; an optional field's column holds only the takes that have it.
     """
     try:
         rows = list(map(_TAKE_COLUMNS, takes))
@@ -150,8 +155,13 @@ def takes_ok(takes: list[Any]) -> bool:
         return True
     columns = list(zip(*rows, strict=True))
     if not all(field.column_valid(column) for field, column in
-               zip(TAKE_FIELDS, columns, strict=True)):
+               zip(_REQUIRED_TAKE_FIELDS, columns, strict=True)):
         return False
+    for field in _OPTIONAL_TAKE_FIELDS:
+        present = [value for take in takes
+                   if (value := take.get(field.name, _ABSENT)) is not _ABSENT]
+        if present and not field.column_valid(present):
+            return False
     held = list(filter(_HAS_RANK, map(_LINE_RANK, takes)))
     return len(set(columns[0])) == len(rows) and len(set(held)) == len(held)
 
