@@ -6,6 +6,11 @@ least one voice", not the API's "voice_ids must be ..."); the Start button stays
 the config is valid. `JobMonitor` reads the job registry, so it shows the same jobs after a page
 reload, and it refreshes itself while a job runs. `launch_view` (the form, the monitor below)
 and `jobs_view` (the monitor alone) are the dashboards.
+
+Starting and cancelling jobs is a lead's (the `jobs` action): both ask who the dashboard serves
+(`people.kernel_person`) at every click, and refuse with the Forbidden message otherwise; for
+anyone else the Start button stays disabled and Cancel buttons are not shown, with that message
+as the explanation.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from voicelab import jobs, liveness, registry
+from voicelab import jobs, liveness, people, registry
 from voicelab.config import Settings
 from voicelab.engines import ENGINES, Voice, available_engines, get_engine
 from voicelab.errors import JobConfigError, Problem, ScriptError, VoicelabError
@@ -48,6 +53,27 @@ def available_voices(settings: Settings) -> list[Voice]:
         except VoicelabError:
             continue
     return voices
+
+
+def jobs_refusal(settings: Settings) -> str:
+    """Why the person this dashboard serves may not start or cancel jobs, or "" (a lead).
+
+    Asked anew at every call, never cached: a role changed meanwhile counts at once. The text is
+    the Forbidden message (`bob is a designer: only a lead may start or cancel jobs`), or why the
+    users file cannot be read (then nobody may).
+    """
+    try:
+        people.require(people.kernel_person(settings.audio_root), "jobs")
+    except VoicelabError as exc:
+        return str(exc)
+    return ""
+
+
+def _refusal_html(text: str) -> str:
+    if not text:
+        return ""
+    return ("<div class='vl-jobs-refused' role='note' style='color:var(--jp-ui-font-color2,#555);"
+            f"padding:4px 0'>{html.escape(text)}.</div>")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -97,6 +123,7 @@ class LaunchForm:
         self.start = w.Button(description="Start generation", button_style="primary",
                               disabled=True, icon="play")
         self.status = w.HTML()
+        self.role_note = w.HTML()
         for control in (self.engine, self.search, self.voice_select, self.skin, self.variants,
                         self.speaker_boost, self.model, self.upload, *self.ranges.values()):
             control.observe(self._changed, names="value")
@@ -107,7 +134,7 @@ class LaunchForm:
             w.HTML("<h3>New batch</h3>"), self.engine, self.search, self.voice_select, self.skin,
             self.variants, *self.ranges.values(), self.speaker_boost, self.model,
             w.HBox([self.upload]), self.preview, self.errors, self.estimate,
-            w.HBox([self.start, self.status])])
+            w.HBox([self.start, self.status]), self.role_note])
         self.widget.add_class("vl-launch")
         self._changed()
 
@@ -181,6 +208,8 @@ class LaunchForm:
                 self._models()
             self._filter_voices(preselect=owner is self.engine)
         self._show_preview()
+        refusal = jobs_refusal(self.settings)
+        self.role_note.value = _refusal_html(refusal)
         try:
             job = parse_config(self.config(), default_engine=self.settings.default_engine)
         except JobConfigError as exc:
@@ -191,7 +220,7 @@ class LaunchForm:
             return
         self.errors.value = ""
         self.estimate.value = self._estimate_html(job)
-        self.start.disabled = False
+        self.start.disabled = bool(refusal)
 
     def _explain(self, problem: Problem) -> str:
         """A problem in the form's words: what to do with which control, not the config's field
@@ -265,7 +294,14 @@ class LaunchForm:
         return f"<div class='vl-estimate'>{text}</div>"
 
     def submit(self) -> str | None:
-        """Queue the job; returns its task id (None when the config was refused)."""
+        """Queue the job; returns its task id (None when the config or the person's role was
+        refused: only a lead may start jobs, asked now)."""
+        refusal = jobs_refusal(self.settings)
+        if refusal:
+            self.role_note.value = _refusal_html(refusal)
+            self.start.disabled = True
+            self.status.value = f"<span class='vl-error'>{html.escape(refusal)}</span>"
+            return None
         try:
             self.task_id = jobs.submit(self.settings, self.config())
         except JobConfigError as exc:
@@ -306,14 +342,19 @@ class JobMonitor:
         self.refresh()
 
     def refresh(self) -> None:
+        """Show the latest jobs; a Cancel button on each unfinished one for a lead, else one
+        line saying why there is none (the role is asked anew each time)."""
         records = registry.recent(self.settings.audio_root, self.limit)
         self.workers.value = self._workers_html(records)
-        snapshot = [(r["task_id"], r["state"], r.get("progress"), r.get("result"),
-                     r.get("error")) for r in records]
+        refusal = jobs_refusal(self.settings)
+        snapshot = [refusal] + [(r["task_id"], r["state"], r.get("progress"), r.get("result"),
+                                 r.get("error")) for r in records]
         if snapshot == self._shown:
             return
         self._shown = snapshot
-        self.rows.children = [self._row(r) for r in records] or [
+        running = any(r["state"] not in registry.TERMINAL for r in records)
+        note = [w.HTML(_refusal_html(refusal))] if refusal and running else []
+        self.rows.children = [*note, *(self._row(r, cancel=not refusal) for r in records)] or [
             w.HTML("<i>No jobs yet.</i>")]
 
     def _workers_html(self, records: list[dict[str, Any]]) -> str:
@@ -330,7 +371,7 @@ class JobMonitor:
                 "<code>voicelab serve</code>, which runs one); <code>voicelab doctor</code> "
                 "checks the whole set-up.</div>")
 
-    def _row(self, record: dict[str, Any]) -> w.Widget:
+    def _row(self, record: dict[str, Any], cancel: bool = True) -> w.Widget:
         progress = record.get("progress") or {}
         total, done = progress.get("total") or 0, progress.get("done") or 0
         failed = progress.get("failed") or 0
@@ -354,19 +395,25 @@ class JobMonitor:
             children.append(w.HTML(links))
         if record.get("error"):
             children.append(w.HTML(f"<pre class='vl-error'>{html.escape(record['error'])}</pre>"))
-        if state not in registry.TERMINAL:
-            cancel = w.Button(description="Cancel", button_style="warning",
+        if cancel and state not in registry.TERMINAL:
+            button = w.Button(description="Cancel", button_style="warning",
                               layout=w.Layout(width="90px"))
-            cancel.on_click(lambda _, task_id=record["task_id"]: self.cancel(task_id))
-            children.append(cancel)
+            button.on_click(lambda _, task_id=record["task_id"]: self.cancel(task_id))
+            children.append(button)
         row = w.VBox(children, layout=w.Layout(border="1px solid var(--jp-border-color2, #ccc)",
                                                padding="6px", margin="4px 0"))
         row.add_class("vl-job")
         return row
 
-    def cancel(self, task_id: str) -> None:
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a job, if the person this dashboard serves is a lead now; False if refused
+        (then the jobs show again, without Cancel buttons and with the reason above them)."""
+        if jobs_refusal(self.settings):
+            self.refresh()
+            return False
         jobs.cancel(self.settings, task_id)
         self.refresh()
+        return True
 
     def watch(self, every_s: float = 1.0) -> None:
         """Refresh in the background while the page is open."""
