@@ -10,22 +10,30 @@ import gc
 from api.app import create_app
 from voicelab.config import Settings
 from voicelab.logs import configure_logging
+from voicelab.people.exposure import require_users
 
 __all__ = ["create_app", "serve"]
 
 WAITRESS_THREADS = 8
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 5000) -> None:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 5000, *,
+          insecure_no_auth: bool = False) -> None:
     """Serve the API with waitress until interrupted; port 0 picks a free port (logged).
 
+    Beyond loopback it needs users or a service token (VOICELAB_API_TOKEN), unless
+    `insecure_no_auth`.
+
     Raises:
-        ConfigError: as create_app.
+        ConfigError: as create_app, or an open door (voicelab.people.exposure.require_users).
     """
     import waitress
 
     configure_logging(settings)
-    app = create_app(settings)
+    must = require_users(settings.audio_root, host, insecure_no_auth=insecure_no_auth,
+                         guarded=bool(settings.api_token), what="rank, lock and start jobs "
+                         "through the API")
+    app = create_app(settings, require_users=must)
     # Long-lived objects (Flask, the engines) leave the collector's view, so the full
     # collections that loading a large metadata.json triggers stay short.
     gc.collect()

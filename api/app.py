@@ -34,8 +34,11 @@ def _log_request(response: Response) -> Response:
     return response
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, require_users: bool = False) -> Flask:
     """Build the API app for `settings` (default: the environment, with logging set up).
+
+    `require_users`: with no users and no service token, refuse every request instead of
+    letting anyone in (a server bound beyond loopback; see api.auth).
 
     Raises:
         ConfigError: FLASK_ENV is production and SECRET_KEY is unset.
@@ -54,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["voicelab.engines"] = {}
     app.extensions["celery"] = jobs.get_app(settings)
     app.before_request(_start_timer)
-    auth.install(app)
+    auth.install(app, settings, require_users)
     app.after_request(_log_request)
     errors.register(app)
     app.register_blueprint(routes.bp)

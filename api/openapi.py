@@ -101,6 +101,11 @@ _CONFIG_FIELDS: Schema = {
     "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 4_294_967_295},
 }
 
+
+def _object(required: list[str], properties: Schema) -> Schema:
+    return {"type": "object", "required": required, "properties": properties}
+
+
 _TAKE: Schema = {
     "type": "object",
     "required": ["file", "line", "script_text", "take_number", "generation_settings", "rank",
@@ -110,8 +115,18 @@ _TAKE: Schema = {
         "take_number": {"type": "integer", "minimum": 1},
         "generation_settings": {"type": "object"},
         "rank": _RANK, "ranked_at": _TIME,
+        "ranked_by": {"type": ["string", "null"], "description": "who gave the rank"},
     },
 }
+
+_HISTORY_ENTRY: Schema = _object(["seq", "time", "person", "action"], {
+    "seq": {"type": "integer", "minimum": 1}, "time": _TIME, "person": _STR,
+    "action": {"type": "string", "description": "rank, clear, lock, unlock, undo, baseline"},
+    "line": _NULLABLE_STR, "take": _NULLABLE_STR,
+    "before": {"type": ["object", "null"], "description": "file -> rank before"},
+    "after": {"type": ["object", "null"], "description": "file -> rank after"},
+    "revision": {"type": "integer"}, "undoes": {"type": ["integer", "null"]},
+})
 
 
 def _ref(name: str) -> Schema:
@@ -121,10 +136,6 @@ def _ref(name: str) -> Schema:
 def _data(schema: Schema) -> Schema:
     return {"type": "object", "required": ["data"], "additionalProperties": False,
             "properties": {"data": schema}}
-
-
-def _object(required: list[str], properties: Schema) -> Schema:
-    return {"type": "object", "required": required, "properties": properties}
 
 
 SCHEMAS: dict[str, Schema] = {
@@ -198,13 +209,22 @@ SCHEMAS: dict[str, Schema] = {
     "Locked": _data(_object(["locked", "ranked_at_utc"], {
         "locked": {"const": True}, "ranked_at_utc": _TIME,
     })),
+    "Unlocked": _data(_object(["locked"], {"locked": {"const": False}})),
+    "History": _data({"type": "array", "items": _HISTORY_ENTRY}),
+    "Person": _data(_object(["name", "role", "allowed", "sign_in"], {
+        "name": _STR, "role": {"type": "string", "enum": ["viewer", "designer", "lead"]},
+        "allowed": {"type": "array", "items": _STR,
+                    "description": "what the role may do: listen, rank, undo, lock, ..."},
+        "sign_in": {"type": "boolean", "description": "whether this server has users"},
+    })),
 }
 
 # Multipart parts that carry JSON (the upload's config field).
 _ENCODINGS = {"GenerationUpload": {"encoding": {"config": {"contentType": "application/json"}}}}
 
 _REASONS = {200: "OK", 202: "Accepted", 206: "Partial Content", 304: "Not Modified",
-            400: "Invalid input", 401: "Missing or wrong API token", 404: "Not found",
+            400: "Invalid input", 401: "Not signed in: no valid token or session",
+            403: "The role does not allow it", 404: "Not found", 409: "Conflict",
             413: "Body too large", 416: "Range not satisfiable", 423: "Batch is locked",
             500: "Server-side problem", 502: "Text-to-speech service failed",
             503: "Job queue unreachable"}
@@ -248,7 +268,8 @@ def _operation(op: Operation, secured: bool) -> Schema:
 
 
 def document(operations: list[Operation], *, secured: bool, version: str) -> Schema:
-    """The OpenAPI 3.1 document for these operations (`secured`: a token is required)."""
+    """The OpenAPI 3.1 document for these operations (`secured`: a token or session is
+    required, because a service token is set or users exist)."""
     paths: dict[str, Schema] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, secured)

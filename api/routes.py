@@ -18,8 +18,9 @@ from celery import Celery
 from flask import Blueprint, Response, current_app, request, send_file
 from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 
+from api.auth import person
 from api.openapi import AUDIO, EMPTY, RAW, RouteTable, document
-from voicelab import __version__, jobs, paths, ranking, registry, store
+from voicelab import __version__, history, jobs, paths, people, ranking, registry, store
 from voicelab.config import Settings
 from voicelab.engines import Engine, available_engines, get_engine
 from voicelab.errors import EngineError, JobConfigError, Problem
@@ -186,15 +187,17 @@ def _rank_body() -> object:
 # --- generation ------------------------------------------------------------------------------
 
 
-@table.route("/api/generate", "POST", "Validate a job (script included) and queue it",
-             {202: "TaskAccepted", 400: "Error", 413: "Error", 502: "Error", 503: "Error"},
+@table.route("/api/generate", "POST", "Validate a job (script included) and queue it (lead)",
+             {202: "TaskAccepted", 400: "Error", 403: "Error", 413: "Error", 502: "Error",
+              503: "Error"},
              body=_BODY)
 def generate() -> tuple[dict[str, Any], int, dict[str, str]]:
     """POST /api/generate: queue a job, checked first so a bad config is a 400, not a failed job.
 
-    202 with the task id and a Location to poll; 400 bad config or unknown voice, 413 script over
-    the cap, 502 engine error, 503 broker unreachable.
+    202 with the task id and a Location to poll; 400 bad config or unknown voice, 403 not a
+    lead, 413 script over the cap, 502 engine error, 503 broker unreachable.
     """
+    people.require(person(), "jobs")
     raw = job_config()
     validated(raw)
     task_id = jobs.submit(_settings(), raw, app=_celery())
@@ -229,13 +232,15 @@ def job_status(task_id: str) -> dict[str, Any]:
 
 
 @table.route("/api/generate/<task_id>", "DELETE", "Cancel a job (queued: never runs; "
-             "running: stops between takes)", {200: "JobCancelled", 404: "Error"})
+             "running: stops between takes; lead)", {200: "JobCancelled", 403: "Error",
+                                                     404: "Error"})
 def cancel_job(task_id: str) -> dict[str, Any]:
     """DELETE /api/generate/<task_id>: ask the job to stop; 200 with its state, 404 if unknown.
 
     A queued job turns REVOKED at once; a running one gets `cancel_requested` and stops between
-    takes; a finished one is left as it is.
+    takes; a finished one is left as it is. 403 for anyone but a lead.
     """
+    people.require(person(), "jobs")
     _task_record(task_id)
     record = jobs.cancel(_settings(), task_id, app=_celery()) or _task_record(task_id)
     return {"data": {"task_id": task_id, "status": record["state"],
@@ -286,29 +291,77 @@ def batch(batch_id: str) -> dict[str, Any]:
 
 
 @table.route("/api/batch/<batch_id>/take/<filename>", "PATCH",
-             "Rank a take 1-5 or clear it (null); cascades within the line",
-             {200: "LineTakes", 400: "Error", 404: "Error", 413: "Error", 423: "Error",
-              500: "Error"}, body={"application/json": "RankChange"})
+             "Rank a take 1-5 or clear it (null); cascades within the line (designer, lead)",
+             {200: "LineTakes", 400: "Error", 403: "Error", 404: "Error", 413: "Error",
+              423: "Error", 500: "Error"}, body={"application/json": "RankChange"})
 def rank_take(batch_id: str, filename: str) -> dict[str, Any]:
     """PATCH /api/batch/<batch_id>/take/<filename>: set or clear a rank; 200 with the line's takes.
 
-    The whole line comes back because the cascade can move its other ranks. 400 bad body or rank,
-    404 unknown batch or take, 413 body too large, 423 batch locked, 500 broken metadata.
+    The whole line comes back because the cascade can move its other ranks; the change is
+    recorded as the caller's (`ranked_by`, history). 400 bad body or rank, 403 a viewer, 404
+    unknown batch or take, 413 body too large, 423 batch locked, 500 broken metadata.
     """
+    people.require(person(), "rank")
     rank = _rank_body()
     batch_dir = store.find_batch(_settings().audio_root, batch_id)
-    return {"data": ranking.set_rank(batch_dir, filename, rank)}
+    return {"data": ranking.set_rank(batch_dir, filename, rank, person=person().name)}
 
 
-@table.route("/api/batch/<batch_id>/lock", "POST", "Freeze ranking (idempotent)",
-             {200: "Locked", 404: "Error", 500: "Error"})
+@table.route("/api/batch/<batch_id>/lock", "POST", "Freeze ranking (idempotent; lead)",
+             {200: "Locked", 403: "Error", 404: "Error", 500: "Error"})
 def lock_batch(batch_id: str) -> dict[str, Any]:
     """POST /api/batch/<batch_id>/lock: freeze ranking; idempotent, keeping the first lock's time.
 
-    404 unknown batch, 500 broken metadata.
+    403 not a lead, 404 unknown batch, 500 broken metadata.
     """
-    metadata = ranking.lock(store.find_batch(_settings().audio_root, batch_id))
+    people.require(person(), "lock")
+    metadata = ranking.lock(store.find_batch(_settings().audio_root, batch_id),
+                            person=person().name)
     return {"data": {"locked": True, "ranked_at_utc": metadata["ranked_at_utc"]}}
+
+
+@table.route("/api/batch/<batch_id>/unlock", "POST", "Open a locked batch again (lead)",
+             {200: "Unlocked", 403: "Error", 404: "Error", 500: "Error"})
+def unlock_batch(batch_id: str) -> dict[str, Any]:
+    """POST /api/batch/<batch_id>/unlock: ranks may change again; recorded in the history.
+
+    Idempotent. 403 not a lead, 404 unknown batch, 500 broken metadata.
+    """
+    people.require(person(), "unlock")
+    ranking.unlock(store.find_batch(_settings().audio_root, batch_id), person=person().name)
+    return {"data": {"locked": False}}
+
+
+@table.route("/api/batch/<batch_id>/undo", "POST",
+             "Undo the caller's last rank change on this batch (designer, lead)",
+             {200: "LineTakes", 403: "Error", 404: "Error", 409: "Error", 423: "Error",
+              500: "Error"})
+def undo_change(batch_id: str) -> dict[str, Any]:
+    """POST /api/batch/<batch_id>/undo: restore the line of the caller's last change as it was.
+
+    200 with that line's takes. Again walks further back. 409 nothing left to undo, or someone
+    else changed the line since (the message says who); 403 a viewer; 423 batch locked.
+    """
+    people.require(person(), "undo")
+    batch_dir = store.find_batch(_settings().audio_root, batch_id)
+    return {"data": ranking.undo(batch_dir, person=person().name).takes}
+
+
+@table.route("/api/batch/<batch_id>/history", "GET", "Every change to a batch, oldest first",
+             {200: "History", 404: "Error"})
+def batch_history(batch_id: str) -> dict[str, Any]:
+    """GET /api/batch/<batch_id>/history: who changed what, when (history.jsonl); 404 unknown."""
+    return {"data": history.read(store.find_batch(_settings().audio_root, batch_id))}
+
+
+@table.route("/api/me", "GET", "Who the request is from, and what their role allows",
+             {200: "Person"})
+def me() -> dict[str, Any]:
+    """GET /api/me: the caller's name, role and allowed actions; `sign_in` says whether this
+    server has users (the dashboards' header shows the name and a sign-out link then)."""
+    caller = person()
+    return {"data": {"name": caller.name, "role": caller.role, "allowed": caller.allowed(),
+                     "sign_in": people.sign_in_required(_settings().audio_root)}}
 
 
 # --- audio and the document ------------------------------------------------------------------
@@ -332,9 +385,12 @@ def audio(relpath: str) -> Response:
 def openapi_document() -> dict[str, Any]:
     """GET /api/openapi.json: the document built from `table`, so it cannot drift from the routes.
 
-    Plain JSON, no envelope; the token schemes appear only when the server has a token.
+    Plain JSON, no envelope; the token schemes appear only when the server has a service token
+    or users.
     """
-    return document(table.operations, secured=bool(_settings().api_token), version=__version__)
+    root = _settings().audio_root
+    secured = bool(_settings().api_token) or people.sign_in_required(root)
+    return document(table.operations, secured=secured, version=__version__)
 
 
 # Outside /api/, so outside the token check; `voicelab serve` answers this path itself.

@@ -11,7 +11,8 @@ import pytest
 from tests.redis_server import REDIS_BIN, RedisServer
 from voicelab.config import Settings
 
-_PREFIXES = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY", "FLASK_")
+_PREFIXES = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY", "FLASK_",
+             "HTTP_X_VOICELAB_", "VOILA_")
 
 
 @pytest.fixture(autouse=True)

@@ -145,6 +145,45 @@ def cmd_batches(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab users add|list|remove|reset`: the people who may sign in; exit 0.
+
+    `add` and `reset` print the password and personal token once: only their hashes are kept.
+    """
+    from voicelab import people
+
+    root = settings.audio_root
+    if args.action == "list":
+        records = people.list_users(root)
+        if args.json:
+            out.print_json(data=[{"name": r.name, "role": r.role, "created": r.created}
+                                 for r in records])
+        elif not records:
+            out.print("no users: sign-in is off (voicelab users add NAME turns it on)")
+        else:
+            table = Table("name", "role", "created (UTC)")
+            for r in records:
+                table.add_row(r.name, r.role, r.created)
+            out.print(table)
+        return EXIT_OK
+    if args.action == "remove":
+        people.remove_user(root, args.name)
+        out.print(f"removed {args.name}: their password, token and sessions no longer work")
+        return EXIT_OK
+    if args.action == "add":
+        made = people.add_user(root, args.name, args.role)
+    else:
+        made = people.reset_user(root, args.name)
+    if args.json:
+        out.print_json(data={"name": made.name, "role": made.role, "password": made.password,
+                             "token": made.token})
+        return EXIT_OK
+    verb = "added" if args.action == "add" else "reset"
+    out.print(f"{verb} {made.name} ({made.role}). Shown once, keep them safe:\n"
+              f"  password  {made.password}\n  API token {made.token}")
+    return EXIT_OK
+
+
 def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
     """`voicelab fsck`: check every batch (`--repair` first restores ranked/ from metadata).
 
@@ -303,7 +342,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     """`voicelab api`: serve the HTTP API alone until stopped; exit 0."""
     import api  # the HTTP face; voicelab's core never imports it
 
-    api.serve(settings, host=args.host, port=args.port)
+    api.serve(settings, host=args.host, port=args.port, insecure_no_auth=args.insecure_no_auth)
     return EXIT_OK
 
 
@@ -315,11 +354,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from voicelab import server
 
     server.serve(settings, host=args.host, port=args.port, worker=not args.no_worker,
-                 demo=not args.no_demo)
+                 demo=not args.no_demo, insecure_no_auth=args.insecure_no_auth)
     return EXIT_OK
 
 
 Command = Callable[[argparse.Namespace, Settings], int]
+INSECURE_HELP = ("with no users, listen beyond loopback anyway: anyone who reaches the port gets "
+                 "in (printed in red at every start)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -357,10 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8866)
     p.add_argument("--no-worker", action="store_true", help="do not start a job worker")
     p.add_argument("--no-demo", action="store_true", help="no demo batch on a first run")
+    p.add_argument("--insecure-no-auth", action="store_true", help=INSECURE_HELP)
 
     p = command("api", cmd_api, "serve the HTTP API alone (production WSGI server)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--insecure-no-auth", action="store_true", help=INSECURE_HELP)
 
     p = command("voices", cmd_voices, "list the voices of the available engines")
     p.add_argument("--engine", choices=list(ENGINES))
@@ -380,6 +423,23 @@ def build_parser() -> argparse.ArgumentParser:
                 "key, Piper")
     p.add_argument("--json", action="store_true", help="the checks as a JSON list")
     p.set_defaults(needs_settings=False)
+
+    p = command("users", cmd_users, "the people who may sign in, and their roles")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add a person; prints their password and API token once")
+    add.add_argument("name")
+    add.add_argument("--role", default="designer", choices=("viewer", "designer", "lead"),
+                     help="viewer listens; designer also ranks; lead also locks, unlocks, "
+                          "starts jobs and exports (default: designer)")
+    add.add_argument("--json", action="store_true", help='print {"name", "role", "password", '
+                     '"token"}')
+    listing = actions.add_parser("list", help="every person and their role")
+    listing.add_argument("--json", action="store_true")
+    remove = actions.add_parser("remove", help="remove a person (their history stays)")
+    remove.add_argument("name")
+    reset = actions.add_parser("reset", help="a new password and API token; old ones stop working")
+    reset.add_argument("name")
+    reset.add_argument("--json", action="store_true")
 
     p = command("fsck", cmd_fsck, "check every batch against the directory contract")
     p.add_argument("--repair", action="store_true", help="restore ranked/ from metadata")

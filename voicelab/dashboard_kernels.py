@@ -121,10 +121,11 @@ class PageTicket:
     Admission reserves the slot; it passes to the kernel the request starts (or to the pool's
     refill when the request takes a warm kernel) in the same step, so the count never dips or
     doubles. While the request is in progress its kernel is "attached" and never reaped.
+    The kernel is `person`'s: only they may reach it (`manager.owners`, voicelab.sign_in).
     """
 
-    def __init__(self, manager: Any) -> None:
-        self.manager, self.reserved = manager, True
+    def __init__(self, manager: Any, person: str) -> None:
+        self.manager, self.person, self.reserved = manager, person, True
         self.kernel_id: str | None = None
         self.abandoned = False
 
@@ -136,6 +137,7 @@ class PageTicket:
     def attach(self, kernel_id: str) -> None:
         self.kernel_id = kernel_id
         self.manager.attached.add(kernel_id)
+        self.manager.owners[kernel_id] = self.person
 
     def abandon(self) -> None:
         """The client closed the connection: no kernel is started or handed out for it now.
@@ -224,6 +226,7 @@ def kernel_manager_class() -> type:
             self._claims: dict[asyncio.Task[Any], str] = {}  # task -> the kernel it started
             self._pool_tasks: set[asyncio.Task[Any]] = set()  # pool fills not finished yet
             self.attached: set[str] = set()  # kernels of page requests in progress
+            self.owners: dict[str, str] = {}  # page kernel -> the person whose page it is
             self._connected: set[str] = set()
             self._unwatched_since: dict[str, float] = {}
             self._reaping: dict[str, asyncio.Future[None]] = {}  # kernel -> its shutdown
@@ -317,6 +320,8 @@ def kernel_manager_class() -> type:
             for kernel_id in set(self._unwatched_since) - unwatched:
                 del self._unwatched_since[kernel_id]
             self._connected &= alive
+            for kernel_id in set(self.owners) - alive:
+                del self.owners[kernel_id]
             _forget_request_info(alive)
 
         def shut_down_soon(self, kernel_id: str, why: str) -> None:

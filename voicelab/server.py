@@ -16,11 +16,17 @@ is refused without an `_xsrf` cookie, which Voila never sets, so every visit use
 kernel: render pages set that cookie, and idle kernels (lost tabs, crashed browsers) are culled.
 
 Kernels are a bounded resource (DESIGN decision 14): `voicelab.dashboard_kernels`.
+
+Sign-in (DESIGN decision 11) is `voicelab.sign_in`: once a user exists every path but
+`/healthz` and `/login` needs a person. Each page's request carries its person to its kernel in
+the header PERSON_HEADER, which the render handler sets itself (never the browser's) and Voila
+hands to the kernel (`http_header_envs`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import socket
@@ -44,6 +50,9 @@ from voicelab.dashboard_kernels import (
     starts_a_kernel,
 )
 from voicelab.errors import ConfigError
+from voicelab.people.exposure import require_users
+from voicelab.people.sessions import PERSON_HEADER, session_secret
+from voicelab.sign_in import Gate
 from voicelab.supervisor import Supervisor
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -103,8 +112,12 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def voila_config(host: str, port: int, limits: KernelLimits | None = None) -> Any:
-    """Voila's configuration for `voicelab serve` (a traitlets Config; no config files read)."""
+def voila_config(host: str, port: int, limits: KernelLimits | None = None,
+                 sign_in: dict[str, Any] | None = None) -> Any:
+    """Voila's configuration for `voicelab serve` (a traitlets Config; no config files read).
+
+    `sign_in`: the classes `voicelab.sign_in.handlers` built for the server's Gate.
+    """
     from traitlets.config import Config
 
     limits = limits or kernel_limits(Settings(), len(PREHEATED))
@@ -112,9 +125,12 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None) -> An
     config = Config()
     config.Voila.update(ip=host, port=port, port_retries=0, open_browser=False,
                         config_file_paths=[])
+    if sign_in:
+        config.Voila.update(identity_provider_class=sign_in["identity_provider"],
+                            authorizer_class=sign_in["authorizer"])
     # No tracebacks in pages: with --host beyond loopback, strangers would read them.
     config.VoilaConfiguration.update(preheat_kernel=True, default_pool_size=1,
-                                     show_tracebacks=False)
+                                     show_tracebacks=False, http_header_envs=[PERSON_HEADER])
     # Extensions installed for the audio leads' JupyterLab 4.6 and Notebook 7 fail or warn in
     # Voila's JupyterLab 4.2 page: pages load only theirs, the widget managers built for 4.2.
     config.VoilaConfiguration.update(
@@ -133,13 +149,18 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None) -> An
     return config
 
 
-def _voila_class() -> type:
+def _voila_class(sign_in: dict[str, Any]) -> type:
     """The Voila subclass; built on first use so importing this module stays light."""
     import tornado.web
     import tornado.wsgi
     from jupyter_core.utils import ensure_async
+    from jupyter_server.base.handlers import JupyterHandler
     from voila.app import Voila
+    from voila.request_info_handler import RequestInfoSocketHandler
+    from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
     from voila.tornado.handler import TornadoVoilaHandler
+
+    from voicelab.sign_in import owns_kernel
 
     class RenderHandler(TornadoVoilaHandler):
         """Voila's render handler, plus the `_xsrf` cookie the unload beacon needs, and the cap.
@@ -151,7 +172,10 @@ def _voila_class() -> type:
         _ticket: PageTicket | None = None
 
         async def prepare(self) -> None:
+            self.request.headers.pop(PERSON_HEADER, None)  # never the browser's word
             await ensure_async(super().prepare())  # sets current_user, which the cookie needs
+            if self.current_user is not None:
+                self.request.headers[PERSON_HEADER] = self.current_user.username
             self.xsrf_token  # noqa: B018  # reading it sets the cookie
 
         @property
@@ -166,7 +190,7 @@ def _voila_class() -> type:
                 if not manager.admit():
                     self.refuse(manager)
                     return
-                self._ticket = PageTicket(manager)
+                self._ticket = PageTicket(manager, self.current_user.username)
             await super().get(path=path)
 
         def refuse(self, manager: Any) -> None:
@@ -196,6 +220,30 @@ def _voila_class() -> type:
             self.finish({"status": "ok", "kernels": manager.kernel_count(),
                          "max_kernels": manager.max_kernels})
 
+    class ShutdownHandler(VoilaShutdownKernelHandler):
+        """Voila's page-unload shutdown, for the kernel's own person only."""
+
+        @tornado.web.authenticated
+        async def post(self, kernel_id: str) -> None:
+            if not owns_kernel(self.kernel_manager, kernel_id, self.current_user.username):
+                raise tornado.web.HTTPError(403)
+            await super().post(kernel_id)
+
+    def guarded(handler: Any) -> Any:
+        """Voila's handler spec with VoiceLab's checks: every path needs a person."""
+        cls = handler[1]
+        if cls is TornadoVoilaHandler:
+            cls = RenderHandler
+        elif cls is VoilaShutdownKernelHandler:
+            cls = ShutdownHandler
+        elif cls is RequestInfoSocketHandler:
+            cls = sign_in["local_only"](cls)
+        elif cls in (sign_in["login"], sign_in["logout"]):
+            pass
+        elif isinstance(cls, type) and not issubclass(cls, JupyterHandler):
+            cls = sign_in["signed_in_only"](cls)
+        return (handler[0], cls, *handler[2:])
+
     class VoicelabVoila(Voila):
         """Voila with the API, /audio, the redirect and local static files in front."""
 
@@ -220,11 +268,7 @@ def _voila_class() -> type:
                 (api_path_pattern(_flask_rules(self.flask_app)), tornado.web.FallbackHandler,
                  {"fallback": container}),
             ]
-            theirs = [
-                (h[0], RenderHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h
-                for h in super().init_handlers()
-            ]
-            return [*ours, *theirs]
+            return [*ours, *map(guarded, super().init_handlers())]
 
     return VoicelabVoila
 
@@ -253,23 +297,40 @@ def urls(host: str, port: int) -> dict[str, str]:
     }
 
 
+def sign_in_gate(settings: Settings, host: str, insecure_no_auth: bool) -> Gate:
+    """How a server on `host` lets people in (`voicelab.people.exposure.require_users`).
+
+    Raises:
+        ConfigError: no users beyond loopback without `insecure_no_auth`, or a broken users
+            file.
+    """
+    root = Path(settings.audio_root)
+    must = require_users(root, host, insecure_no_auth=insecure_no_auth)
+    secret = functools.cache(functools.partial(session_secret, root, settings.secret_key))
+    return Gate(root=root, secret=secret, service_token=settings.api_token, require_users=must)
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker: bool = True,
-          demo: bool = True, open_browser: bool = False, *, notebooks: Path | None = None) -> None:
+          demo: bool = True, open_browser: bool = False, *, notebooks: Path | None = None,
+          insecure_no_auth: bool = False) -> None:
     """Serve dashboards, API and audio on http://host:port until SIGINT/SIGTERM.
 
     With `worker`, a `voicelab worker` subprocess runs generation jobs and is terminated with
     the server. With `demo`, a first run on an AUDIO_ROOT without batches makes a small Piper
-    batch first (about 10 s).
+    batch first (about 10 s). Sign-in: see `sign_in_gate`.
 
     Raises:
         ConfigError: the port is taken, VOICELAB_MAX_KERNELS or VOICELAB_KERNEL_CONNECT_S is
-            unusable, or as api.create_app.
+            unusable, no users on an address beyond loopback, or as api.create_app.
     """
     from api import create_app
+    from voicelab.sign_in import handlers
 
     limits = kernel_limits(settings, len(PREHEATED))
     if not port_free(host, port):
         raise ConfigError("--port", port, f"already in use on {host}; pick another port")
+    gate = sign_in_gate(settings, host, insecure_no_auth)
+    sign_in = handlers(gate)
     env = child_env(settings)
     os.environ.update(env)  # kernels inherit the server's environment
     if demo:
@@ -278,10 +339,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker:
         batch_id = ensure_demo_batch(settings)
         if batch_id:
             print(f"made a demo batch to rank: {batch_id}", flush=True)
-    app = _voila_class()(config=voila_config(host, port, limits))
+    app = _voila_class(sign_in)(config=voila_config(host, port, limits, sign_in))
     print(f"dashboards: at most {limits.max_kernels} kernels at once (VOICELAB_MAX_KERNELS)",
           flush=True)
-    app.flask_app = create_app(settings)
+    app.flask_app = create_app(settings, require_users=gate.require_users)
     app.initialize([str(notebooks or settings.notebooks_dir)])
     with contextlib.ExitStack() as stack:
         if worker:

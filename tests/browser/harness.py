@@ -93,7 +93,7 @@ class ServeProcess:
                                    f"{self.log()[-4000:]}")
             if READY_LINE in self.log():
                 with contextlib.suppress(requests.ConnectionError):
-                    if requests.get(self.url + "/api/openapi.json", timeout=10).ok:
+                    if requests.get(self.url + "/healthz", timeout=10).ok:
                         return self
             time.sleep(0.1)
         self.stop()

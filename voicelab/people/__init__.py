@@ -32,6 +32,7 @@ from voicelab.people.users import (
 
 __all__ = [
     "ACTIONS", "ANONYMOUS", "CLI", "ROLES", "SERVICE", "Credentials", "Person", "UserRecord",
-    "add_user", "check_name", "check_role", "find_user", "kernel_person", "list_users", "person_for_token",
-    "remove_user", "require", "reset_user", "sign_in_required", "users_path", "verify_password",
+    "add_user", "check_name", "check_role", "find_user", "kernel_person", "list_users",
+    "person_for_token", "remove_user", "require", "reset_user", "sign_in_required", "users_path",
+    "verify_password",
 ]

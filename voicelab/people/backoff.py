@@ -1,8 +1,9 @@
-"""Slowing down password guessing: after each failed sign-in, a name and an address wait longer.
+"""Slowing down password guessing: past a few free failures, a name or an address waits longer.
 
-The wait doubles with each failure (1 s, 2 s, 4 s ... at most MAX_WAIT_S) and is cleared by a
-successful sign-in. The books hold at most MAX_KEYS names and addresses: the oldest go first,
-so a flood of made-up names cannot grow the server's memory.
+After `free` failures the wait doubles with each further one (1 s, 2 s, 4 s ... at most
+MAX_WAIT_S); a successful sign-in clears it. Names and addresses get separate books, so an
+office behind one address survives a colleague's typos (see voicelab.sign_in). The books hold
+at most MAX_KEYS keys: the oldest go first, so a flood of made-up names cannot grow memory.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ MAX_KEYS = 10_000
 class SignInBackoff:
     """Per-key (a name, an address) failure counts and the time until the next try."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, free: int = 0, clock: Callable[[], float] = time.monotonic,
                  max_keys: int = MAX_KEYS) -> None:
-        self._clock, self._max_keys = clock, max_keys
+        self._free, self._clock, self._max_keys = free, clock, max_keys
         self._books: OrderedDict[str, tuple[int, float]] = OrderedDict()
         self._guard = threading.Lock()
 
@@ -39,7 +40,9 @@ class SignInBackoff:
         with self._guard:
             for key in keys:
                 count = self._books.pop(key, (0, now))[0] + 1
-                self._books[key] = (count, now + min(MAX_WAIT_S, FIRST_WAIT_S * 2 ** (count - 1)))
+                over = count - self._free
+                wait = min(MAX_WAIT_S, FIRST_WAIT_S * 2 ** (over - 1)) if over > 0 else 0.0
+                self._books[key] = (count, now + wait)
             while len(self._books) > self._max_keys:
                 self._books.popitem(last=False)
 

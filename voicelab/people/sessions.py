@@ -17,6 +17,8 @@ import contextlib
 import hmac
 import os
 import secrets
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -51,8 +53,6 @@ def session_secret(root: Path | str, secret_key: str | None) -> str:
         text = path.read_text().strip()
         if text:
             return text
-        import time
-
         time.sleep(0.01)
     raise OSError(f"{path} stays empty: remove it and start again")
 
@@ -81,13 +81,14 @@ def session_person(root: Path | str, secret: str, cookie: str) -> Person | None:
     return record.person
 
 
-def identify(root: Path | str, secret: str, *, cookie: str | None, bearer: str | None,
-             service_token: str | None) -> Person | None:
+def identify(root: Path | str, secret: Callable[[], str], *, cookie: str | None,
+             bearer: str | None, service_token: str | None) -> Person | None:
     """Who a request is from, or None when it must sign in.
 
     A bearer token is the service token (lead) or a personal token; otherwise the session
-    cookie counts. With no users at all, anyone is ANONYMOUS, except on the API while a
-    service token is set (then a tool must send it, as before users existed).
+    cookie counts (`secret` gives the signing key, asked only then). With no users at all,
+    anyone is ANONYMOUS, except while a service token is set (then a tool must send it, as
+    before users existed).
 
     Raises:
         UsersFileError: the users file is broken (fail closed).
@@ -100,7 +101,7 @@ def identify(root: Path | str, secret: str, *, cookie: str | None, bearer: str |
     if not load_users(root):
         return None if service_token else ANONYMOUS
     if cookie:
-        return session_person(root, secret, cookie)
+        return session_person(root, secret(), cookie)
     return None
 
 

@@ -12,6 +12,7 @@ read or breaks the format raises UsersFileError: sign-in then fails closed, neve
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -20,7 +21,6 @@ import os
 import re
 import secrets
 import threading
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +41,14 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 RESERVED_NAMES = frozenset({"cli", SERVICE.name, "anonymous", "unknown", "voicelab"})
 """Names VoiceLab itself writes into history: no user may take one."""
 MAX_USERS = 1000
+_STORED = ("role", "password_hash", "token_sha256", "epoch", "created")
 
 _hasher = PasswordHasher()
 _cache: dict[str, tuple[tuple[int, int, int], dict[str, UserRecord]]] = {}
 _cache_guard = threading.Lock()
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class UserRecord:
     """One user as stored: no password or token, only their hashes."""
 
@@ -64,7 +65,7 @@ class UserRecord:
         return Person(self.name, self.role)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Credentials:
     """What `add_user` and `reset_user` hand out, once: the only time the secrets exist."""
 
@@ -112,8 +113,8 @@ def _parse(path: Path, raw: bytes) -> dict[str, UserRecord]:
             check_name(name)
         except InvalidName as exc:
             raise UsersFileError(path, str(exc)) from None
-        fields = {f: entry.get(f) for f in ("role", "password_hash", "token_sha256", "epoch",
-                                            "created")} if isinstance(entry, dict) else {}
+        fields: dict[str, Any] = {f: entry.get(f) for f in _STORED} if isinstance(entry,
+                                                                                  dict) else {}
         bad = [f for f, value in fields.items() if not isinstance(value, str) or not value]
         if not fields or bad:
             missing = ", ".join(bad) or "fields"
@@ -157,7 +158,7 @@ def load_users(root: Path | str) -> dict[str, UserRecord]:
 
 def _save(root: Path | str, records: dict[str, UserRecord]) -> None:
     body = {"version": FORMAT_VERSION,
-            "users": {name: {k: v for k, v in asdict(r).items() if k != "name"}
+            "users": {name: {k: v for k, v in dataclasses.asdict(r).items() if k != "name"}
                       for name, r in sorted(records.items())}}
     atomic_write_bytes(users_path(root), json.dumps(body, indent=2).encode("utf-8") + b"\n",
                        mode=0o600)
@@ -188,6 +189,7 @@ def add_user(root: Path | str, name: str, role: str = "designer") -> Credentials
     """
     check_name(name)
     check_role(role)
+    credentials, record = _new_secrets(name, role, clock.utc_now())  # slow: outside the lock
     with _edit(root):
         records = dict(load_users(root))
         if name in records:
@@ -196,7 +198,7 @@ def add_user(root: Path | str, name: str, role: str = "designer") -> Credentials
         if len(records) >= MAX_USERS:
             raise InvalidName(name, f"this server already has {MAX_USERS} users, the most "
                                     "it keeps")
-        credentials, records[name] = _new_secrets(name, role, clock.utc_now())
+        records[name] = record
         _save(root, records)
     return credentials
 
@@ -208,14 +210,17 @@ def reset_user(root: Path | str, name: str) -> Credentials:
         UnknownPerson: no such user.
         UsersFileError: the users file is broken.
     """
+    if find_user(root, name) is None:
+        raise UnknownPerson(name)
+    credentials, record = _new_secrets(name, "viewer", "")  # slow: outside the lock
     with _edit(root):
         records = dict(load_users(root))
         if name not in records:
             raise UnknownPerson(name)
         old = records[name]
-        credentials, records[name] = _new_secrets(name, old.role, old.created)
+        records[name] = dataclasses.replace(record, role=old.role, created=old.created)
         _save(root, records)
-    return credentials
+    return Credentials(name, old.role, credentials.password, credentials.token)
 
 
 def remove_user(root: Path | str, name: str) -> None:
