@@ -25,6 +25,8 @@ from tests.browser.test_rank_board import (
 from voicelab import history, people, store
 
 pytestmark = pytest.mark.browser
+UPGRADE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +104,7 @@ def test_without_a_session_nothing_opens(team_server: ServeProcess, team_root: P
     assert requests.get(team_server.url + "/healthz", timeout=30).status_code == 200
     # A kernel websocket (here a made-up id) is refused without a person.
     socket = requests.get(team_server.url + "/api/kernels/" + "0" * 8 + "-0000-0000-0000-"
-                          + "0" * 12 + "/channels",
-                          headers={"Connection": "Upgrade", "Upgrade": "websocket",
-                                   "Sec-WebSocket-Version": "13",
-                                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}, timeout=30)
+                          + "0" * 12 + "/channels", headers=UPGRADE, timeout=30)
     assert socket.status_code == 403
     # With a personal token, a tool gets in; with the wrong one, a JSON 401.
     token = team["bob"].token
@@ -218,6 +217,12 @@ def test_two_people_rank_one_batch_and_undo_only_their_own(
         sign_in(page, team_server, name, team[name].password)
         page.wait_for_selector(".vl-shell .vl-shell-name")
         open_board(page, team_server, batch)
+    # A kernel answers only its own page's person: bob cannot open alice's kernel socket.
+    alices_kernel = next(url for url in alice.sockets if "/channels" in url)
+    cookies = {c["name"]: c["value"] for c in bob.context.cookies()}
+    stolen = requests.get(alices_kernel.replace("ws://", "http://"), cookies=cookies,
+                          headers=UPGRADE, timeout=30)
+    assert stolen.status_code == 403
     alice.click(take("Line_1_take_1.mp3") + " .vl-take-number")
     alice.keyboard.press("1")
     bob.click(take("Line_2_take_3.mp3") + " .vl-take-number")
