@@ -238,7 +238,7 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
             cls = ShutdownHandler
         elif cls is RequestInfoSocketHandler:
             cls = sign_in["local_only"](cls)
-        elif cls in (sign_in["login"], sign_in["logout"]):
+        elif cls in (sign_in["login"], sign_in["logout"], sign_in["session"]):
             pass
         elif isinstance(cls, type) and not issubclass(cls, JupyterHandler):
             cls = sign_in["signed_in_only"](cls)

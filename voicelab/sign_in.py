@@ -43,6 +43,7 @@ FREE_NAME_FAILURES = 3  # then a name waits 1 s, 2 s, 4 s ...
 FREE_ADDRESS_FAILURES = 10  # an office shares one address
 LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
+SESSION_PATH = "/session"
 
 
 @dataclass
@@ -147,7 +148,7 @@ def _is_local(address: str) -> bool:
 def handlers(gate: Gate) -> dict[str, Any]:
     """The tornado classes sign-in adds, built on first use (tornado and Jupyter are heavy).
 
-    Keys: identity_provider, authorizer, login, logout, signed_in_only, local_only.
+    Keys: identity_provider, authorizer, login, logout, session, signed_in_only, local_only.
     """
     import tornado.web
     from jupyter_server.auth.authorizer import Authorizer
@@ -220,6 +221,15 @@ def handlers(gate: Gate) -> dict[str, Any]:
             self.clear_cookie(SESSION_COOKIE, path="/")
             self.redirect(f"{LOGIN_PATH}?{urlencode({'signed_out': 1})}")
 
+    class SessionHandler(tornado.web.RequestHandler):
+        """Who this browser is, for the dashboards' header: always a 200 (no console error),
+        `{"data": null}` when nobody is signed in or the server has no users."""
+
+        def get(self) -> None:
+            self.set_header("Cache-Control", "no-store")
+            found = request_person(self) if _has_users(gate) else None
+            self.finish({"data": found and {"name": found.name, "role": found.role}})
+
     class VoicelabIdentity(IdentityProvider):
         """Jupyter's identity hook, answered from VoiceLab's people."""
 
@@ -233,7 +243,8 @@ def handlers(gate: Gate) -> dict[str, Any]:
                         display_name=f"{found.name} ({found.role})")
 
         def get_handlers(self) -> list[tuple[str, object]]:
-            return [(LOGIN_PATH, LoginHandler), (LOGOUT_PATH, LogoutHandler)]
+            return [(LOGIN_PATH, LoginHandler), (LOGOUT_PATH, LogoutHandler),
+                    (SESSION_PATH, SessionHandler)]
 
         def validate_security(self, app: Any, ssl_options: Any = None) -> None:
             """Nothing to warn about: VoiceLab's own rules apply (see `voicelab serve`)."""
@@ -249,7 +260,7 @@ def handlers(gate: Gate) -> dict[str, Any]:
             return owns_kernel(handler.settings["kernel_manager"], kernel_id, user.username)
 
     return {"identity_provider": VoicelabIdentity, "authorizer": KernelOwners,
-            "login": LoginHandler, "logout": LogoutHandler,
+            "login": LoginHandler, "logout": LogoutHandler, "session": SessionHandler,
             "signed_in_only": signed_in_only(request_person),
             "local_only": local_only}
 

@@ -102,6 +102,7 @@ def test_without_a_session_nothing_opens(team_server: ServeProcess, team_root: P
     static = requests.get(team_server.url + "/voila/static/voila.js", timeout=30)
     assert static.status_code == 403
     assert requests.get(team_server.url + "/healthz", timeout=30).status_code == 200
+    assert requests.get(team_server.url + "/session", timeout=30).json() == {"data": None}
     # A kernel websocket (here a made-up id) is refused without a person.
     socket = requests.get(team_server.url + "/api/kernels/" + "0" * 8 + "-0000-0000-0000-"
                           + "0" * 12 + "/channels", headers=UPGRADE, timeout=30)
