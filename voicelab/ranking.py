@@ -1,7 +1,10 @@
-"""Rank rules: a rank is a position within a line, with a cascade (DESIGN decision 1), and lock.
+"""Rank rules: a rank is a position within a line, with a cascade (DESIGN decision 1), lock,
+unlock and undo.
 
 Every change is one read-modify-write under the batch lock, so concurrent clients (API,
-dashboards, processes) cannot break "at most one take of a line per rank".
+dashboards, processes) cannot break "at most one take of a line per rank". Every change names
+its `person` and appends one entry to the batch's history (`voicelab.history`) before saving
+the metadata, so the history always replays to the metadata's ranks (decision 11).
 """
 
 from __future__ import annotations
@@ -11,24 +14,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicelab import clock, store
-from voicelab.errors import BatchLocked, InvalidRank, UnknownTake
+from voicelab import clock, history, store
+from voicelab.errors import BatchLocked, InvalidName, InvalidRank, UnknownTake
 
 Take = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class RankChange:
-    """What one accepted `change_rank` did.
+    """What one accepted `change_rank` (or `undo`) did.
 
-    `revision` is the batch's metadata `revision` after the change: it grows by one with every
-    change ranking writes, so callers can order changes and tell that none was lost. A call
-    that changes nothing writes nothing and reports the current revision.
+    `takes` is the line's takes by take_number; `moves` is `{file: (old rank, new rank)}` for
+    the takes whose rank changed. `revision` is the batch's metadata `revision` after the
+    change: it grows by one with every change ranking writes, so callers can order changes and
+    tell that none was lost. A call that changes nothing writes nothing (no history entry
+    either) and reports the current revision. `line` is the line changed.
     """
 
     takes: list[Take]
     moves: dict[str, tuple[int | None, int | None]]
     revision: int
+    line: str | None = None
+
+
+def check_person(person: object) -> str:
+    """Return `person` if it is a name to record (a non-empty string).
+
+    Who may do what is the faces' business (`voicelab.people`); the core only records the name.
+
+    Raises:
+        InvalidName: not a non-empty string.
+    """
+    if isinstance(person, str) and person:
+        return person
+    raise InvalidName(person, "a change must name who made it (a non-empty string)")
 
 
 def check_rank(rank: object) -> int | None:
@@ -75,19 +94,36 @@ def line_takes(metadata: store.Metadata, line: str) -> list[Take]:
     )
 
 
-def change_rank(batch_dir: Path, filename: str, rank: object) -> RankChange:
+def _apply(members: list[Take], moves: history.Moves, person: str) -> None:
+    """Give the moved takes their new ranks, stamped now and by `person` (cleared if unranked)."""
+    now = clock.utc_now()
+    for member in members:
+        if member["file"] in moves:
+            member["rank"] = moves[member["file"]][1]
+            ranked = member["rank"] is not None
+            member["ranked_at"] = now if ranked else None
+            member["ranked_by"] = person if ranked else None
+
+
+def change_rank(
+    batch_dir: Path, filename: str, rank: object, *, person: str = "cli"
+) -> RankChange:
     """Give one take a rank (or None to clear it), cascading within its line, atomically.
 
-    Sets `ranked_at` on every take whose rank changes (cleared when it becomes unranked),
-    bumps the metadata `revision`, saves, and then moves only the links that changed.
+    Sets `ranked_at` and `ranked_by` (`person`) on every take whose rank changes (both cleared
+    when it becomes unranked), bumps the metadata `revision`, appends one history entry
+    (`rank`, or `clear` for None) with the moves, saves, and then moves only the links that
+    changed. A change that moves nothing writes nothing.
 
     Raises:
         InvalidRank: `rank` is not an int 1-5 or None (checked first; nothing is read).
+        InvalidName: `person` is not a non-empty string.
         BatchLocked: the batch has its LOCKED sentinel.
         UnknownTake: no take of the batch has this file name.
         MetadataError: the batch's metadata.json is missing or invalid.
     """
     new_rank = check_rank(rank)
+    person = check_person(person)
     batch_dir = Path(batch_dir)
     with store.batch_lock(batch_dir):
         if store.is_locked(batch_dir):
@@ -102,40 +138,112 @@ def change_rank(batch_dir: Path, filename: str, rank: object) -> RankChange:
         moves = {name: move for name, move in moves.items() if move[0] != move[1]}
         revision: int = metadata.get("revision", 0)
         if moves:
-            now = clock.utc_now()
-            for member in members:
-                if member["file"] in moves:
-                    member["rank"] = after[member["file"]]
-                    member["ranked_at"] = now if member["rank"] is not None else None
+            _apply(members, moves, person)
             revision += 1
             metadata["revision"] = revision
+            history.append(batch_dir, history.make_entry(
+                person=person, action="clear" if new_rank is None else "rank",
+                line=take["line"], take=filename, moves=moves, revision=revision))
             store.save_metadata(batch_dir, metadata)
             store.update_links(batch_dir, metadata, moves)
-    return RankChange(takes=members, moves=moves, revision=revision)
+    return RankChange(takes=members, moves=moves, revision=revision, line=take["line"])
 
 
-def set_rank(batch_dir: Path, filename: str, rank: object) -> list[Take]:
+def set_rank(
+    batch_dir: Path, filename: str, rank: object, *, person: str = "cli"
+) -> list[Take]:
     """Give one take a rank (1-5) or clear it (None); return its line's takes by take_number.
 
-    See `change_rank` for the rules and the errors raised.
+    See `change_rank` for the rules, what is recorded, and the errors raised.
     """
-    return change_rank(batch_dir, filename, rank).takes
+    return change_rank(batch_dir, filename, rank, person=person).takes
 
 
-def lock(batch_dir: Path) -> store.Metadata:
+def lock(batch_dir: Path, *, person: str = "cli") -> store.Metadata:
     """Freeze ranking: set `ranked_at_utc` (first lock only) and write LOCKED; return metadata.
 
-    Idempotent: locking again keeps the first `ranked_at_utc`.
+    Idempotent: locking again keeps the first `ranked_at_utc`. When it actually locks (LOCKED
+    was absent) it bumps `revision` and appends a `lock` entry by `person` to the history.
 
     Raises:
+        InvalidName: `person` is not a non-empty string.
         MetadataError: the batch's metadata.json is missing or invalid.
     """
+    person = check_person(person)
     batch_dir = Path(batch_dir)
     with store.batch_lock(batch_dir):
         metadata = store.load_metadata(batch_dir)
-        if metadata["ranked_at_utc"] is None:
-            metadata["ranked_at_utc"] = clock.utc_now()
+        locking = not store.is_locked(batch_dir)
+        if metadata["ranked_at_utc"] is None or locking:
+            if metadata["ranked_at_utc"] is None:
+                metadata["ranked_at_utc"] = clock.utc_now()
             metadata["revision"] = metadata.get("revision", 0) + 1
+            if locking:
+                history.append(batch_dir, history.make_entry(
+                    person=person, action="lock", revision=metadata["revision"]))
             store.save_metadata(batch_dir, metadata)
         store.lock_batch(batch_dir)
     return metadata
+
+
+def unlock(batch_dir: Path, *, person: str) -> store.Metadata:
+    """Open a locked batch again: ranks may change; return the metadata.
+
+    Removes LOCKED (durably), sets `ranked_at_utc` back to null, bumps `revision` and appends an
+    `unlock` entry by `person`. Idempotent: on an open batch it writes nothing. Who may unlock
+    (a lead) is the faces' business.
+
+    Raises:
+        InvalidName: `person` is not a non-empty string.
+        MetadataError: the batch's metadata.json is missing or invalid.
+    """
+    person = check_person(person)
+    batch_dir = Path(batch_dir)
+    with store.batch_lock(batch_dir):
+        metadata = store.load_metadata(batch_dir)
+        if not store.is_locked(batch_dir):
+            return metadata
+        metadata["ranked_at_utc"] = None
+        metadata["revision"] = metadata.get("revision", 0) + 1
+        history.append(batch_dir, history.make_entry(
+            person=person, action="unlock", revision=metadata["revision"]))
+        store.save_metadata(batch_dir, metadata)
+        store.unlock_batch(batch_dir)
+    return metadata
+
+
+def undo(batch_dir: Path, *, person: str) -> RankChange:
+    """Take back `person`'s latest rank change on the batch; again walks further back.
+
+    Restores that change's line to its ranks before it (`history.plan_undo`): the takes it
+    moves get `ranked_at` now and `ranked_by` `person` (both cleared when unranked); bumps
+    `revision`, appends an `undo` entry (with `undoes`, the seq taken back), saves, and moves
+    only the changed links. Returns the line's takes like `change_rank`.
+
+    Raises:
+        InvalidName: `person` is not a non-empty string.
+        BatchLocked: the batch has its LOCKED sentinel.
+        UndoRefused: nothing left to undo, or someone else changed that line since (the
+            message names who and when).
+        MetadataError: the batch's metadata.json (or history) is missing or invalid.
+    """
+    person = check_person(person)
+    batch_dir = Path(batch_dir)
+    with store.batch_lock(batch_dir):
+        if store.is_locked(batch_dir):
+            raise BatchLocked(batch_dir.name)
+        metadata = store.load_metadata(batch_dir)
+        revision: int = metadata.get("revision", 0)
+        entries = history.read(batch_dir, revision=revision)
+        ranks = {t["file"]: t["rank"] for t in metadata["takes"]}
+        plan = history.plan_undo(entries, person, ranks)
+        members = line_takes(metadata, plan.line)
+        _apply(members, plan.moves, person)
+        revision += 1
+        metadata["revision"] = revision
+        history.append(batch_dir, history.make_entry(
+            person=person, action="undo", line=plan.line, take=plan.take, moves=plan.moves,
+            revision=revision, undoes=plan.undoes))
+        store.save_metadata(batch_dir, metadata)
+        store.update_links(batch_dir, metadata, plan.moves)
+    return RankChange(takes=members, moves=plan.moves, revision=revision, line=plan.line)

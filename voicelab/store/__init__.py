@@ -13,7 +13,13 @@ package's modules, one job each:
 Callers use the names re-exported here (`store.load_metadata`, `store.batch_lock`, ...).
 """
 
-from voicelab.store.durable import atomic_write_bytes, batch_lock, fsync_dir, lock_batch
+from voicelab.store.durable import (
+    atomic_write_bytes,
+    batch_lock,
+    fsync_dir,
+    lock_batch,
+    unlock_batch,
+)
 from voicelab.store.find import BatchRecord, batch_dirs, find_batch, find_batches, valid_batch_id
 from voicelab.store.layout import (
     LOCK_FILE_NAME,
@@ -72,6 +78,7 @@ __all__ = [
     "take_files",
     "temp_files",
     "temp_name",
+    "unlock_batch",
     "update_links",
     "update_metadata",
     "valid_batch_id",

@@ -70,3 +70,16 @@ def lock_batch(batch_dir: Path) -> None:
     path = Path(batch_dir) / LOCKED_NAME
     if not path.exists():
         atomic_write_bytes(path, b"")
+
+
+def unlock_batch(batch_dir: Path) -> None:
+    """Remove the LOCKED sentinel, durably (the folder is fsynced); idempotent.
+
+    Metadata and history are `voicelab.ranking.unlock`'s job.
+    """
+    path = Path(batch_dir) / LOCKED_NAME
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    fsync_dir(path.parent)
