@@ -2,6 +2,7 @@
 // wires together, driven with plain fake objects (no DOM, no audio).
 import assert from "node:assert/strict";
 import { resolveObjectURL } from "node:buffer";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import board, {
@@ -12,6 +13,7 @@ import board, {
   bind_keys,
   bind_model,
   cascade,
+  bind_controls,
   create_actions,
   create_audio,
   create_export,
@@ -30,6 +32,8 @@ import board, {
   peaks_from_samples,
   position_at,
   progress,
+  ranked_label,
+  refusal,
   settings_label,
   start_refresh,
   step_line,
@@ -109,6 +113,28 @@ test("keys map to actions; modifiers and other keys are left alone", () => {
   assert.equal(action_for_key({ key: "x" }), null);
   assert.equal(action_for_key({ key: "1", ctrlKey: true }), null);
   assert.equal(action_for_key({ key: "j", metaKey: true }), null);
+});
+
+test("u, Ctrl+Z and Cmd+Z undo; Ctrl+Shift+Z, Alt+Z and a plain z do not", () => {
+  assert.deepEqual(action_for_key({ key: "u" }), { type: "undo" });
+  assert.deepEqual(action_for_key({ key: "z", ctrlKey: true }), { type: "undo" });
+  assert.deepEqual(action_for_key({ key: "Z", ctrlKey: true }), { type: "undo" }, "Caps Lock on");
+  assert.deepEqual(action_for_key({ key: "z", metaKey: true }), { type: "undo" }, "macOS");
+  assert.equal(action_for_key({ key: "z", ctrlKey: true, shiftKey: true }), null, "redo");
+  assert.equal(action_for_key({ key: "z", ctrlKey: true, altKey: true }), null);
+  assert.equal(action_for_key({ key: "z" }), null);
+  assert.equal(action_for_key({ key: "u", ctrlKey: true }), null);
+});
+
+test("ranked_label names who gave the saved rank; refusal says why in the board's words", () => {
+  assert.equal(ranked_label({ rank: 1, ranked_by: "alice" }), "ranked 1 by alice");
+  assert.equal(ranked_label({ rank: 3, ranked_by: null }), "ranked 3");
+  assert.equal(ranked_label({ rank: 2 }), "ranked 2", "takes ranked before ranked_by existed");
+  assert.equal(ranked_label({ rank: null, ranked_by: "alice" }), "");
+  assert.equal(refusal("viewer", "rank"), "View only: a viewer cannot rank.");
+  assert.equal(refusal("", "undo"), "View only: a viewer cannot undo.");
+  assert.equal(refusal("designer", "lock"), "Only a lead can lock a batch.");
+  assert.equal(refusal("designer", "export"), "Only a lead can export.");
 });
 
 test("group_takes keeps script order of lines and sorts takes by number", () => {
@@ -264,7 +290,14 @@ function fake_model(traits) {
   };
 }
 
-/** Line A has takes a1 (rank 1), a2, a3; line B has b1, b2. */
+/** What each role may do: `allowed` as RankBoard syncs it (people.ACTIONS order). */
+const ALLOWED = {
+  viewer: ["listen"],
+  designer: ["listen", "rank", "undo"],
+  lead: ["listen", "rank", "undo", "lock", "unlock", "jobs", "export"],
+};
+
+/** Line A has takes a1 (rank 1), a2, a3; line B has b1, b2. The board acts for a lead. */
 function board_traits(extra = {}) {
   return {
     takes: [
@@ -277,9 +310,16 @@ function board_traits(extra = {}) {
     lines: [{ line: "A" }, { line: "B" }],
     locked: false,
     error: "",
+    person: "lena",
+    role: "lead",
+    allowed: ALLOWED.lead,
     ...extra,
   };
 }
+
+/** The traits of a board that acts for `person` with `role`. */
+const as_role = (role, person = role === "viewer" ? "vic" : "dana", extra = {}) =>
+  board_traits({ person, role, allowed: ALLOWED[role], ...extra });
 
 /** Every call of every method, by name: `calls.send_rank` is a list of argument lists. */
 function recorder(names, results = {}) {
@@ -397,6 +437,47 @@ test("actions: a locked board refuses ranks locally and sends nothing", () => {
   assert.match(renderer.calls.show_local[0][0], /locked/);
 });
 
+test("actions: a viewer's rank and undo are refused at once with a message; nothing is sent", () => {
+  const model = fake_model(as_role("viewer"));
+  const state = create_view_state(model, { view_id: "v" });
+  state.derive();
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.send_rank("a2", 1);
+  actions.send_rank("a1", null);
+  actions.undo();
+  actions.lock();
+  actions.export_selects();
+  actions.refresh(); // looking is fine
+  assert.deepEqual(model.sent, [{ kind: "refresh" }]);
+  assert.deepEqual(state.pending, [], "not even shown as pending");
+  assert.equal(state.view.rank_of.get("a1"), 1);
+  assert.deepEqual(renderer.calls.show_local.map((args) => args[0]), [
+    "View only: a viewer cannot rank.",
+    "View only: a viewer cannot rank.",
+    "View only: a viewer cannot undo.",
+    "Only a lead can lock a batch.",
+    "Only a lead can export.",
+  ]);
+});
+
+test("actions: a designer ranks and undoes; a lead's actions are refused locally", () => {
+  const model = fake_model(as_role("designer"));
+  const state = create_view_state(model, { view_id: "v" });
+  state.derive();
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.send_rank("a2", 1);
+  actions.undo();
+  actions.lock();
+  assert.deepEqual(model.sent, [{ kind: "rank", file: "a2", rank: 1, seq: "v:1" }, { kind: "undo" }]);
+  assert.deepEqual(renderer.calls.show_local, [["Only a lead can lock a batch."]]);
+  model.traits.locked = true; // a locked batch: undo would only be refused
+  actions.undo();
+  assert.equal(model.sent.length, 2);
+  assert.match(renderer.calls.show_local[1][0], /locked/);
+});
+
 test("actions: send the messages of docs/widget-protocol.md", () => {
   const model = fake_model(board_traits());
   const state = create_view_state(model, { view_id: "v" });
@@ -405,15 +486,18 @@ test("actions: send the messages of docs/widget-protocol.md", () => {
   const actions = create_actions(model, state, { player: fake_player() }, renderer);
   actions.send_rank("a2", null); // already unranked: nothing to send
   actions.send_rank("a2", 3);
+  actions.undo();
   actions.lock();
   actions.refresh();
   actions.export_selects();
   assert.deepEqual(model.sent, [
     { kind: "rank", file: "a2", rank: 3, seq: "v:1" },
+    { kind: "undo" },
     { kind: "lock" },
     { kind: "refresh" },
     { kind: "export", rank: 1 },
   ]);
+  assert.deepEqual(renderer.calls.show_local, []);
   assert.equal(renderer.calls.schedule.length, 1);
   actions.on_ack({ kind: "ack", seq: "v:1", ok: true });
   assert.deepEqual(state.pending, []);
@@ -519,6 +603,52 @@ test("bind_keys: keys act on the focused take; its cleanup unbinds them", () => 
   assert.equal(renderer.calls.schedule.length, 4);
 });
 
+test("bind_keys: u and Ctrl+Z send undo; a viewer's rank keys say why and send nothing", () => {
+  for (const [role, expected] of [["designer", 3], ["viewer", 0]]) {
+    const model = fake_model(as_role(role));
+    const state = create_view_state(model, { view_id: "v" });
+    state.derive();
+    const root = new FakeElement();
+    const renderer = fake_renderer();
+    const actions = create_actions(model, state, { player: fake_player() }, renderer);
+    const cleanup = bind_keys(root, { state, audio: recorder(["toggle"]), renderer, actions });
+    const keys = [{ key: "u" }, { key: "z", ctrlKey: true }, { key: "z", metaKey: true }];
+    for (const fields of keys) {
+      const event = fake_event("keydown", fields);
+      root.dispatchEvent(event);
+      assert.equal(event.defaultPrevented, true, `${role}: the browser's own undo stays out`);
+    }
+    root.dispatchEvent(fake_event("keydown", { key: "2" }));
+    root.dispatchEvent(fake_event("keydown", { key: "Delete" }));
+    const undos = model.sent.filter((m) => m.kind === "undo");
+    assert.equal(undos.length, expected, role);
+    assert.deepEqual(undos[0] ?? { kind: "undo" }, { kind: "undo" });
+    if (role === "viewer") {
+      assert.deepEqual(model.sent, []);
+      assert.deepEqual(renderer.calls.show_local.at(-1), ["View only: a viewer cannot rank."]);
+      assert.equal(renderer.calls.show_local.length, 5);
+      assert.equal(state.view.rank_of.get("a1"), 1, "nothing shown as changed");
+    } else {
+      assert.deepEqual(model.sent.filter((m) => m.kind === "rank").length, 2);
+    }
+    cleanup();
+  }
+});
+
+test("bind_controls: the Undo button sends undo and gives the keys back to the board", () => {
+  const model = fake_model(as_role("designer"));
+  const state = create_view_state(model);
+  state.derive();
+  const root = new FakeElement({ ".vl-undo-button": {} });
+  const renderer = recorder(["schedule", "focus", "show_local"]);
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  const cleanup = bind_controls(root, { model, state, audio: {}, renderer, actions });
+  root.dispatchEvent(fake_event("click", {}));
+  assert.deepEqual(model.sent, [{ kind: "undo" }]);
+  assert.equal(renderer.calls.focus.length, 1);
+  cleanup();
+});
+
 test("bind_keys: while the lock dialog is open only Escape counts, and it closes it", () => {
   const state = create_view_state(fake_model(board_traits()));
   state.derive();
@@ -582,6 +712,28 @@ test("bind_drag_drop: nothing drags on a locked board", () => {
   cleanup();
 });
 
+test("bind_drag_drop: a viewer's drag is refused with a message, and nothing can be dropped", () => {
+  const model = fake_model(as_role("viewer"));
+  const state = create_view_state(model);
+  state.derive();
+  const root = new FakeElement({ "[data-drag-file]": { dataset: { dragFile: "a2" } } });
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  const cleanup = bind_drag_drop(root, { state, renderer, actions });
+  const start = fake_event("dragstart", { dataTransfer: { setData: () => {} } });
+  root.dispatchEvent(start);
+  assert.equal(start.defaultPrevented, true);
+  assert.equal(state.dragging, null);
+  assert.deepEqual(renderer.calls.show_local, [["View only: a viewer cannot rank."]]);
+  root.hits[".vl-slot"] = { dataset: { line: "A", rank: "1" }, classList: { add() {}, remove() {} } };
+  const over = fake_event("dragover", { dataTransfer: {} });
+  root.dispatchEvent(over);
+  assert.equal(over.defaultPrevented, false, "no slot takes a drop");
+  root.dispatchEvent(fake_event("drop", {}));
+  assert.deepEqual(model.sent, []);
+  cleanup();
+});
+
 test("bind_model: trait changes redraw, Python's messages reach their handlers; cleanup unbinds", () => {
   const model = fake_model(board_traits());
   const state = create_view_state(model);
@@ -591,8 +743,8 @@ test("bind_model: trait changes redraw, Python's messages reach their handlers; 
   const actions = recorder(["on_ack"]);
   const cleanup = bind_model(model, { state, audio, renderer, actions });
   assert.deepEqual([...model.handlers.keys()].sort(), [
-    "change:audio_path", "change:error", "change:lines", "change:locked", "change:notice",
-    "change:peaks", "change:takes", "msg:custom",
+    "change:allowed", "change:audio_path", "change:error", "change:lines", "change:locked",
+    "change:notice", "change:peaks", "change:person", "change:role", "change:takes", "msg:custom",
   ]);
   model.traits.takes = [take("a1", "A", 1)];
   model.emit("change:takes");
@@ -808,7 +960,10 @@ test("create_toolbar: title, progress and the lock button; the banner when locke
     ".vl-progress": fake_node(),
     ".vl-readonly-banner": fake_node({ hidden: false }),
     ".vl-lock-button": fake_node(),
+    ".vl-undo-button": fake_node(),
+    ".vl-view-only": fake_node(),
   });
+  const undo = root.nodes[".vl-undo-button"];
   const title = root.nodes[".vl-title"];
   const counter = root.nodes[".vl-progress"];
   const banner = root.nodes[".vl-readonly-banner"];
@@ -821,6 +976,7 @@ test("create_toolbar: title, progress and the lock button; the banner when locke
   assert.equal(banner.hidden, true);
   assert.equal(button.disabled, false);
   assert.equal(button.textContent, "Lock batch…");
+  assert.equal(undo.disabled, false);
   state.begin_rank("b2", 1); // shown at once, before Python confirms it
   model.traits.locked = true;
   model.traits.skin = "";
@@ -830,6 +986,19 @@ test("create_toolbar: title, progress and the lock button; the banner when locke
   assert.equal(banner.hidden, false);
   assert.equal(button.disabled, true);
   assert.equal(button.textContent, "Locked");
+  assert.equal(undo.disabled, true, "nothing can change on a locked batch");
+});
+
+test("create_toolbar: the View only mark says who looks (the styles show it to viewers only)", () => {
+  const model = fake_model(as_role("viewer", "vic"));
+  const state = create_view_state(model);
+  state.derive();
+  const nodes = [".vl-title", ".vl-progress", ".vl-readonly-banner", ".vl-lock-button",
+    ".vl-undo-button", ".vl-view-only"];
+  const root = fake_root(Object.fromEntries(nodes.map((n) => [n, fake_node()])));
+  create_toolbar(root, model, state).update();
+  assert.equal(root.nodes[".vl-view-only"].title,
+    "vic is a viewer: listening only, ranks cannot change here");
 });
 
 test("mark_board: the root's class and data attributes", () => {
@@ -840,13 +1009,22 @@ test("mark_board: the root's class and data attributes", () => {
   const toggle = (name, on) => (on ? classes.add(name) : classes.delete(name));
   const root = { dataset: {}, classList: { toggle } };
   mark_board(root, model, state, fake_player());
-  assert.deepEqual(root.dataset, { batchId: "b1", focusedFile: "a1", playingFile: "", pending: "0" });
+  const lead = { role: "lead", allowed: "listen rank undo lock unlock jobs export" };
+  assert.deepEqual(root.dataset, {
+    ...{ batchId: "b1", focusedFile: "a1", playingFile: "", pending: "0" }, ...lead,
+  });
   assert.deepEqual([...classes], []);
   state.begin_rank("a2", 1);
   model.traits.locked = true;
   mark_board(root, model, state, fake_player({ playing: true, file: "a3" }));
-  assert.deepEqual(root.dataset, { batchId: "b1", focusedFile: "a1", playingFile: "a3", pending: "1" });
+  assert.deepEqual(root.dataset, {
+    ...{ batchId: "b1", focusedFile: "a1", playingFile: "a3", pending: "1" }, ...lead,
+  });
   assert.deepEqual([...classes], ["vl-readonly"]);
+  Object.assign(model.traits, { role: "viewer", allowed: ["listen"] }); // demoted meanwhile
+  mark_board(root, model, state, fake_player());
+  assert.equal(root.dataset.role, "viewer");
+  assert.equal(root.dataset.allowed, "listen");
 });
 
 test("create_line_list: focus scrolls just enough to show the take and its line's header", () => {
@@ -880,4 +1058,20 @@ test("create_line_list: focus scrolls just enough to show the take and its line'
   // No row is mounted (`update` needs a page): a decoded take and the playhead touch nothing.
   list.redraw_take("a1");
   list.update_playhead();
+});
+
+test("every part a role may lack is hidden by the styles when `allowed` lacks it", () => {
+  const read = (name) => readFileSync(new URL(`../../voicelab/widgets/${name}`, import.meta.url), "utf-8");
+  const js = read("rank_board.js");
+  const css = read("rank_board.css");
+  const needs = new Set([
+    ...[...js.matchAll(/data-needs="(\w+)"/g)].map((m) => m[1]),
+    ...[...js.matchAll(/dataset\.needs = "(\w+)"/g)].map((m) => m[1]),
+  ]);
+  assert.deepEqual([...needs].sort(), ["export", "lock", "rank", "undo"]);
+  for (const action of needs) {
+    const rule = `.vl-rank-board:not([data-allowed~="${action}"]) [data-needs~="${action}"]`;
+    assert.ok(css.includes(rule), `rank_board.css does not hide ${action}`);
+  }
+  assert.ok(css.includes('.vl-rank-board[data-allowed~="rank"] [data-lacks~="rank"]'));
 });

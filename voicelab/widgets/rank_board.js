@@ -6,14 +6,16 @@
  * and the factories `render` wires together are exported for `node --test`
  * (tests/js/rank_board.test.mjs); `default` is the widget.
  *
- * State comes from Python traits (takes, lines, peaks, locked, error, notice, ...). Actions go to
- * Python as messages (rank, lock, refresh, audio, export) and Python answers some (ack, audio,
- * export): docs/widget-protocol.md describes every trait and message. The cascade is computed
- * here only to show a rank change at once, and Python's reply (the true state) replaces it.
+ * State comes from Python traits (takes, lines, peaks, locked, error, notice, person, role,
+ * allowed, ...). Actions go to Python as messages (rank, undo, lock, refresh, audio, export) and
+ * Python answers some (ack, audio, export): docs/widget-protocol.md describes every trait and
+ * message. The cascade is computed here only to show a rank change at once, and Python's reply
+ * (the true state) replaces it. `allowed` (what the person's role may do) only hides controls and
+ * refuses at once what Python would refuse: Python asks the server who acts, at every action.
  *
  * @typedef {{file: string, line: string, take_number: number, rank: number|null,
- *   ranked_at: string|null, settings: Object<string, number|boolean>, duration_s: number|null,
- *   flags: string[], gain_db: number}} Take
+ *   ranked_at: string|null, ranked_by: string|null, settings: Object<string, number|boolean>,
+ *   duration_s: number|null, flags: string[], gain_db: number}} Take
  */
 
 export const MAX_RANK = 5;
@@ -84,12 +86,17 @@ export function apply_pending(takes, pending) {
 }
 
 /**
- * What a key press does on the board, or null for keys the board leaves alone.
- * @param {{key: string, ctrlKey?: boolean, metaKey?: boolean, altKey?: boolean}} event
+ * What a key press does on the board, or null for keys the board leaves alone. Ctrl+Z (and
+ * Cmd+Z) undo like `u`; every other key with a modifier is left to the browser.
+ * @param {{key: string, ctrlKey?: boolean, metaKey?: boolean, altKey?: boolean,
+ *   shiftKey?: boolean}} event
  */
 export function action_for_key(event) {
-  if (event.ctrlKey || event.metaKey || event.altKey) return null;
   const key = event.key;
+  if (event.ctrlKey || event.metaKey || event.altKey) {
+    const undo = (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey;
+    return undo && (key === "z" || key === "Z") ? { type: "undo" } : null;
+  }
   if (/^[1-5]$/.test(key)) return { type: "rank", rank: Number(key) };
   switch (key) {
     case "0":
@@ -113,6 +120,8 @@ export function action_for_key(event) {
       return { type: "toggle" };
     case "Enter":
       return { type: "play_next" };
+    case "u":
+      return { type: "undo" };
     default:
       return null;
   }
@@ -254,6 +263,27 @@ export function settings_label(settings) {
   return parts.join(" · ");
 }
 
+/** Who gave a take its saved rank, for its tooltip: "ranked 1 by alice"; "" when unranked. */
+export function ranked_label(take) {
+  if (take?.rank === null || take?.rank === undefined) return "";
+  return take.ranked_by ? `ranked ${take.rank} by ${take.ranked_by}` : `ranked ${take.rank}`;
+}
+
+const ACTION_WORDS = { rank: "rank", undo: "undo", lock: "lock a batch", export: "export" };
+
+/**
+ * Why the board refuses an action the role does not allow, at once and without asking Python:
+ * "View only: a viewer cannot rank." (a role that may not rank), else "Only a lead can lock a
+ * batch." (the lead's actions).
+ * @param {string} role the `role` trait
+ * @param {string} action a key of ACTION_WORDS
+ */
+export function refusal(role, action) {
+  const words = ACTION_WORDS[action] ?? action;
+  if (action === "rank" || action === "undo") return `View only: a ${role || "viewer"} cannot ${words}.`;
+  return `Only a lead can ${words}.`;
+}
+
 /** "1.23 s", or an en dash when the duration is unknown. */
 export function format_duration(seconds) {
   return typeof seconds === "number" && Number.isFinite(seconds) ? `${seconds.toFixed(2)} s` : "–";
@@ -312,16 +342,19 @@ const TEMPLATE = `
   <div class="vl-toolbar">
     <span class="vl-title"></span>
     <span class="vl-progress" data-done="0" data-total="0"></span>
+    <span class="vl-view-only" data-lacks="rank">View only</span>
     <label class="vl-toggle"><input type="checkbox" class="vl-filter-unranked"> Unranked only</label>
     <label class="vl-toggle"><input type="checkbox" class="vl-loop-toggle"> Loop</label>
     <label class="vl-toggle" title="Play every take at the same loudness (measured at generation)">
       <input type="checkbox" class="vl-loudness-toggle" checked> Match loudness</label>
     <span class="vl-toolbar-slot" data-slot="export">
-      <button type="button" class="vl-export-button" hidden
+      <button type="button" class="vl-undo-button" data-needs="undo"
+        title="Undo your last change on this batch (u, Ctrl+Z)">Undo</button>
+      <button type="button" class="vl-export-button" data-needs="export" hidden
         title="Download the rank-1 takes named by line, with a manifest (zip)">Export selects</button>
       <a class="vl-export-link" hidden></a>
     </span>
-    <button type="button" class="vl-lock-button">Lock batch…</button>
+    <button type="button" class="vl-lock-button" data-needs="lock">Lock batch…</button>
   </div>
   <div class="vl-readonly-banner" hidden>Locked: this batch is read-only.</div>
   <div class="vl-message" role="alert" hidden>
@@ -336,13 +369,14 @@ const TEMPLATE = `
   </div>
   <div class="vl-scroll"><div class="vl-spacer"></div></div>
   <div class="vl-legend">
-    <span><kbd>1</kbd>–<kbd>5</kbd> rank</span>
-    <span><kbd>0</kbd>/<kbd>⌫</kbd> clear</span>
+    <span data-needs="rank"><kbd>1</kbd>–<kbd>5</kbd> rank</span>
+    <span data-needs="rank"><kbd>0</kbd>/<kbd>⌫</kbd> clear</span>
+    <span data-needs="undo"><kbd>u</kbd> or <kbd>Ctrl</kbd>+<kbd>Z</kbd> undo</span>
     <span><kbd>↑</kbd><kbd>↓</kbd> or <kbd>k</kbd><kbd>j</kbd> take</span>
     <span><kbd>←</kbd><kbd>→</kbd> or <kbd>h</kbd><kbd>l</kbd> line</span>
     <span><kbd>Space</kbd> play/pause</span>
     <span><kbd>Enter</kbd> play, then next take</span>
-    <span>drag a take onto a rank slot</span>
+    <span data-needs="rank">drag a take onto a rank slot</span>
   </div>`;
 
 function make_node(tag, cls, text) {
@@ -526,13 +560,15 @@ export function create_view_state(model, { view_id = Math.random().toString(36).
   };
 
   state.readonly = () => Boolean(model.get("locked"));
+  /** Whether the person's role allows `action` (the `allowed` trait; Python checks again). */
+  state.may = (action) => (model.get("allowed") ?? []).includes(action);
   state.line_of = (file) => state.view.take_of.get(file)?.line ?? null;
   state.take_gain = (file) => gain_factor(state.view.take_of.get(file)?.gain_db ?? 0, state.matched);
 
   /**
    * Record a rank change the user made, shown at once until Python acknowledges its `seq`;
    * returns the pending change ({seq, file, rank, at}), or null when it changes nothing shown.
-   * Callers refuse first when `readonly()`.
+   * Callers refuse first when `readonly()` or the role may not rank.
    */
   state.begin_rank = (file, rank, now = Date.now()) => {
     if (!file || state.view.rank_of.get(file) === rank) return null;
@@ -735,13 +771,18 @@ function fill_line_row(row, { line, script, list, rank_of, readonly }) {
       clear.type = "button";
       clear.title = "Clear this rank";
       clear.dataset.file = holder.file;
+      clear.dataset.needs = "rank";
       slot.append(chip, clear);
     } else {
       delete slot.dataset.file;
     }
     slot.classList.toggle("vl-filled", Boolean(holder));
   }
-  for (const chip of row.querySelectorAll(".vl-slot-take")) chip.draggable = !readonly;
+  for (const chip of row.querySelectorAll(".vl-slot-take")) {
+    chip.draggable = !readonly;
+    const who = ranked_label(list.find((t) => t.file === chip.dataset.dragFile));
+    if (chip.title !== who) chip.title = who;
+  }
 }
 
 /** A take's row: play button, number, rank badge, waveform, duration, settings and flags. */
@@ -785,7 +826,11 @@ function build_take_row(take) {
 function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s }) {
   const saved = take.rank ?? null;
   row.dataset.rank = rank === null ? "" : String(rank);
-  row.querySelector(".vl-rank-badge").textContent = rank === null ? "–" : `#${rank}`;
+  row.dataset.rankedBy = take.ranked_by ?? "";
+  const badge = row.querySelector(".vl-rank-badge");
+  badge.textContent = rank === null ? "–" : `#${rank}`;
+  const who = ranked_label(take);
+  if (badge.title !== who) badge.title = who;
   row.classList.toggle("vl-pending", rank !== saved);
   row.classList.toggle("vl-focused", focused);
   row.classList.toggle("vl-playing", playing);
@@ -843,7 +888,9 @@ export function create_board_root(el) {
 
 /**
  * The root's class and data attributes, for the styles and the browser tests: `vl-readonly`,
- * the batch, the focused take, the playing take and how many rank changes await Python.
+ * the batch, the focused take, the playing take, how many rank changes await Python, and the
+ * person's role and `allowed` actions (the styles hide `[data-needs~=<action>]` parts their role
+ * lacks, and show `[data-lacks=rank]` ones, the "View only" mark, to those who may not rank).
  * @param {{classList: {toggle: Function}, dataset: Object<string, string>}} root
  * @param {{get: Function}} model
  * @param {ReturnType<typeof create_view_state>} state
@@ -855,11 +902,14 @@ export function mark_board(root, model, state, player) {
   root.dataset.focusedFile = state.focused ?? "";
   root.dataset.playingFile = player.playing ? player.file : "";
   root.dataset.pending = String(state.pending.length);
+  root.dataset.role = model.get("role") ?? "";
+  root.dataset.allowed = (model.get("allowed") ?? []).join(" ");
 }
 
 /**
- * The toolbar's title, progress counter and lock button, and the read-only banner below it.
- * Its checkboxes act through `bind_controls`; "Export selects" is `create_export`'s.
+ * The toolbar's title, progress counter, "View only" mark, Undo and lock buttons, and the
+ * read-only banner below it. Which buttons a role sees is the styles' job (`mark_board`). Its
+ * checkboxes act through `bind_controls`; "Export selects" is `create_export`'s.
  * @param {{querySelector: Function}} root the board's root element
  * @param {{get: Function}} model
  * @param {ReturnType<typeof create_view_state>} state
@@ -869,8 +919,13 @@ export function create_toolbar(root, model, state) {
   const counter = root.querySelector(".vl-progress");
   const banner = root.querySelector(".vl-readonly-banner");
   const lock_button = root.querySelector(".vl-lock-button");
+  const undo_button = root.querySelector(".vl-undo-button");
+  const view_only = root.querySelector(".vl-view-only");
   const update = () => {
     const locked = state.readonly();
+    const person = model.get("person") || "unknown";
+    view_only.title = `${person} is a ${model.get("role") || "viewer"}: listening only, ranks cannot change here`;
+    undo_button.disabled = locked;
     title.textContent = [model.get("skin"), model.get("voice"), model.get("batch_id")]
       .filter(Boolean)
       .join(" · ");
@@ -898,7 +953,7 @@ export function create_lock_dialog(root, model, state) {
   const text = root.querySelector(".vl-confirm-text");
   const lock_button = root.querySelector(".vl-confirm-lock");
   const open = () => {
-    if (state.readonly()) return;
+    if (state.readonly() || !state.may("lock")) return;
     text.textContent = `Lock batch ${model.get("batch_id")}? Ranks can no longer change after this.`;
     dialog.hidden = false;
     lock_button.focus();
@@ -1198,12 +1253,20 @@ export function create_actions(model, state, audio, renderer) {
     renderer.schedule();
   };
 
+  /**
+   * Refuse at once what the board cannot do (a locked batch, a role without `action`), with a
+   * message; true when refused, and nothing is sent.
+   */
+  const refuse = (action, { locked = true } = {}) => {
+    if (!state.may(action)) renderer.show_local(refusal(model.get("role"), action));
+    else if (locked && state.readonly()) renderer.show_local(LOCKED_MESSAGE);
+    else return false;
+    return true;
+  };
+
   /** Ask Python to give `file` the rank `rank` (null clears); shown at once, as pending. */
   const send_rank = (file, rank) => {
-    if (state.readonly()) {
-      renderer.show_local(LOCKED_MESSAGE);
-      return;
-    }
+    if (refuse("rank")) return;
     const op = state.begin_rank(file, rank);
     if (!op) return;
     model.send({ kind: "rank", file, rank, seq: op.seq });
@@ -1219,11 +1282,22 @@ export function create_actions(model, state, audio, renderer) {
     if (state.expire()) renderer.schedule();
   };
 
+  /** Ask Python to undo this person's last change on the batch (u, Ctrl+Z, "Undo"). */
+  const undo = () => {
+    if (!refuse("undo")) model.send({ kind: "undo" });
+  };
+
+  const lock = () => {
+    if (!refuse("lock")) model.send({ kind: "lock" });
+  };
+
+  const export_selects = () => {
+    if (!refuse("export", { locked: false })) model.send({ kind: "export", rank: 1 });
+  };
+
   return {
-    ...{ set_focus, send_rank, on_ack, expire_pending },
-    lock: () => model.send({ kind: "lock" }),
+    ...{ set_focus, send_rank, on_ack, expire_pending, refuse, undo, lock, export_selects },
     refresh: () => model.send({ kind: "refresh" }),
-    export_selects: () => model.send({ kind: "export", rank: 1 }),
   };
 }
 
@@ -1253,6 +1327,11 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
     const target = event.target;
     const hit = (selector) => target.closest(selector);
     if (hit(".vl-lock-button")) return renderer.open_confirm();
+    if (hit(".vl-undo-button")) {
+      actions.undo();
+      renderer.focus();
+      return;
+    }
     if (hit(".vl-confirm-lock")) {
       actions.lock();
       return renderer.close_confirm();
@@ -1331,6 +1410,7 @@ export function bind_keys(root, { state, audio, renderer, actions }) {
     event.stopPropagation();
     const { order, lines, groups } = state.view;
     if (action.type === "rank") actions.send_rank(state.focused, action.rank);
+    else if (action.type === "undo") actions.undo();
     else if (action.type === "take") actions.set_focus(step_take(order, state.focused, action.delta));
     else if (action.type === "line") {
       actions.set_focus(step_line(lines, groups, state.line_of(state.focused), action.delta));
@@ -1344,7 +1424,10 @@ export function bind_keys(root, { state, audio, renderer, actions }) {
   return listen(root, { keydown: on_key });
 }
 
-/** Drag a take (its row or its slot chip) onto a rank slot of its own line to rank it. */
+/**
+ * Drag a take (its row or its slot chip) onto a rank slot of its own line to rank it. A role
+ * that may not rank gets no drag: trying one says why, at once.
+ */
 export function bind_drag_drop(root, { state, renderer, actions }) {
   const slot_for = (event) => {
     const slot = event.target.closest?.(".vl-slot");
@@ -1353,7 +1436,8 @@ export function bind_drag_drop(root, { state, renderer, actions }) {
   };
   const on_drag_start = (event) => {
     const source = event.target.closest?.("[data-drag-file]");
-    if (!source || state.readonly()) {
+    if (source && !state.readonly() && !state.may("rank")) actions.refuse("rank");
+    if (!source || state.readonly() || !state.may("rank")) {
       event.preventDefault();
       return;
     }
@@ -1416,6 +1500,8 @@ export function bind_model(model, { state, audio, renderer, actions }) {
   return subscribe(model, {
     ...{ "change:takes": on_state, "change:lines": on_state },
     ...{ "change:locked": on_state, "change:audio_path": on_state },
+    ...{ "change:allowed": renderer.schedule, "change:role": renderer.schedule },
+    ...{ "change:person": renderer.schedule },
     ...{ "change:peaks": on_peaks, "change:error": on_error },
     ...{ "change:notice": renderer.show_notice, "msg:custom": on_custom },
   });

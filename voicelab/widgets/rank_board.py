@@ -1,8 +1,11 @@
 """The ranking board: one batch's lines and takes, ranked by keys or drag-and-drop in a browser.
 
 State lives in traitlets that only Python writes; the browser sends actions (rank, lock,
-refresh, audio, export) as messages, and every rank change goes through `voicelab.ranking`, on
-the current state on disk, so nothing another session wrote is ever overwritten (DESIGN decision 1).
+refresh, audio, export, undo) as messages, and every rank change goes through `voicelab.ranking`,
+on the current state on disk, so nothing another session wrote is ever overwritten (DESIGN
+decision 1). Who acts is asked anew at every action (`people.kernel_person`: the server's word,
+never the browser's, DESIGN decision 11), and their role decides; the board's `person`, `role`
+and `allowed` traits only let the browser hide what the role cannot do.
 docs/widget-protocol.md describes every synced trait and every message, both directions.
 """
 
@@ -20,7 +23,8 @@ import anywidget
 import numpy as np
 import traitlets
 
-from voicelab import export, quality, ranking, store
+from voicelab import export, people, quality, ranking, store
+from voicelab.config import get_settings
 from voicelab.errors import RankError, UnknownTake, VoicelabError
 
 _HERE = Path(__file__).parent
@@ -61,6 +65,7 @@ def take_record(take: Mapping[str, Any], flags: list[str], target: float) -> dic
         "take_number": take["take_number"],
         "rank": take["rank"],
         "ranked_at": take["ranked_at"],
+        "ranked_by": take.get("ranked_by"),
         "settings": {key: settings[key] for key in SETTING_KEYS if key in settings},
         "duration_s": take.get("duration_s", facts.get("duration_s")),
         "flags": list(flags),
@@ -127,6 +132,10 @@ def rank_changes(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[st
     return sum(old.get(f, "gone") != new.get(f, "gone") for f in old.keys() | new.keys())
 
 
+RANK_FIELDS = ("rank", "ranked_at", "ranked_by")
+"""What a rank change (or its undo) changes on a take record."""
+
+
 class RankBoard(anywidget.AnyWidget):
     """Keyboard-first ranking board for one batch; every change goes through voicelab.ranking."""
 
@@ -138,7 +147,8 @@ class RankBoard(anywidget.AnyWidget):
     voice = traitlets.Unicode("").tag(sync=True)
     takes = traitlets.List(traitlets.Dict()).tag(sync=True)
     """One dict per take, in metadata order: file, line, take_number, rank (1-5 or None),
-    ranked_at, settings, duration_s, flags and gain_db (for loudness-matched playback)."""
+    ranked_at, ranked_by (who gave the rank, or None), settings, duration_s, flags and gain_db
+    (for loudness-matched playback)."""
     lines = traitlets.List(traitlets.Dict()).tag(sync=True)
     """The batch's lines in script order: {line, script_text}."""
     peaks = traitlets.Bytes(b"").tag(sync=True)
@@ -155,6 +165,13 @@ class RankBoard(anywidget.AnyWidget):
     """The batch's takes/ folder under AUDIO_ROOT, e.g. `Skin/Voice-v1/<batch>/takes/`."""
     refresh_ms = traitlets.Int(1500).tag(sync=True)
     """How often the browser asks the kernel to look for changes made elsewhere."""
+    person = traitlets.Unicode("").tag(sync=True)
+    """The name of the person this board acts for (people.kernel_person), e.g. `alice`."""
+    role = traitlets.Unicode("").tag(sync=True)
+    """Their role now: viewer, designer or lead."""
+    allowed = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The actions their role allows (people.ACTIONS order): what the board offers. Python
+    checks the role again at every action; this only hides what would be refused."""
 
     def __init__(self, batch_dir: Path, root: Path | None = None, **kwargs: Any) -> None:
         """Load the board for `batch_dir`; `root` is AUDIO_ROOT (for audio URLs).
@@ -166,6 +183,7 @@ class RankBoard(anywidget.AnyWidget):
         self._root = Path(root) if root is not None else None
         self._seen = _stat_key(self._batch_dir)
         super().__init__(**{**self._load(), **kwargs})
+        self.show_person()
         self.on_msg(self._on_msg)
 
     @property
@@ -175,6 +193,59 @@ class RankBoard(anywidget.AnyWidget):
 
     def _load(self) -> dict[str, Any]:
         return board_state(self._batch_dir, self._root)
+
+    def who(self) -> people.Person:
+        """The person this board acts for now, with their role read now (never cached).
+
+        Raises:
+            UsersFileError: the users file is broken (then nobody may change anything).
+        """
+        root = self._root if self._root is not None else get_settings().audio_root
+        return people.kernel_person(root)
+
+    def show_person(self) -> people.Person:
+        """Show who the board acts for (`person`, `role`, `allowed`) and return them; a users
+        file that cannot be read shows a viewer named `unknown` (fail closed) and sets `error`."""
+        try:
+            person = self.who()
+        except VoicelabError as exc:
+            person = people.Person("unknown", "viewer")
+            self.error = str(exc)
+        with self.hold_sync():
+            for name, value in (("person", person.name), ("role", person.role),
+                                ("allowed", person.allowed())):
+                if getattr(self, name) != value:
+                    setattr(self, name, value)
+        return person
+
+    def _permit(self, action: str) -> people.Person:
+        """The person acting now, if their role allows `action`; shown on the board either way.
+
+        Raises:
+            Forbidden: their role does not allow it.
+            UsersFileError: the users file is broken.
+        """
+        person = self.who()
+        with self.hold_sync():
+            self.person, self.role, self.allowed = person.name, person.role, person.allowed()
+        people.require(person, action)
+        return person
+
+    def _refuse(self, exc: VoicelabError) -> None:
+        """Say why an action was refused: `error` is cleared first, so the same refusal twice
+        (a second `u` with nothing left to undo) shows again even after it was dismissed."""
+        self.error = ""
+        self.error = str(exc)
+
+    def _show_line(self, line: Sequence[Mapping[str, Any]]) -> None:
+        """Show the rank fields of the takes of one line as ranking returned them."""
+        by_file = {t["file"]: t for t in line}
+        self.takes = [
+            {**t, **{k: new.get(k) for k in RANK_FIELDS}}
+            if (new := by_file.get(t["file"])) is not None
+            else t
+            for t in self.takes
+        ]
 
     def reload(self) -> int:
         """Re-read the batch from disk and show it; return how many takes' ranks differed."""
@@ -192,9 +263,11 @@ class RankBoard(anywidget.AnyWidget):
             self.handle(content)
 
     def handle(self, msg: Mapping[str, Any]) -> None:
-        """Act on one message from the browser: rank, lock, refresh, audio or export.
+        """Act on one message from the browser: rank, undo, lock, refresh, audio or export.
 
-        Refusals never raise: they set `error`, and the board reloads the true state from disk.
+        Each action asks who acts now and whether their role allows it. Refusals never raise:
+        they set `error` (a role's refusal changes nothing), and after a refused rank or undo the
+        board reloads the true state from disk.
         A rank message with a `seq` is acknowledged with {kind: "ack", seq, ok}. The fields,
         replies and senders of every kind are in docs/widget-protocol.md.
         """
@@ -203,6 +276,8 @@ class RankBoard(anywidget.AnyWidget):
             ok = self.rank(msg.get("file"), msg.get("rank"))
             if "seq" in msg:
                 self.send({"kind": "ack", "seq": msg["seq"], "ok": ok})
+        elif kind == "undo":
+            self.undo()
         elif kind == "lock":
             self.lock()
         elif kind == "refresh":
@@ -215,33 +290,59 @@ class RankBoard(anywidget.AnyWidget):
             self.error = f"unknown message kind {kind!r}"
 
     def rank(self, filename: object, rank: object) -> bool:
-        """Give a take a rank (None clears) through ranking.set_rank; False if refused."""
+        """Give a take a rank (None clears) through ranking.set_rank, in the name of the person
+        acting (a designer or lead); False if refused."""
+        try:
+            person = self._permit("rank")
+        except VoicelabError as exc:
+            self._refuse(exc)
+            return False
         try:
             if not isinstance(filename, str):
                 raise UnknownTake(str(filename))
-            line = ranking.set_rank(self._batch_dir, filename, rank)
+            line = ranking.set_rank(self._batch_dir, filename, rank, person=person.name)
         except VoicelabError as exc:
             with contextlib.suppress(VoicelabError):
                 self.reload()
-            self.error = str(exc)
+            self._refuse(exc)
             return False
-        by_file = {t["file"]: t for t in line}
         with self.hold_sync():
-            self.takes = [
-                {**t, "rank": new["rank"], "ranked_at": new["ranked_at"]}
-                if (new := by_file.get(t["file"])) is not None
-                else t
-                for t in self.takes
-            ]
+            self._show_line(line)
             self.error = ""
         return True
 
-    def lock(self) -> bool:
-        """Lock the batch (ranking.lock); the board becomes read-only. False if refused."""
+    def undo(self) -> bool:
+        """Undo the acting person's last change on this batch (ranking.undo restores the line's
+        ranks and links); the board shows the line as it is now. False if refused (nothing to
+        undo, someone else changed the line since, a locked batch, a viewer)."""
         try:
-            ranking.lock(self._batch_dir)
+            person = self._permit("undo")
         except VoicelabError as exc:
-            self.error = str(exc)
+            self._refuse(exc)
+            return False
+        try:
+            change = ranking.undo(self._batch_dir, person=person.name)
+        except VoicelabError as exc:
+            with contextlib.suppress(VoicelabError):
+                self.reload()
+            self._refuse(exc)
+            return False
+        line = change.line or (change.takes[0]["line"] if change.takes else "")
+        self.notice = ""  # two undos on one line: the same notice shows again
+        with self.hold_sync():
+            self._show_line(change.takes)
+            self.error = ""
+            self.notice = f"Undid your last change on line {line}." if line else "Undone."
+        return True
+
+    def lock(self) -> bool:
+        """Lock the batch (ranking.lock, in the lead's name); the board becomes read-only.
+        False if refused."""
+        try:
+            person = self._permit("lock")
+            ranking.lock(self._batch_dir, person=person.name)
+        except VoicelabError as exc:
+            self._refuse(exc)
             return False
         self.reload()
         with self.hold_sync():
@@ -254,7 +355,9 @@ class RankBoard(anywidget.AnyWidget):
         """Show changes another session made on disk; return how many takes changed rank.
 
         Cheap when nothing changed (one stat). When something did, the board reloads and says so.
+        Who the board acts for is shown anew too, so a role changed meanwhile shows at once.
         """
+        self.show_person()
         if _stat_key(self._batch_dir) == self._seen:
             return 0
         was_locked = self.locked
@@ -302,9 +405,10 @@ class RankBoard(anywidget.AnyWidget):
 
     def _send_export(self, rank: object) -> None:
         try:
+            self._permit("export")
             name, data, missing = self.export_zip(rank)
         except VoicelabError as exc:
-            self.error = str(exc)
+            self._refuse(exc)
             self.send({"kind": "export", "error": str(exc)})
             return
         if missing:
@@ -314,8 +418,9 @@ class RankBoard(anywidget.AnyWidget):
 
     def _send_audio(self, filename: object) -> None:
         try:
+            self._permit("listen")
             data = self.audio_bytes(str(filename))
-        except UnknownTake as exc:
+        except VoicelabError as exc:
             self.send({"kind": "audio", "file": filename, "error": str(exc)})
             return
         self.send({"kind": "audio", "file": filename}, buffers=[data])

@@ -76,7 +76,9 @@ def rank_view(batch_id: str, root: Path | None = None) -> ipywidgets.Widget:
     """The ranking dashboard for one batch, or a message naming why it cannot be shown.
 
     `root` defaults to AUDIO_ROOT. Never raises for a bad or missing id: a dashboard shows
-    a readable message (class `vl-rank-missing`) instead of a traceback.
+    a readable message (class `vl-rank-missing`) instead of a traceback. In a preheated kernel
+    it waits for the page's visitor first (`wait_for_visit`), since the board shows, and acts
+    for, the person the server names in that request.
     """
     if not batch_id:
         return _message(
@@ -84,6 +86,7 @@ def rank_view(batch_id: str, root: Path | None = None) -> ipywidgets.Widget:
             "vl-rank-missing",
         )
     root = Path(root) if root is not None else get_settings().audio_root
+    wait_for_visit()  # the board asks whom it serves: only the page's request says
     try:
         return RankBoard(store.find_batch(root, batch_id), root=root)
     except VoicelabError as exc:
