@@ -311,6 +311,21 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PARTIAL if result.missing else EXIT_OK
 
 
+def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab history`: every change to a batch, oldest first, as a table or JSON; exit 0.
+
+    Exit 1 for an unknown batch or a damaged history (one line saying which).
+    """
+    from voicelab import history, store
+
+    entries = history.read(store.find_batch(settings.audio_root, args.batch_id))
+    if args.json:
+        out.print_json(data=entries)
+    else:
+        out.print(history.format_entries(entries), markup=False)
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
     """Reads the settings itself (`main` passes None): a bad variable is a row, not a stop."""
     from dataclasses import asdict
@@ -418,6 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rank", type=int, default=1, choices=range(1, 6), metavar="N",
                    help="which rank to export (default 1: the selects)")
     p.add_argument("--zip", action="store_true", help="also write a zip archive")
+
+    p = command("history", cmd_history, "who changed what in a batch, oldest first")
+    p.add_argument("batch_id")
+    p.add_argument("--json", action="store_true", help="the entries as a JSON list")
 
     p = command("doctor", cmd_doctor, "check settings, broker, workers, AUDIO_ROOT, ElevenLabs "
                 "key, Piper")
