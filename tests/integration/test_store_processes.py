@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.batches import fast_dir, make_batch, ranked_on_disk, ranks_in
-from voicelab import fsck, ranking, store
+from voicelab import fsck, history, ranking, store
 
 pytestmark = pytest.mark.integration
 
@@ -110,6 +110,12 @@ def test_concurrent_rankers_lose_no_change_and_leave_a_consistent_batch() -> Non
         assert ranked_on_disk(batch) == ranks_in(metadata)
         assert fsck.check_batch(batch).problems == []
 
+        # The history holds one entry per change, in the lock's order, and replays to the same.
+        entries = history.read(batch)
+        assert [e["seq"] for e in entries] == [e["revision"] for e in entries] == [
+            e["revision"] for e in changes]
+        assert history.replay(entries, files) == state
+
 
 def _rank_forever(batch: str, ready: Any, seed: int) -> None:
     rng = random.Random(seed)
@@ -125,7 +131,7 @@ def test_sigkill_during_saves_never_leaves_unloadable_metadata(tmp_path: Path) -
     # kills to land inside the write as well as between writes.
     context = multiprocessing.get_context("fork")  # a fast start, so many kills fit in seconds
     rng = random.Random(1234)
-    leftovers_seen = 0
+    leftovers_seen = entries_ignored = 0
     batch = make_batch(tmp_path, lines=80, takes_per_line=5)  # ~130 kB of metadata per save
     for round_ in range(40):
         ready = context.Event()
@@ -138,7 +144,8 @@ def test_sigkill_during_saves_never_leaves_unloadable_metadata(tmp_path: Path) -
         assert proc.exitcode == -signal.SIGKILL
 
         metadata = store.load_metadata(batch)  # always the old or the new file, whole
-        expected = {store.METADATA_NAME, "takes", "ranked", store.LOCK_FILE_NAME}
+        expected = {store.METADATA_NAME, "takes", "ranked", store.LOCK_FILE_NAME,
+                    history.HISTORY_NAME}
         stray = [n for n in os.listdir(batch) if n not in expected and not store.is_temp_name(n)]
         assert stray == []  # anything a kill leaves is named as ours, so load never reads it
         leftovers_seen += len(store.temp_files(batch))
@@ -146,4 +153,12 @@ def test_sigkill_during_saves_never_leaves_unloadable_metadata(tmp_path: Path) -
         report = fsck.repair_batch(batch)  # what a kill can leave, repair puts right
         assert report.problems == [], report
         assert ranked_on_disk(batch) == ranks_in(metadata)
-    print(f"temp files left by 40 SIGKILLs and removed by repair: {leftovers_seen}")
+        # A kill between the history append and the save leaves an entry readers ignore.
+        entries = history.read(batch)
+        assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
+        ranks = {t["file"]: t["rank"] for t in metadata["takes"]}
+        assert history.replay(entries, ranks) == ranks
+        if (path := batch / history.HISTORY_NAME).exists():
+            entries_ignored += len(path.read_bytes().splitlines()) - len(entries)
+    print(f"temp files left by 40 SIGKILLs and removed by repair: {leftovers_seen}; "
+          f"history lines a kill left before the save (or torn), ignored: {entries_ignored}")
