@@ -131,10 +131,11 @@ class LaunchForm:
         self._filter_voices(preselect=True)
         self._models()
         self.widget = w.VBox([
-            w.HTML("<h3>New batch</h3>"), self.engine, self.search, self.voice_select, self.skin,
-            self.variants, *self.ranges.values(), self.speaker_boost, self.model,
+            w.HTML("<h3>New batch</h3>"), self.role_note, self.engine, self.search,
+            self.voice_select, self.skin, self.variants, *self.ranges.values(),
+            self.speaker_boost, self.model,
             w.HBox([self.upload]), self.preview, self.errors, self.estimate,
-            w.HBox([self.start, self.status]), self.role_note])
+            w.HBox([self.start, self.status])])
         self.widget.add_class("vl-launch")
         self._changed()
 
@@ -210,6 +211,7 @@ class LaunchForm:
         self._show_preview()
         refusal = jobs_refusal(self.settings)
         self.role_note.value = _refusal_html(refusal)
+        self.start.tooltip = refusal or None
         try:
             job = parse_config(self.config(), default_engine=self.settings.default_engine)
         except JobConfigError as exc:
