@@ -42,8 +42,12 @@ def test_the_header_links_every_dashboard_at_its_address(notebook: str) -> None:
     assert [label for label, _ in vl_server.SHELL_LINKS] == ["Batches", "Launch", "Jobs"]
     assert re.search(r'<a class="vl-shell-brand" href="/voila/render/batches.ipynb">VoiceLab</a>',
                      html)
-    assert '<div class="vl-shell-person" data-slot="person"></div>' in html  # kept for sign-in
-    assert "<script" not in html and "tabindex" not in html and "http" not in html
+    assert '<div class="vl-shell-person" data-slot="person"></div>' in html  # filled on load
+    # Its one script fills the person's slot: it handles no key (the board keeps every key it
+    # listens to) and asks only this server.
+    assert html.count("<script") == 1 and '"/session"' in html
+    assert "addEventListener" not in html and "onkey" not in html
+    assert "tabindex" not in html and "http" not in html
 
 
 @pytest.mark.parametrize(("notebook", "current"), [
@@ -57,6 +61,7 @@ def test_the_header_marks_the_page_it_is_on(notebook: str, current: str | None) 
 def test_the_header_follows_the_servers_base_url() -> None:
     html = header("jobs.ipynb", base_url="/lab-a/")
     assert 'href="/lab-a/voila/render/launch.ipynb"' in html
+    assert '"/lab-a/session"' in html and '"/lab-a/logout"' in html
 
 
 def test_serve_preheats_every_dashboard_of_the_header() -> None:
