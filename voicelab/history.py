@@ -230,7 +230,8 @@ def append(batch_dir: Path | str, entry: Mapping[str, Any]) -> Entry:
                     store.load_metadata(batch_dir, check_files=False))) is not None:
                 lines.append(first)
             seq = (last["seq"] if last is not None else len(lines)) + 1
-            written: Entry = {"seq": seq, **entry}
+            written: Entry = {"seq": seq}
+            written.update((key, value) for key, value in entry.items() if key != "seq")
             written.setdefault("time", clock.utc_now())
             lines.append(written)
             payload = b"".join(orjson.dumps(line) + b"\n" for line in lines)
@@ -251,13 +252,42 @@ def _metadata_revision(batch_dir: Path) -> int:
     return revision
 
 
-def iter_entries(batch_dir: Path | str, *, revision: int | None = None) -> Iterator[Entry]:
-    """Stream the batch's valid entries, oldest first.
+class _Damaged(Exception):
+    """A line other than the last is not an entry (at `line`)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(line)
+
+
+def _scan(path: Path, revision: int) -> Iterator[Entry]:
+    """Stream the file's entries up to `revision`; skip a torn tail; raise _Damaged inside."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (a generator holds it across yields)
+    except FileNotFoundError:
+        return
+    with handle:
+        bad: int | None = None
+        for number, raw in enumerate(handle, start=1):
+            entry = _parse(raw) if raw.endswith(b"\n") else None
+            if entry is None:
+                bad = bad or number
+                continue
+            if bad is not None:
+                raise _Damaged(bad)
+            if entry["revision"] <= revision:
+                yield entry
+
+
+def read(batch_dir: Path | str, *, revision: int | None = None) -> list[Entry]:
+    """The batch's valid entries, oldest first, streamed from the file line by line.
 
     Entries of a revision beyond the metadata's (`revision`, read from metadata.json when not
     given) are crash left-overs and skipped, as is a torn last line. A batch with no entry yet
     has none, except one ranked before history existed: it shows the `baseline` its first
     change will write (reading never writes), so the history always replays to its ranks.
+    Reading takes no lock; only if it meets a damaged line (which a writer truncating a crash
+    left-over at that moment could show) does it read again under the batch lock.
 
     Raises:
         MetadataError: metadata.json is missing or invalid, or a line other than the last is
@@ -267,31 +297,17 @@ def iter_entries(batch_dir: Path | str, *, revision: int | None = None) -> Itera
     if revision is None:
         revision = _metadata_revision(batch_dir)
     path = history_path(batch_dir)
-    count = 0
     try:
-        handle = open(path, "rb")  # noqa: SIM115 (a generator holds it across yields)
-    except FileNotFoundError:
-        pass
-    else:
-        with handle:
-            bad: int | None = None
-            for number, raw in enumerate(handle, start=1):
-                entry = _parse(raw) if raw.endswith(b"\n") else None
-                if entry is None:
-                    bad = bad or number
-                    continue
-                if bad is not None:
-                    raise MetadataError(path, f"line {bad} is not a history entry")
-                if entry["revision"] <= revision:
-                    count += 1
-                    yield entry
-    if count == 0 and (first := baseline(store.load_metadata(batch_dir, check_files=False))):
-        yield first
-
-
-def read(batch_dir: Path | str, *, revision: int | None = None) -> list[Entry]:
-    """The batch's valid entries, oldest first; see `iter_entries` (same arguments, errors)."""
-    return list(iter_entries(batch_dir, revision=revision))
+        entries = list(_scan(path, revision))
+    except _Damaged:
+        with store.batch_lock(batch_dir):
+            try:
+                entries = list(_scan(path, revision))
+            except _Damaged as damaged:
+                raise MetadataError(path, f"line {damaged.line} is not a history entry") from None
+    if not entries and (first := baseline(store.load_metadata(batch_dir, check_files=False))):
+        entries.append(first)
+    return entries
 
 
 def replay(entries: Iterable[Mapping[str, Any]], files: Iterable[str]) -> Ranks:
