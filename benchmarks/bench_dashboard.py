@@ -197,7 +197,7 @@ def main() -> int:
         url = dashboard_url("", RANK_BOARD, batch_id=board.name)
         serve = ServeProcess(root, "--no-worker", "--no-demo", log_path=work / "serve.log",
                              **limits)
-        with serve as server, chromium(work / "profile") as context:
+        with serve as server, chromium() as context:
             url = server.url + url
             warm = navigations(context, server, url, args.visits, cold=False)
             cold = navigations(context, server, url, max(2, args.visits // 2), cold=True)

@@ -38,10 +38,10 @@ def server(served_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.fixture(scope="session")
-def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def browser_context() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make system-deps` (apt-get install chromium)")
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+    with chromium() as context:
         yield context
 
 

@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 READY_LINE = "VoiceLab is serving"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 860}
 PAGE_TIMEOUT_MS = 60_000  # a cold kernel on a busy 2-core machine can take a while
 _PREFIXES = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY", "FLASK_")
 
@@ -196,22 +197,26 @@ class Page:
 
 
 @contextlib.contextmanager
-def chromium(user_data_dir: Path) -> Iterator[Any]:
-    """A headless Debian Chromium on a new, empty profile; yields its Playwright context."""
+def chromium() -> Iterator[Any]:
+    """A headless Debian Chromium with a new, empty context; yields that Playwright context.
+
+    `context.browser.new_context()` gives another person their own cookies in the same browser
+    (one Playwright per thread: the sync API cannot run two).
+    """
     from playwright.sync_api import sync_playwright
 
-    user_data_dir.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(user_data_dir), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1280, "height": 860})
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             headless=True)
+        context = browser.new_context(viewport=VIEWPORT)
         try:
             yield context
         finally:
-            for page in context.pages:  # unload fires only on navigation, never on close
-                with contextlib.suppress(Exception):
-                    page.goto("about:blank")
-            context.close()
+            for each in browser.contexts:
+                for page in each.pages:  # unload fires only on navigation, never on close
+                    with contextlib.suppress(Exception):
+                        page.goto("about:blank")
+            browser.close()
 
 
 def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:

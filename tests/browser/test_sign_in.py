@@ -14,7 +14,7 @@ import requests
 
 import voicelab.server as vl_server
 from tests.batches import make_batch
-from tests.browser.harness import Page, ServeProcess, chromium, wait_until
+from tests.browser.harness import VIEWPORT, Page, ServeProcess, wait_until
 from tests.browser.test_rank_board import (
     DISK_TIMEOUT_S,
     ranked_links,
@@ -52,19 +52,19 @@ def team_server(team_root: Path, team: dict[str, people.Credentials],
 
 
 @pytest.fixture
-def browsers(tmp_path: Path) -> Iterator[Any]:
-    """`browsers(name)`: a Page in a browser of its own (its own cookies), closed after."""
-    stack: list[Any] = []
+def browsers(browser_context: Any) -> Iterator[Any]:
+    """`browsers(name)`: a Page in a browser context of its own (its own cookies)."""
+    contexts: list[Any] = []
 
-    def open_browser(label: str) -> Page:
-        manager = chromium(tmp_path / f"profile-{label}")
-        context = manager.__enter__()
-        stack.append(manager)
-        return Page(context.new_page())
+    def open_browser(_label: str) -> Page:
+        contexts.append(browser_context.browser.new_context(viewport=VIEWPORT))
+        return Page(contexts[-1].new_page())
 
     yield open_browser
-    for manager in reversed(stack):
-        manager.__exit__(None, None, None)
+    for context in contexts:
+        for raw in context.pages:
+            raw.goto("about:blank")  # fires unload, so Voila shuts this page's kernel down
+        context.close()
 
 
 def sign_in(page: Page, server: ServeProcess, name: str, password: str,
