@@ -162,6 +162,8 @@ def test_viewer_designer_lead_and_undo(team_server: ServeProcess, team_root: Pat
     viewer = browsers("vera")
     sign_in(viewer, team_server, "vera", team["vera"].password)
     viewer.wait_for_selector(".vl-shell .vl-shell-name")
+    # The kernel's person comes from the session, never from what the browser sends.
+    viewer.context.set_extra_http_headers({"X-Voicelab-Person": "alice"})
     open_board(viewer, team_server, batch)
     viewer.click(take("Line_1_take_1.mp3") + " .vl-take-number")
     viewer.keyboard.press("1")

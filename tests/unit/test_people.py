@@ -223,3 +223,11 @@ def test_users_file_writes_are_serialized(root: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda n: people.add_user(root, f"u{n}"), range(8)))
     assert [u.name for u in people.list_users(root)] == [f"u{n}" for n in range(8)]
+
+
+def test_serve_and_api_refuse_an_open_door(run, root: Path) -> None:  # noqa: F811
+    code, out, err = run("serve", "--host", "0.0.0.0", "--port", "0", "--no-worker", "--no-demo")
+    assert code == 1 and "no users" in err and "voicelab users add NAME --role lead" in err
+    code, _, err = run("api", "--host", "0.0.0.0", "--port", "0")
+    assert code == 1 and "--insecure-no-auth" in err
+    assert not list(root.iterdir())  # nothing was made: no demo batch, no users file
