@@ -224,6 +224,20 @@ def test_a_lead_locks_and_exports(batch: Path, root: Path, visit: Visit) -> None
     assert sent[-1]["kind"] == "export" and sent[-1]["name"].endswith(".zip")
 
 
+def test_refresh_after_an_unlock_elsewhere_makes_the_board_writable(
+        batch: Path, root: Path, visit: Visit) -> None:
+    visit("dana")
+    ranking.lock(batch, person="lena")
+    board, _ = board_for(batch, root)
+    assert not board.rank(TAKE_2, 1) and "locked" in board.error
+    ranking.unlock(batch, person="lena")  # a lead in another session
+    board.handle({"kind": "refresh"})
+    assert not board.locked
+    assert board.notice == "Updated from disk: the batch was unlocked elsewhere."
+    assert board.rank(TAKE_2, 1) and board.error == ""
+    assert saved(batch, TAKE_2) == {"rank": 1, "ranked_by": "dana"}
+
+
 # --- undo --------------------------------------------------------------------------------------
 
 

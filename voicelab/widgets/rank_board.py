@@ -371,6 +371,8 @@ class RankBoard(anywidget.AnyWidget):
             parts.append(f"{changed} take{'s' if changed != 1 else ''} changed rank elsewhere")
         if self.locked and not was_locked:
             parts.append("the batch was locked elsewhere")
+        if was_locked and not self.locked:
+            parts.append("the batch was unlocked elsewhere")
         if parts:
             self.notice = "Updated from disk: " + "; ".join(parts) + "."
         return changed
