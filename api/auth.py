@@ -53,7 +53,8 @@ def _who() -> Person | None:
     settings: Settings = current_app.extensions["voicelab"]
     found = identify(settings.audio_root, current_app.extensions[SESSION_SECRET],
                      cookie=request.cookies.get(SESSION_COOKIE), bearer=_presented_token(),
-                     service_token=settings.api_token)
+                     service_token=settings.api_token,
+                     token_required=bool(settings.api_token))
     if found is not None and found.name == "anonymous" and current_app.extensions[REQUIRE_USERS]:
         return None
     return found

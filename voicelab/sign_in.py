@@ -39,6 +39,7 @@ from voicelab.people.users import verify_password
 
 log = logging.getLogger(__name__)
 
+MAX_CHECKING = 8  # passwords checked at once (Argon2id: ~64 MB and ~0.1 s each); more wait out
 FREE_NAME_FAILURES = 3  # then a name waits 1 s, 2 s, 4 s ...
 FREE_ADDRESS_FAILURES = 10  # an office shares one address
 LOGIN_PATH = "/login"
@@ -61,6 +62,19 @@ class Gate:
     names: SignInBackoff = field(default_factory=lambda: SignInBackoff(free=FREE_NAME_FAILURES))
     addresses: SignInBackoff = field(
         default_factory=lambda: SignInBackoff(free=FREE_ADDRESS_FAILURES))
+    checking: int = 0
+
+    def begin_check(self) -> bool:
+        """Take a slot to check a password; False when MAX_CHECKING are being checked (a
+        flood of sign-ins gets "busy" instead of queueing memory-hungry hashes)."""
+        if self.checking >= MAX_CHECKING:
+            return False
+        self.checking += 1
+        return True
+
+    def end_check(self) -> None:
+        """Give the slot back."""
+        self.checking -= 1
 
     def person(self, cookie: str | None, authorization: str | None) -> Person | None:
         """Who a request with this cookie and Authorization header is from, or None.
@@ -179,7 +193,7 @@ def handlers(gate: Gate) -> dict[str, Any]:
 
         async def post(self) -> None:
             self.check_xsrf_cookie()
-            name = self.get_argument("name", "").strip().lower()
+            name = self.get_argument("name", "").strip().lower()[:64]
             password = self.get_argument("password", "")
             next_path = safe_next(self.get_argument("next", None))
             address = self.request.remote_ip or ""
@@ -188,6 +202,11 @@ def handlers(gate: Gate) -> dict[str, Any]:
                 self.set_header("Retry-After", str(int(wait_s) + 1))
                 self._page(429, next_path=next_path, name=name,
                            error=f"Too many failed sign-ins: try again in {int(wait_s) + 1} s.")
+                return
+            if not gate.begin_check():
+                self.set_header("Retry-After", "1")
+                self._page(503, next_path=next_path, name=name,
+                           error="Too many sign-ins at once: try again in a moment.")
                 return
             try:
                 record = await IOLoop.current().run_in_executor(
@@ -198,6 +217,8 @@ def handlers(gate: Gate) -> dict[str, Any]:
                            error="Sign-in is broken on this server: its users file is "
                                  "damaged. Tell whoever runs it.")
                 return
+            finally:
+                gate.end_check()
             if record is None:
                 gate.names.failed(name)
                 gate.addresses.failed(address)

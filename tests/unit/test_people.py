@@ -75,7 +75,8 @@ def test_reset_and_remove_end_old_secrets_and_sessions(root: Path) -> None:
 
 def test_identify_without_users_with_service_token_and_forged_cookies(root: Path) -> None:
     assert _identify(root) == people.ANONYMOUS
-    assert _identify(root, service_token="s3cret") is None
+    assert _identify(root, service_token="s3cret") == people.ANONYMOUS  # the dashboards
+    assert _identify(root, service_token="s3cret", token_required=True) is None  # the API
     assert _identify(root, service_token="s3cret", bearer="s3cret") == people.SERVICE
     people.add_user(root, "alice", "viewer")
     assert _identify(root) is None  # sign-in is on with one user
@@ -226,7 +227,7 @@ def test_users_file_writes_are_serialized(root: Path) -> None:
 
 
 def test_serve_and_api_refuse_an_open_door(run, root: Path) -> None:  # noqa: F811
-    code, out, err = run("serve", "--host", "0.0.0.0", "--port", "0", "--no-worker", "--no-demo")
+    code, _, err = run("serve", "--host", "0.0.0.0", "--port", "0", "--no-worker", "--no-demo")
     assert code == 1 and "no users" in err and "voicelab users add NAME --role lead" in err
     code, _, err = run("api", "--host", "0.0.0.0", "--port", "0")
     assert code == 1 and "--insecure-no-auth" in err

@@ -82,13 +82,14 @@ def session_person(root: Path | str, secret: str, cookie: str) -> Person | None:
 
 
 def identify(root: Path | str, secret: Callable[[], str], *, cookie: str | None,
-             bearer: str | None, service_token: str | None) -> Person | None:
+             bearer: str | None, service_token: str | None,
+             token_required: bool = False) -> Person | None:
     """Who a request is from, or None when it must sign in.
 
     A bearer token is the service token (lead) or a personal token; otherwise the session
     cookie counts (`secret` gives the signing key, asked only then). With no users at all,
-    anyone is ANONYMOUS, except while a service token is set (then a tool must send it, as
-    before users existed).
+    anyone is ANONYMOUS, unless `token_required` (the API while a service token is set: a tool
+    must then send it, as before users existed).
 
     Raises:
         UsersFileError: the users file is broken (fail closed).
@@ -99,7 +100,7 @@ def identify(root: Path | str, secret: Callable[[], str], *, cookie: str | None,
         record = person_for_token(root, bearer)
         return record.person if record else None
     if not load_users(root):
-        return None if service_token else ANONYMOUS
+        return None if token_required else ANONYMOUS
     if cookie:
         return session_person(root, secret(), cookie)
     return None
