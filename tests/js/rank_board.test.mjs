@@ -134,6 +134,7 @@ test("ranked_label names who gave the saved rank; refusal says why in the board'
   assert.equal(refusal("viewer", "rank"), "View only: a viewer cannot rank.");
   assert.equal(refusal("", "undo"), "View only: a viewer cannot undo.");
   assert.equal(refusal("designer", "lock"), "Only a lead can lock a batch.");
+  assert.equal(refusal("designer", "unlock"), "Only a lead can unlock a batch.");
   assert.equal(refusal("designer", "export"), "Only a lead can export.");
 });
 
@@ -472,10 +473,12 @@ test("actions: a designer ranks and undoes; a lead's actions are refused locally
   actions.lock();
   assert.deepEqual(model.sent, [{ kind: "rank", file: "a2", rank: 1, seq: "v:1" }, { kind: "undo" }]);
   assert.deepEqual(renderer.calls.show_local, [["Only a lead can lock a batch."]]);
-  model.traits.locked = true; // a locked batch: undo would only be refused
+  model.traits.locked = true; // a locked batch: undo would only be refused, unlock is a lead's
   actions.undo();
+  actions.unlock();
   assert.equal(model.sent.length, 2);
   assert.match(renderer.calls.show_local[1][0], /locked/);
+  assert.deepEqual(renderer.calls.show_local[2], ["Only a lead can unlock a batch."]);
 });
 
 test("actions: send the messages of docs/widget-protocol.md", () => {
@@ -490,12 +493,15 @@ test("actions: send the messages of docs/widget-protocol.md", () => {
   actions.lock();
   actions.refresh();
   actions.export_selects();
+  model.traits.locked = true;
+  actions.unlock();
   assert.deepEqual(model.sent, [
     { kind: "rank", file: "a2", rank: 3, seq: "v:1" },
     { kind: "undo" },
     { kind: "lock" },
     { kind: "refresh" },
     { kind: "export", rank: 1 },
+    { kind: "unlock" },
   ]);
   assert.deepEqual(renderer.calls.show_local, []);
   assert.equal(renderer.calls.schedule.length, 1);
@@ -828,6 +834,7 @@ test("create_lock_dialog: opens with the focus on Lock, closes back to the board
     ".vl-confirm": fake_node(),
     ".vl-confirm-text": fake_node(),
     ".vl-confirm-lock": fake_node(),
+    ".vl-confirm-unlock": fake_node(),
   });
   const dialog = create_lock_dialog(root, model, state);
   assert.equal(dialog.is_open(), false);
@@ -850,6 +857,51 @@ test("create_lock_dialog: opens with the focus on Lock, closes back to the board
   dialog.open(); // a locked board has nothing to lock
   assert.equal(dialog.is_open(), false);
   assert.equal(root.nodes[".vl-confirm-lock"].focused, 2);
+  assert.equal(root.nodes[".vl-confirm-lock"].hidden, false);
+  assert.equal(root.nodes[".vl-confirm-unlock"].hidden, true, "a lock asks Lock, not Unlock");
+});
+
+/** The parts of the lock dialog, as fake nodes under a fake root. */
+const dialog_root = () =>
+  fake_root({
+    ".vl-confirm": fake_node(),
+    ".vl-confirm-text": fake_node(),
+    ".vl-confirm-lock": fake_node(),
+    ".vl-confirm-unlock": fake_node(),
+  });
+
+test("create_lock_dialog: Unlock asks a lead on a locked board, gone when unlocked elsewhere", () => {
+  const model = fake_model(board_traits({ batch_id: "20260101-090000-k1", locked: true }));
+  const state = create_view_state(model);
+  state.derive();
+  const root = dialog_root();
+  const dialog = create_lock_dialog(root, model, state);
+  dialog.open("lock"); // locked: nothing to lock
+  assert.equal(dialog.is_open(), false);
+  dialog.open("unlock");
+  assert.equal(dialog.is_open(), true);
+  assert.equal(
+    root.nodes[".vl-confirm-text"].textContent,
+    "Unlock batch 20260101-090000-k1? Ranks can change again; the unlock is recorded.",
+  );
+  assert.equal(root.nodes[".vl-confirm-unlock"].hidden, false);
+  assert.equal(root.nodes[".vl-confirm-unlock"].focused, 1);
+  assert.equal(root.nodes[".vl-confirm-lock"].hidden, true, "no Lock button in an unlock");
+  dialog.update(); // still locked: stays open
+  assert.equal(dialog.is_open(), true);
+  model.traits.locked = false;
+  dialog.update(); // unlocked elsewhere while open: the dialog goes
+  assert.equal(dialog.is_open(), false);
+  dialog.open("unlock"); // an open board has nothing to unlock
+  assert.equal(dialog.is_open(), false);
+  for (const role of ["designer", "viewer"]) {
+    const other = fake_model(as_role(role, undefined, { locked: true }));
+    const other_state = create_view_state(other);
+    other_state.derive();
+    const other_dialog = create_lock_dialog(dialog_root(), other, other_state);
+    other_dialog.open("unlock");
+    assert.equal(other_dialog.is_open(), false, `a ${role} is never asked to unlock`);
+  }
 });
 
 /** A fake `<a>`: each click records the href it would open. */
@@ -960,10 +1012,12 @@ test("create_toolbar: title, progress and the lock button; the banner when locke
     ".vl-progress": fake_node(),
     ".vl-readonly-banner": fake_node({ hidden: false }),
     ".vl-lock-button": fake_node(),
+    ".vl-unlock-button": fake_node(),
     ".vl-undo-button": fake_node(),
     ".vl-view-only": fake_node(),
   });
   const undo = root.nodes[".vl-undo-button"];
+  const unlock = root.nodes[".vl-unlock-button"];
   const title = root.nodes[".vl-title"];
   const counter = root.nodes[".vl-progress"];
   const banner = root.nodes[".vl-readonly-banner"];
@@ -976,6 +1030,7 @@ test("create_toolbar: title, progress and the lock button; the banner when locke
   assert.equal(banner.hidden, true);
   assert.equal(button.disabled, false);
   assert.equal(button.textContent, "Lock batch…");
+  assert.equal(unlock.hidden, true, "nothing to unlock");
   assert.equal(undo.disabled, false);
   state.begin_rank("b2", 1); // shown at once, before Python confirms it
   model.traits.locked = true;
@@ -986,7 +1041,76 @@ test("create_toolbar: title, progress and the lock button; the banner when locke
   assert.equal(banner.hidden, false);
   assert.equal(button.disabled, true);
   assert.equal(button.textContent, "Locked");
+  assert.equal(unlock.hidden, false);
   assert.equal(undo.disabled, true, "nothing can change on a locked batch");
+});
+
+const board_js = readFileSync(new URL("../../voicelab/widgets/rank_board.js", import.meta.url));
+
+/** The `data-needs` of the TEMPLATE element with class `cls` (what the styles hide it for). */
+function needs_of(cls) {
+  return String(board_js).match(new RegExp(`class="${cls}" data-needs="(\\w+)"`))?.[1];
+}
+
+test("Unlock… shows only for a lead on a locked board", () => {
+  assert.equal(needs_of("vl-unlock-button"), "unlock");
+  const shown = {};
+  for (const role of ["viewer", "designer", "lead"]) {
+    for (const locked of [false, true]) {
+      const model = fake_model(as_role(role, undefined, { locked }));
+      const state = create_view_state(model);
+      state.derive();
+      const nodes = [".vl-title", ".vl-progress", ".vl-readonly-banner", ".vl-lock-button",
+        ".vl-undo-button", ".vl-view-only"];
+      const unlock = fake_node({ dataset: { needs: needs_of("vl-unlock-button") } });
+      const parts = { ...Object.fromEntries(nodes.map((n) => [n, fake_node()])) };
+      parts[".vl-unlock-button"] = unlock;
+      const root = { ...fake_root(parts), dataset: {}, classList: { toggle: () => {} } };
+      create_toolbar(root, model, state).update();
+      mark_board(root, model, state, fake_player());
+      // What rank_board.css shows: not `hidden`, and `data-allowed` has what it `data-needs`.
+      shown[`${role}${locked ? ", locked" : ""}`] =
+        !unlock.hidden && root.dataset.allowed.split(" ").includes(unlock.dataset.needs);
+    }
+  }
+  assert.deepEqual(shown, {
+    viewer: false, "viewer, locked": false,
+    designer: false, "designer, locked": false,
+    lead: false, "lead, locked": true,
+  });
+});
+
+test("bind_controls: Unlock… opens the confirmation, whose Unlock sends {kind: unlock}", () => {
+  const model = fake_model(board_traits({ batch_id: "b1", locked: true }));
+  const state = create_view_state(model);
+  state.derive();
+  const dialog_nodes = dialog_root();
+  const dialog = create_lock_dialog(dialog_nodes, model, state);
+  const renderer = {
+    ...recorder(["schedule", "focus", "show_local"]),
+    open_confirm: dialog.open,
+    close_confirm: dialog.close,
+  };
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  const click = (selector) => {
+    const root = new FakeElement({ [selector]: {} });
+    const cleanup = bind_controls(root, { model, state, audio: {}, renderer, actions });
+    root.dispatchEvent(fake_event("click", {}));
+    cleanup();
+  };
+  click(".vl-unlock-button");
+  assert.equal(dialog.is_open(), true);
+  assert.match(dialog_nodes.nodes[".vl-confirm-text"].textContent, /^Unlock batch b1\? /);
+  assert.deepEqual(model.sent, [], "nothing is sent before the confirmation");
+  click(".vl-confirm-cancel");
+  assert.equal(dialog.is_open(), false);
+  assert.deepEqual(model.sent, []);
+  click(".vl-unlock-button");
+  click(".vl-confirm-unlock");
+  assert.deepEqual(model.sent, [{ kind: "unlock" }]);
+  assert.equal(dialog.is_open(), false);
+  assert.equal(dialog_nodes.focused.length, 2, "the keys go back to the board");
+  assert.deepEqual(renderer.calls.show_local, []);
 });
 
 test("create_toolbar: the View only mark says who looks (the styles show it to viewers only)", () => {
@@ -994,7 +1118,7 @@ test("create_toolbar: the View only mark says who looks (the styles show it to v
   const state = create_view_state(model);
   state.derive();
   const nodes = [".vl-title", ".vl-progress", ".vl-readonly-banner", ".vl-lock-button",
-    ".vl-undo-button", ".vl-view-only"];
+    ".vl-unlock-button", ".vl-undo-button", ".vl-view-only"];
   const root = fake_root(Object.fromEntries(nodes.map((n) => [n, fake_node()])));
   create_toolbar(root, model, state).update();
   assert.equal(root.nodes[".vl-view-only"].title,
@@ -1068,7 +1192,7 @@ test("every part a role may lack is hidden by the styles when `allowed` lacks it
     ...[...js.matchAll(/data-needs="(\w+)"/g)].map((m) => m[1]),
     ...[...js.matchAll(/dataset\.needs = "(\w+)"/g)].map((m) => m[1]),
   ]);
-  assert.deepEqual([...needs].sort(), ["export", "lock", "rank", "undo"]);
+  assert.deepEqual([...needs].sort(), ["export", "lock", "rank", "undo", "unlock"]);
   for (const action of needs) {
     const rule = `.vl-rank-board:not([data-allowed~="${action}"]) [data-needs~="${action}"]`;
     assert.ok(css.includes(rule), `rank_board.css does not hide ${action}`);

@@ -40,6 +40,12 @@ def snapshot(batch_dir: Path) -> tuple[bytes, dict[str, int], bool]:
             store.is_locked(batch_dir))
 
 
+def history_of(batch_dir: Path) -> list[dict[str, Any]]:
+    """The batch's history.jsonl, oldest first (empty when nothing was recorded)."""
+    path = batch_dir / "history.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def saved(batch_dir: Path, filename: str) -> dict[str, Any]:
     take = next(t for t in store.load_metadata(batch_dir)["takes"] if t["file"] == filename)
     return {key: take.get(key) for key in ("rank", "ranked_by")}
@@ -127,6 +133,8 @@ def test_a_viewer_is_refused_every_change_and_nothing_on_disk_changes(
     board.handle({"kind": "lock"})
     assert board.error == "vic is a viewer: only a lead may lock a batch"
     assert not board.locked
+    board.handle({"kind": "unlock"})
+    assert board.error == "vic is a viewer: only a lead may unlock a batch"
     assert snapshot(batch) == before
     assert not (batch / "history.jsonl").exists() or (batch / "history.jsonl").read_text() == ""
 
@@ -222,6 +230,37 @@ def test_a_lead_locks_and_exports(batch: Path, root: Path, visit: Visit) -> None
     board.handle({"kind": "export", "rank": 1})
     assert board.error == ""
     assert sent[-1]["kind"] == "export" and sent[-1]["name"].endswith(".zip")
+
+
+def test_a_lead_unlocks_and_the_unlock_is_recorded(batch: Path, root: Path,
+                                                    visit: Visit) -> None:
+    visit("lena")
+    ranking.lock(batch, person="lena")
+    board, sent = board_for(batch, root)
+    assert board.locked
+    board.handle({"kind": "unlock"})
+    assert board.error == "" and not board.locked
+    assert board.notice == "Batch unlocked: ranks can change again."
+    assert not store.is_locked(batch)
+    assert store.load_metadata(batch)["ranked_at_utc"] is None
+    assert [(e["person"], e["action"]) for e in history_of(batch)][-2:] == [
+        ("lena", "lock"), ("lena", "unlock")]
+    assert sent == [], "no reply message"
+    assert board.rank(TAKE_2, 1), "the board is writable again"
+    assert shown(board, TAKE_2) == {"rank": 1, "ranked_by": "lena"}
+
+
+def test_a_designer_may_not_unlock_and_nothing_changes(batch: Path, root: Path,
+                                                       visit: Visit) -> None:
+    visit("dana")
+    ranking.lock(batch, person="lena")
+    board, _ = board_for(batch, root)
+    before = snapshot(batch), history_of(batch)
+    board.handle({"kind": "unlock"})
+    assert board.error == "dana is a designer: only a lead may unlock a batch"
+    assert board.locked and board.notice == ""
+    assert (snapshot(batch), history_of(batch)) == before
+    assert store.load_metadata(batch)["ranked_at_utc"] is not None
 
 
 def test_refresh_after_an_unlock_elsewhere_makes_the_board_writable(

@@ -7,11 +7,12 @@
  * (tests/js/rank_board.test.mjs); `default` is the widget.
  *
  * State comes from Python traits (takes, lines, peaks, locked, error, notice, person, role,
- * allowed, ...). Actions go to Python as messages (rank, undo, lock, refresh, audio, export) and
- * Python answers some (ack, audio, export): docs/widget-protocol.md describes every trait and
- * message. The cascade is computed here only to show a rank change at once, and Python's reply
- * (the true state) replaces it. `allowed` (what the person's role may do) only hides controls and
- * refuses at once what Python would refuse: Python asks the server who acts, at every action.
+ * allowed, ...). Actions go to Python as messages (rank, undo, lock, unlock, refresh, audio,
+ * export) and Python answers some (ack, audio, export): docs/widget-protocol.md describes every
+ * trait and message. The cascade is computed here only to show a rank change at once, and
+ * Python's reply (the true state) replaces it. `allowed` (what the person's role may do) only
+ * hides controls and refuses at once what Python would refuse: Python asks the server who acts,
+ * at every action.
  *
  * @typedef {{file: string, line: string, take_number: number, rank: number|null,
  *   ranked_at: string|null, ranked_by: string|null, settings: Object<string, number|boolean>,
@@ -269,7 +270,10 @@ export function ranked_label(take) {
   return take.ranked_by ? `ranked ${take.rank} by ${take.ranked_by}` : `ranked ${take.rank}`;
 }
 
-const ACTION_WORDS = { rank: "rank", undo: "undo", lock: "lock a batch", export: "export" };
+const ACTION_WORDS = {
+  ...{ rank: "rank", undo: "undo", lock: "lock a batch", unlock: "unlock a batch" },
+  export: "export",
+};
 
 /**
  * Why the board refuses an action the role does not allow, at once and without asking Python:
@@ -355,6 +359,8 @@ const TEMPLATE = `
       <a class="vl-export-link" hidden></a>
     </span>
     <button type="button" class="vl-lock-button" data-needs="lock">Lock batch…</button>
+    <button type="button" class="vl-unlock-button" data-needs="unlock" hidden
+      title="Open this batch for ranking again (recorded in the history)">Unlock…</button>
   </div>
   <div class="vl-readonly-banner" hidden>Locked: this batch is read-only.</div>
   <div class="vl-message" role="alert" hidden>
@@ -365,6 +371,7 @@ const TEMPLATE = `
   <div class="vl-confirm" role="dialog" aria-modal="false" hidden>
     <span class="vl-confirm-text"></span>
     <button type="button" class="vl-confirm-lock">Lock</button>
+    <button type="button" class="vl-confirm-unlock" hidden>Unlock</button>
     <button type="button" class="vl-confirm-cancel">Cancel</button>
   </div>
   <div class="vl-scroll"><div class="vl-spacer"></div></div>
@@ -907,9 +914,10 @@ export function mark_board(root, model, state, player) {
 }
 
 /**
- * The toolbar's title, progress counter, "View only" mark, Undo and lock buttons, and the
- * read-only banner below it. Which buttons a role sees is the styles' job (`mark_board`). Its
- * checkboxes act through `bind_controls`; "Export selects" is `create_export`'s.
+ * The toolbar's title, progress counter, "View only" mark, Undo, lock and unlock buttons, and
+ * the read-only banner below it. A locked board shows "Locked" (disabled) and "Unlock…".
+ * Which buttons a role sees is the styles' job (`mark_board`). Its checkboxes act through
+ * `bind_controls`; "Export selects" is `create_export`'s.
  * @param {{querySelector: Function}} root the board's root element
  * @param {{get: Function}} model
  * @param {ReturnType<typeof create_view_state>} state
@@ -919,6 +927,7 @@ export function create_toolbar(root, model, state) {
   const counter = root.querySelector(".vl-progress");
   const banner = root.querySelector(".vl-readonly-banner");
   const lock_button = root.querySelector(".vl-lock-button");
+  const unlock_button = root.querySelector(".vl-unlock-button");
   const undo_button = root.querySelector(".vl-undo-button");
   const view_only = root.querySelector(".vl-view-only");
   const update = () => {
@@ -936,14 +945,17 @@ export function create_toolbar(root, model, state) {
     banner.hidden = !locked;
     lock_button.disabled = locked;
     lock_button.textContent = locked ? "Locked" : "Lock batch…";
+    unlock_button.hidden = !locked;
   };
   return { update };
 }
 
 /**
- * The lock confirmation: opened by "Lock batch…" (not on a locked board) with the focus on its
- * Lock button, closed by Lock, Cancel or Escape (the focus goes back to the board), and hidden
- * once the batch is locked.
+ * The lock dialog, confirming a lock or an unlock: `open("lock")` ("Lock batch…", on an open
+ * board) or `open("unlock")` ("Unlock…", on a locked board), each only for a role that may, with
+ * the focus on its confirm button (Lock or Unlock). Closed by that button, Cancel or Escape (the
+ * focus goes back to the board), and hidden once there is nothing left to confirm: the batch
+ * was locked (or unlocked) meanwhile, or the role lost the right.
  * @param {{querySelector: Function, focus: Function}} root the board's root element
  * @param {{get: Function}} model
  * @param {ReturnType<typeof create_view_state>} state
@@ -951,19 +963,32 @@ export function create_toolbar(root, model, state) {
 export function create_lock_dialog(root, model, state) {
   const dialog = root.querySelector(".vl-confirm");
   const text = root.querySelector(".vl-confirm-text");
-  const lock_button = root.querySelector(".vl-confirm-lock");
-  const open = () => {
-    if (state.readonly() || !state.may("lock")) return;
-    text.textContent = `Lock batch ${model.get("batch_id")}? Ranks can no longer change after this.`;
+  const confirm = {
+    lock: root.querySelector(".vl-confirm-lock"),
+    unlock: root.querySelector(".vl-confirm-unlock"),
+  };
+  let mode = "lock";
+  /** Whether `action` (lock or unlock) is one the board can offer now. */
+  const offered = (action) => state.may(action) && state.readonly() === (action === "unlock");
+  const open = (action = "lock") => {
+    if (!(action in confirm) || !offered(action)) return;
+    mode = action;
+    const batch = model.get("batch_id");
+    text.textContent =
+      action === "lock"
+        ? `Lock batch ${batch}? Ranks can no longer change after this.`
+        : `Unlock batch ${batch}? Ranks can change again; the unlock is recorded.`;
+    confirm.lock.hidden = action !== "lock";
+    confirm.unlock.hidden = action !== "unlock";
     dialog.hidden = false;
-    lock_button.focus();
+    confirm[action].focus();
   };
   const close = () => {
     dialog.hidden = true;
     focus_board(root);
   };
   const update = () => {
-    if (state.readonly()) dialog.hidden = true;
+    if (!offered(mode)) dialog.hidden = true;
   };
   return { open, close, is_open: () => !dialog.hidden, update };
 }
@@ -1291,12 +1316,17 @@ export function create_actions(model, state, audio, renderer) {
     if (!refuse("lock")) model.send({ kind: "lock" });
   };
 
+  /** Ask Python to open the locked batch again (a lead's, after the confirmation). */
+  const unlock = () => {
+    if (!refuse("unlock", { locked: false })) model.send({ kind: "unlock" });
+  };
+
   const export_selects = () => {
     if (!refuse("export", { locked: false })) model.send({ kind: "export", rank: 1 });
   };
 
   return {
-    ...{ set_focus, send_rank, on_ack, expire_pending, refuse, undo, lock, export_selects },
+    ...{ set_focus, send_rank, on_ack, expire_pending, refuse, undo, lock, unlock, export_selects },
     refresh: () => model.send({ kind: "refresh" }),
   };
 }
@@ -1321,12 +1351,16 @@ export function subscribe(model, handlers) {
   };
 }
 
-/** Clicks and checkbox changes on the board: toolbar, lock dialog, slots, rows, waveforms. */
+/**
+ * Clicks and checkbox changes on the board: toolbar (lock, unlock, undo, export), the lock
+ * dialog's Lock, Unlock and Cancel, slots, rows, waveforms.
+ */
 export function bind_controls(root, { model, state, audio, renderer, actions }) {
   const on_click = (event) => {
     const target = event.target;
     const hit = (selector) => target.closest(selector);
-    if (hit(".vl-lock-button")) return renderer.open_confirm();
+    if (hit(".vl-lock-button")) return renderer.open_confirm("lock");
+    if (hit(".vl-unlock-button")) return renderer.open_confirm("unlock");
     if (hit(".vl-undo-button")) {
       actions.undo();
       renderer.focus();
@@ -1334,6 +1368,10 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
     }
     if (hit(".vl-confirm-lock")) {
       actions.lock();
+      return renderer.close_confirm();
+    }
+    if (hit(".vl-confirm-unlock")) {
+      actions.unlock();
       return renderer.close_confirm();
     }
     if (hit(".vl-confirm-cancel")) return renderer.close_confirm();

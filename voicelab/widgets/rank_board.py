@@ -1,11 +1,11 @@
 """The ranking board: one batch's lines and takes, ranked by keys or drag-and-drop in a browser.
 
-State lives in traitlets that only Python writes; the browser sends actions (rank, lock,
-refresh, audio, export, undo) as messages, and every rank change goes through `voicelab.ranking`,
-on the current state on disk, so nothing another session wrote is ever overwritten (DESIGN
-decision 1). Who acts is asked anew at every action (`people.kernel_person`: the server's word,
-never the browser's, DESIGN decision 11), and their role decides; the board's `person`, `role`
-and `allowed` traits only let the browser hide what the role cannot do.
+State lives in traitlets that only Python writes; the browser sends actions (rank, lock, unlock,
+refresh, audio, export, undo) as messages, and every rank change goes through
+`voicelab.ranking`, on the current state on disk, so nothing another session wrote is ever
+overwritten (DESIGN decision 1). Who acts is asked anew at every action (`people.kernel_person`:
+the server's word, never the browser's, DESIGN decision 11), and their role decides; the board's
+`person`, `role` and `allowed` traits only let the browser hide what the role cannot do.
 docs/widget-protocol.md describes every synced trait and every message, both directions.
 """
 
@@ -263,7 +263,8 @@ class RankBoard(anywidget.AnyWidget):
             self.handle(content)
 
     def handle(self, msg: Mapping[str, Any]) -> None:
-        """Act on one message from the browser: rank, undo, lock, refresh, audio or export.
+        """Act on one message from the browser: rank, undo, lock, unlock, refresh, audio or
+        export.
 
         Each action asks who acts now and whether their role allows it. Refusals never raise:
         they set `error` (a role's refusal changes nothing), and after a refused rank or undo the
@@ -280,6 +281,8 @@ class RankBoard(anywidget.AnyWidget):
             self.undo()
         elif kind == "lock":
             self.lock()
+        elif kind == "unlock":
+            self.unlock()
         elif kind == "refresh":
             self.refresh()
         elif kind == "audio":
@@ -349,6 +352,22 @@ class RankBoard(anywidget.AnyWidget):
             self.locked = True
             self.error = ""
             self.notice = "Batch locked: ranks can no longer change."
+        return True
+
+    def unlock(self) -> bool:
+        """Open a locked batch again (ranking.unlock, recorded in the lead's name); ranks may
+        change again. False if refused (only a lead may unlock)."""
+        try:
+            person = self._permit("unlock")
+            ranking.unlock(self._batch_dir, person=person.name)
+        except VoicelabError as exc:
+            self._refuse(exc)
+            return False
+        self.reload()
+        with self.hold_sync():
+            self.locked = False
+            self.error = ""
+            self.notice = "Batch unlocked: ranks can change again."
         return True
 
     def refresh(self) -> int:
