@@ -207,6 +207,11 @@ def test_viewer_designer_lead_and_undo(team_server: ServeProcess, team_root: Pat
     wait_until(lambda: store.is_locked(batch), DISK_TIMEOUT_S, "the LOCKED marker")
     assert entries(batch)[-1]["person"] == "alice" and entries(batch)[-1]["action"] == "lock"
     lead.screenshot_as("sign_in_lead_locked")
+    lead.click(".vl-rank-board .vl-unlock-button")
+    lead.click(".vl-rank-board .vl-confirm-unlock")
+    wait_until(lambda: not store.is_locked(batch), DISK_TIMEOUT_S, "LOCKED gone")
+    assert (entries(batch)[-1]["person"], entries(batch)[-1]["action"]) == ("alice", "unlock")
+    designer.wait_for_selector(".vl-rank-board:not(.vl-readonly)")  # noticed without a reload
     for page in (viewer, designer, lead):
         assert page.errors == []
 
