@@ -154,7 +154,7 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
     import tornado.web
     import tornado.wsgi
     from jupyter_core.utils import ensure_async
-    from jupyter_server.base.handlers import JupyterHandler
+    from jupyter_server.base.handlers import APIHandler, JupyterHandler
     from voila.app import Voila
     from voila.request_info_handler import RequestInfoSocketHandler
     from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
@@ -229,6 +229,18 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
                 raise tornado.web.HTTPError(403)
             await super().post(kernel_id)
 
+    def plain_errors(cls: type) -> type:
+        """A Jupyter page handler whose errors are plain text: Jupyter's HTML error page needs
+        a `static_path` Voila's app does not have, so a 403 would log a traceback instead."""
+
+        class Plain(cls):
+            def write_error(self, status_code: int, **kwargs: Any) -> None:
+                self.set_header("Content-Type", "text/plain; charset=UTF-8")
+                self.finish(f"{status_code} {self._reason}\n")
+
+        Plain.__name__ = Plain.__qualname__ = cls.__name__
+        return Plain
+
     def guarded(handler: Any) -> Any:
         """Voila's handler spec with VoiceLab's checks: every path needs a person."""
         cls = handler[1]
@@ -242,6 +254,9 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
             pass
         elif isinstance(cls, type) and not issubclass(cls, JupyterHandler):
             cls = sign_in["signed_in_only"](cls)
+        if isinstance(cls, type) and issubclass(cls, JupyterHandler) and \
+                not issubclass(cls, APIHandler):
+            cls = plain_errors(cls)
         return (handler[0], cls, *handler[2:])
 
     class VoicelabVoila(Voila):

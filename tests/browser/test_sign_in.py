@@ -25,6 +25,7 @@ from tests.browser.test_rank_board import (
 from voicelab import history, people, store
 
 pytestmark = pytest.mark.browser
+KERNELS = 12
 UPGRADE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
 
@@ -47,7 +48,10 @@ def team(team_root: Path) -> dict[str, people.Credentials]:
 def team_server(team_root: Path, team: dict[str, people.Credentials],
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     log = tmp_path_factory.mktemp("logs") / "serve.log"
-    with ServeProcess(team_root, "--no-worker", "--no-demo", log_path=log) as process:
+    # Three people's boards open at once, each signing in through the batch list: room for
+    # them beside the four preheated kernels and the ones still shutting down.
+    with ServeProcess(team_root, "--no-worker", "--no-demo", log_path=log,
+                      VOICELAB_MAX_KERNELS=str(KERNELS)) as process:
         yield process
 
 
@@ -107,6 +111,7 @@ def test_without_a_session_nothing_opens(team_server: ServeProcess, team_root: P
     socket = requests.get(team_server.url + "/api/kernels/" + "0" * 8 + "-0000-0000-0000-"
                           + "0" * 12 + "/channels", headers=UPGRADE, timeout=30)
     assert socket.status_code == 403
+    assert "Uncaught exception" not in team_server.log()  # a plain 403, no error page crash
     # With a personal token, a tool gets in; with the wrong one, a JSON 401.
     token = team["bob"].token
     mine = requests.get(team_server.url + "/api/me", timeout=30,
@@ -173,6 +178,7 @@ def test_viewer_designer_lead_and_undo(team_server: ServeProcess, team_root: Pat
     viewer.screenshot_as("sign_in_viewer_refused")
     assert ranks_on_disk(batch) == {}
     assert not (batch / "history.jsonl").exists()
+    viewer.goto("about:blank")  # her board's kernel goes: the cap stays out of the test
 
     designer = browsers("bob")
     sign_in(designer, team_server, "bob", team["bob"].password)
@@ -214,6 +220,7 @@ def test_viewer_designer_lead_and_undo(team_server: ServeProcess, team_root: Pat
     designer.wait_for_selector(".vl-rank-board:not(.vl-readonly)")  # noticed without a reload
     for page in (viewer, designer, lead):
         assert page.errors == []
+    assert "Refused" not in team_server.log()  # the kernel cap stayed out of the test
 
 
 def test_two_people_rank_one_batch_and_undo_only_their_own(
