@@ -43,3 +43,25 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         pytest.fail("redis-server is not installed (make system-deps installs it)")
     with RedisServer(tmp_path / "redis") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def team_file(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A users file holding vic (viewer), dana (designer) and lena (lead), made once: Argon2
+    hashing is slow on purpose. Write it with `install_team`."""
+    from voicelab import people
+    from voicelab.people.users import users_path
+
+    made = tmp_path_factory.mktemp("team-file")
+    for name, role in (("vic", "viewer"), ("dana", "designer"), ("lena", "lead")):
+        people.add_user(made, name, role)
+    return users_path(made).read_bytes()
+
+
+def install_team(root: Path, team_file: bytes) -> None:
+    """Give AUDIO_ROOT `root` the users of `team_file`, as `voicelab users add` leaves them."""
+    from voicelab.people.users import users_path
+
+    users_path(root).parent.mkdir(parents=True, exist_ok=True)
+    users_path(root).write_bytes(team_file)
+

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.batches import make_batch
+from tests.conftest import install_team
 from voicelab import people, ranking, store
 from voicelab.people.sessions import PERSON_ENV
 from voicelab.widgets.rank_board import RankBoard
@@ -62,11 +63,9 @@ def batch(root: Path) -> Path:
 
 
 @pytest.fixture
-def team(root: Path) -> None:
-    """Three users, as `voicelab users add` makes them."""
-    people.add_user(root, "vic", "viewer")
-    people.add_user(root, "dana", "designer")
-    people.add_user(root, "lena", "lead")
+def team(root: Path, team_file: bytes) -> None:
+    """Three users, as `voicelab users add` makes them: vic, dana and lena."""
+    install_team(root, team_file)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import install_team
 from voicelab import people, registry
 from voicelab.config import Settings
 from voicelab.people.sessions import PERSON_ENV
@@ -21,9 +22,8 @@ REFUSED = "dana is a designer: only a lead may start or cancel jobs"
 
 
 @pytest.fixture(autouse=True)
-def team(root: Path) -> None:
-    people.add_user(root, "dana", "designer")
-    people.add_user(root, "lena", "lead")
+def team(root: Path, team_file: bytes) -> None:
+    install_team(root, team_file)
 
 
 @pytest.fixture
