@@ -7,7 +7,6 @@ The person is set the way the server sets it: the PERSON_ENV variable Voila hand
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from tests.batches import make_batch
 from tests.conftest import install_team
+from tests.unit.test_widgets import on_disk
 from voicelab import people, ranking, store
 from voicelab.people.sessions import PERSON_ENV
 from voicelab.widgets.rank_board import RankBoard
@@ -23,16 +23,6 @@ from voicelab.widgets.rank_board import RankBoard
 Visit = Callable[[str], None]
 LEAD = ["listen", "rank", "undo", "lock", "unlock", "jobs", "export"]
 TAKE_1, TAKE_2, TAKE_3 = (f"Line_1_take_{n}.mp3" for n in (1, 2, 3))
-
-
-def on_disk(batch_dir: Path) -> dict[str, int]:
-    """`{file: rank}` as ranked/ shows it (each link checked to point into takes/)."""
-    found = {}
-    for rank in store.RANKS:
-        for link in (batch_dir / store.RANKED_DIR / store.rank_dir(rank)).iterdir():
-            assert os.readlink(link) == store.link_target(link.name)
-            found[link.name] = rank
-    return found
 
 
 def snapshot(batch_dir: Path) -> tuple[bytes, dict[str, int], bool]:

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.batches import fast_dir, make_batch, ranked_on_disk, ranks_in
-from voicelab import cli, fsck, history, ranking, store
-from voicelab.config import get_settings
+from tests.unit.test_cli import run  # noqa: F401  # the CLI fixture
+from voicelab import fsck, history, ranking, store
 from voicelab.errors import BatchLocked, InvalidName, MetadataError, UndoRefused
 from voicelab.store import schema
 
@@ -569,26 +569,7 @@ def test_processes_ranking_at_once_leave_a_history_that_replays(workers: int) ->
 # --- voicelab history --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def run(root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setenv("AUDIO_ROOT", str(root))
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        get_settings.cache_clear()
-        try:
-            code = cli.main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        finally:
-            get_settings.cache_clear()
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
-def test_the_history_command_prints_a_table_and_json(run, batch: Path) -> None:
+def test_the_history_command_prints_a_table_and_json(run, batch: Path) -> None:  # noqa: F811
     code, out, _ = run("history", batch.name)
     assert code == 0 and out.strip() == "no changes recorded"
     ranking.set_rank(batch, A, 1, person="alice")
@@ -602,7 +583,7 @@ def test_the_history_command_prints_a_table_and_json(run, batch: Path) -> None:
     assert "take_2: - -> 1, take_1: 1 -> 2" in out
 
 
-def test_the_history_command_names_an_unknown_batch(run) -> None:
+def test_the_history_command_names_an_unknown_batch(run) -> None:  # noqa: F811
     code, out, err = run("history", "20260101-000000-nope")
     assert code == 1 and out == ""
     assert err.strip() == "error: no batch with id '20260101-000000-nope'"
