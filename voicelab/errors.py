@@ -183,6 +183,29 @@ class UndoRefused(RankError):
     line since (the message names who and when)."""
 
 
+class PanelRefused(RankError):
+    """Raised when a panel cannot be opened as asked (no raters, a bad or repeated name)."""
+
+
+class NotARater(RankError):
+    """Raised when someone who is not a rater of a batch's panel tries to rank it."""
+
+    def __init__(self, person: str, raters: list[str]) -> None:
+        self.person = person
+        super().__init__(
+            f"this batch is ranked by a panel ({', '.join(raters)}) and {person!r} is not one of "
+            "its raters: a lead sets a line's final ranks with an override")
+
+
+class LineClosed(RankError):
+    """Raised when a rater changes a line the lead has closed (its final ranks are set)."""
+
+    def __init__(self, line: str, by: str) -> None:
+        self.line = line
+        super().__init__(f"line {line!r} was closed by {by}: its final ranks are set "
+                         "(a lead can reopen it)")
+
+
 class EngineError(VoicelabError):
     """Raised when a text-to-speech back end fails."""
 

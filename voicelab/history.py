@@ -16,6 +16,11 @@ batch lock, so the log replays to the metadata's ranks. An entry:
 - `before` and `after` map file -> rank (null = unranked) for exactly the takes whose rank the
   change moved: the cascade's moves. Replaying every `after` in order gives the ranks.
 - `revision` is the metadata `revision` the change saved.
+- Panel batches (`voicelab.panel`, decision 12): `before` and `after` still move the seed's `rank`
+  (the consensus), so replay still gives the metadata's ranks. A change to one rater's own ranking
+  also names the `rater` and moves their ranks in `rater_before` and `rater_after` (`replay_raters`
+  replays those). `panel` opens a panel (a solo ranking there becomes the opener's), `override`
+  is a lead setting a line's final ranks, `close` and `reopen` freeze and free a line.
 - `baseline`: a batch ranked before it had a history gets, ahead of its first entry, one entry by
   "voicelab" whose `after` holds every ranked take's rank then, so replay starts from the truth.
 
@@ -43,9 +48,11 @@ from voicelab.store.metadata import read_json
 from voicelab.store.schema import validate_top
 
 HISTORY_NAME = "history.jsonl"
-ACTIONS = ("baseline", "rank", "clear", "lock", "unlock", "undo")
-UNDOABLE = ("rank", "clear")
-"""The actions undo takes back: a person's rank changes (never lock, unlock or an undo)."""
+ACTIONS = ("baseline", "rank", "clear", "lock", "unlock", "undo", "panel", "override", "close",
+           "reopen")
+UNDOABLE = ("rank", "clear", "override")
+"""The actions undo takes back: a person's rank changes and a lead's override (never lock,
+unlock, an undo, or opening a panel or closing a line)."""
 BASELINE_PERSON = "voicelab"
 _TAIL_CHUNK = 16_384
 
@@ -65,6 +72,8 @@ class UndoPlan:
     line: str
     take: str | None
     moves: dict[str, tuple[int | None, int | None]]
+    rater: str | None = None
+    """Set when the undo restores that panel rater's own ranking (`moves` are of it)."""
 
 
 def history_path(batch_dir: Path | str) -> Path:
@@ -81,11 +90,14 @@ def make_entry(
     take: str | None = None,
     moves: Moves | None = None,
     undoes: int | None = None,
+    rater: str | None = None,
+    rater_moves: Moves | None = None,
 ) -> Entry:
     """A new entry (stamped now, not yet numbered: `append` gives it its `seq`).
 
     `moves` is `{file: (old rank, new rank)}` for the takes the change moved; `revision` is the
-    metadata revision the change is about to save.
+    metadata revision the change is about to save. A change to a panel rater's own ranking
+    names the `rater` and their `rater_moves` (same shape).
     """
     moves = moves or {}
     entry: Entry = {
@@ -100,6 +112,11 @@ def make_entry(
     }
     if undoes is not None:
         entry["undoes"] = undoes
+    if rater is not None:
+        rater_moves = rater_moves or {}
+        entry["rater"] = rater
+        entry["rater_before"] = {name: old for name, (old, _new) in rater_moves.items()}
+        entry["rater_after"] = {name: new for name, (_old, new) in rater_moves.items()}
     return entry
 
 
@@ -322,6 +339,22 @@ def replay(entries: Iterable[Mapping[str, Any]], files: Iterable[str]) -> Ranks:
     return ranks
 
 
+def replay_raters(entries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Each panel rater's own ranks the history leads to: `{rater: {file: rank}}` (pure;
+    unranked takes left out, as in a take's `ranks_by`)."""
+    raters: dict[str, dict[str, int]] = {}
+    for entry in entries:
+        if (rater := entry.get("rater")) is None:
+            continue
+        ranks = raters.setdefault(rater, {})
+        for name, rank in (entry.get("rater_after") or {}).items():
+            if rank is None:
+                ranks.pop(name, None)
+            else:
+                ranks[name] = rank
+    return raters
+
+
 def _when(time: str) -> str:
     """`2026-11-29T10:02:13.120Z` -> `2026-11-29 10:02 UTC`."""
     try:
@@ -330,14 +363,32 @@ def _when(time: str) -> str:
         return str(time)
 
 
+LINE_ACTIONS = ("override", "close", "reopen")
+"""A lead's decisions on a panel line: a rater's change made before one cannot be undone."""
+
+
+def _conflicts(later: Sequence[Mapping[str, Any]], target: Mapping[str, Any],
+               person: str) -> list[Mapping[str, Any]]:
+    """The entries after `target` that changed what undoing it would restore: for a rater's own
+    ranking, a lead's decision on the line; otherwise, anyone else's change of the line."""
+    line = target["line"]
+    if target.get("rater") is not None:
+        return [e for e in later if e.get("line") == line and e["action"] in LINE_ACTIONS]
+    return [e for e in later if e.get("line") == line and e["person"] != person]
+
+
 def plan_undo(
-    entries: Sequence[Mapping[str, Any]], person: str, ranks: Mapping[str, int | None]
+    entries: Sequence[Mapping[str, Any]], person: str, ranks: Mapping[str, int | None],
+    rater_ranks: Mapping[str, int | None] | None = None,
 ) -> UndoPlan:
     """Plan `person`'s next undo (pure): which entry it takes back, and the rank moves.
 
-    The target is the person's latest `rank` or `clear` not yet undone (so undo again walks
-    further back); undo restores that entry's line to the entry's `before`. `ranks` is the
-    batch's ranks now, `{file: rank or None}` (at least the line's takes).
+    The target is the person's latest `rank`, `clear` or `override` not yet undone (so undo
+    again walks further back); undo restores that entry's line to the entry's `before`. `ranks`
+    is the batch's ranks now, `{file: rank or None}` (at least the line's takes). On a panel,
+    a target that changed the person's own ranking (it names a `rater`) restores
+    `rater_before` instead, against `rater_ranks` (the person's own ranks now, same shape), and
+    the plan's `rater` says so: the moves are then of that ranking.
 
     Raises:
         UndoRefused: nothing left to undo; someone else changed that line after it (the
@@ -355,36 +406,48 @@ def plan_undo(
         raise UndoRefused(f"nothing to undo: {person} has no change left to take back here")
     target = entries[index]
     line = target["line"]
-    others = [e for e in entries[index + 1 :] if e.get("line") == line and e["person"] != person]
-    if others:
+    if others := _conflicts(entries[index + 1 :], target, person):
         last = others[-1]
         raise UndoRefused(
             f"line {line} was changed since by {last['person']} at {_when(last['time'])}"
         )
-    if any(ranks.get(name, -1) != rank for name, rank in target["after"].items()):
+    rater = target.get("rater")
+    before, after = target["before"], target["after"]
+    if rater is not None:
+        ranks, before, after = rater_ranks or {}, target["rater_before"], target["rater_after"]
+    if any(ranks.get(name, -1) != rank for name, rank in after.items()):
         raise UndoRefused(
             f"line {line} no longer holds the ranks change #{target['seq']} left "
             "(it was changed outside the history)"
         )
-    moves = {name: (ranks[name], rank) for name, rank in target["before"].items()
-             if ranks[name] != rank}
-    return UndoPlan(undoes=target["seq"], line=line, take=target.get("take"), moves=moves)
+    moves = {name: (ranks[name], rank) for name, rank in before.items() if ranks[name] != rank}
+    return UndoPlan(undoes=target["seq"], line=line, take=target.get("take"), moves=moves,
+                    rater=rater)
 
 
 def _rank_text(rank: object) -> str:
     return "-" if rank is None else str(rank)
 
 
-def _changes_text(entry: Mapping[str, Any]) -> str:
-    before, after = entry.get("before") or {}, entry.get("after") or {}
-    if entry["action"] == "baseline":
-        return f"{len(after)} ranked take(s) before the history began"
+def _moves_text(entry: Mapping[str, Any], before: Mapping[str, Any],
+                after: Mapping[str, Any]) -> str:
     prefix = f"{entry.get('line')}_" if entry.get("line") else ""
     parts = []
     for name in sorted(after, key=lambda name: name != entry.get("take")):  # the take first
         short = name.removeprefix(prefix).removesuffix(".mp3")
         parts.append(f"{short}: {_rank_text(before.get(name))} -> {_rank_text(after[name])}")
-    text = ", ".join(parts)
+    return ", ".join(parts)
+
+
+def _changes_text(entry: Mapping[str, Any]) -> str:
+    before, after = entry.get("before") or {}, entry.get("after") or {}
+    if entry["action"] == "baseline":
+        return f"{len(after)} ranked take(s) before the history began"
+    text = _moves_text(entry, before, after)
+    if entry.get("rater") is not None:
+        own = _moves_text(entry, entry.get("rater_before") or {}, entry.get("rater_after") or {})
+        text = f"{entry['rater']}'s ranks: {own or 'none'}" + (
+            f"; consensus: {text}" if text else "")
     if entry["action"] == "undo":
         text = f"{text} (undoes #{entry.get('undoes')})".lstrip()
     return text

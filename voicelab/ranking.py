@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from voicelab import clock, history, store
-from voicelab.errors import BatchLocked, InvalidName, InvalidRank, UnknownTake
+from voicelab.errors import BatchLocked, InvalidName, InvalidRank, PanelRefused, UnknownTake
 
 Take = dict[str, Any]
 
@@ -105,6 +105,24 @@ def _apply(members: list[Take], moves: history.Moves, person: str) -> None:
             member["ranked_by"] = person if ranked else None
 
 
+def load_open(batch_dir: Path) -> store.Metadata:
+    """The metadata of a batch that is not locked (call it holding the batch lock).
+
+    Raises:
+        BatchLocked: the batch has its LOCKED sentinel.
+        MetadataError: the batch's metadata.json is missing or invalid.
+    """
+    if store.is_locked(batch_dir):
+        raise BatchLocked(batch_dir.name)
+    return store.load_metadata(batch_dir)
+
+
+def _refuse_panel(metadata: store.Metadata) -> None:
+    if metadata.get("panel"):
+        raise PanelRefused(f"batch {metadata['batch_id']} is ranked by a panel: its ranks are "
+                           "the consensus (voicelab.panel ranks in a rater's name)")
+
+
 def change_rank(
     batch_dir: Path, filename: str, rank: object, *, person: str = "cli"
 ) -> RankChange:
@@ -119,6 +137,7 @@ def change_rank(
         InvalidRank: `rank` is not an int 1-5 or None (checked first; nothing is read).
         InvalidName: `person` is not a non-empty string.
         BatchLocked: the batch has its LOCKED sentinel.
+        PanelRefused: the batch is ranked by a panel (`voicelab.panel.rate` ranks there).
         UnknownTake: no take of the batch has this file name.
         MetadataError: the batch's metadata.json is missing or invalid.
     """
@@ -126,26 +145,31 @@ def change_rank(
     person = check_person(person)
     batch_dir = Path(batch_dir)
     with store.batch_lock(batch_dir):
-        if store.is_locked(batch_dir):
-            raise BatchLocked(batch_dir.name)
-        metadata = store.load_metadata(batch_dir)
-        take = next((t for t in metadata["takes"] if t["file"] == filename), None)
-        if take is None:
-            raise UnknownTake(filename)
-        members = line_takes(metadata, take["line"])
-        after = cascade({t["file"]: t["rank"] for t in members}, filename, new_rank)
-        moves = {t["file"]: (t["rank"], after[t["file"]]) for t in members}
-        moves = {name: move for name, move in moves.items() if move[0] != move[1]}
-        revision: int = metadata.get("revision", 0)
-        if moves:
-            _apply(members, moves, person)
-            revision += 1
-            metadata["revision"] = revision
-            history.append(batch_dir, history.make_entry(
-                person=person, action="clear" if new_rank is None else "rank",
-                line=take["line"], take=filename, moves=moves, revision=revision))
-            store.save_metadata(batch_dir, metadata)
-            store.update_links(batch_dir, metadata, moves)
+        metadata = load_open(batch_dir)
+        _refuse_panel(metadata)
+        return apply_rank(batch_dir, metadata, filename, new_rank, person)
+
+
+def apply_rank(batch_dir: Path, metadata: store.Metadata, filename: str, new_rank: int | None,
+               person: str) -> RankChange:
+    """`change_rank` on metadata already loaded under the batch lock (checked arguments)."""
+    take = next((t for t in metadata["takes"] if t["file"] == filename), None)
+    if take is None:
+        raise UnknownTake(filename)
+    members = line_takes(metadata, take["line"])
+    after = cascade({t["file"]: t["rank"] for t in members}, filename, new_rank)
+    moves = {t["file"]: (t["rank"], after[t["file"]]) for t in members}
+    moves = {name: move for name, move in moves.items() if move[0] != move[1]}
+    revision: int = metadata.get("revision", 0)
+    if moves:
+        _apply(members, moves, person)
+        revision += 1
+        metadata["revision"] = revision
+        history.append(batch_dir, history.make_entry(
+            person=person, action="clear" if new_rank is None else "rank",
+            line=take["line"], take=filename, moves=moves, revision=revision))
+        store.save_metadata(batch_dir, metadata)
+        store.update_links(batch_dir, metadata, moves)
     return RankChange(takes=members, moves=moves, revision=revision, line=take["line"])
 
 
@@ -223,6 +247,7 @@ def undo(batch_dir: Path, *, person: str) -> RankChange:
     Raises:
         InvalidName: `person` is not a non-empty string.
         BatchLocked: the batch has its LOCKED sentinel.
+        PanelRefused: the batch is ranked by a panel (`voicelab.panel.undo` undoes there).
         UndoRefused: nothing left to undo, or someone else changed that line since (the
             message names who and when).
         MetadataError: the batch's metadata.json (or history) is missing or invalid.
@@ -230,20 +255,24 @@ def undo(batch_dir: Path, *, person: str) -> RankChange:
     person = check_person(person)
     batch_dir = Path(batch_dir)
     with store.batch_lock(batch_dir):
-        if store.is_locked(batch_dir):
-            raise BatchLocked(batch_dir.name)
-        metadata = store.load_metadata(batch_dir)
-        revision: int = metadata.get("revision", 0)
-        entries = history.read(batch_dir, revision=revision)
-        ranks = {t["file"]: t["rank"] for t in metadata["takes"]}
-        plan = history.plan_undo(entries, person, ranks)
-        members = line_takes(metadata, plan.line)
-        _apply(members, plan.moves, person)
-        revision += 1
-        metadata["revision"] = revision
-        history.append(batch_dir, history.make_entry(
-            person=person, action="undo", line=plan.line, take=plan.take, moves=plan.moves,
-            revision=revision, undoes=plan.undoes))
-        store.save_metadata(batch_dir, metadata)
-        store.update_links(batch_dir, metadata, plan.moves)
+        metadata = load_open(batch_dir)
+        _refuse_panel(metadata)
+        return apply_undo(batch_dir, metadata, person)
+
+
+def apply_undo(batch_dir: Path, metadata: store.Metadata, person: str) -> RankChange:
+    """`undo` on metadata already loaded under the batch lock (a checked person)."""
+    revision: int = metadata.get("revision", 0)
+    entries = history.read(batch_dir, revision=revision)
+    ranks = {t["file"]: t["rank"] for t in metadata["takes"]}
+    plan = history.plan_undo(entries, person, ranks)
+    members = line_takes(metadata, plan.line)
+    _apply(members, plan.moves, person)
+    revision += 1
+    metadata["revision"] = revision
+    history.append(batch_dir, history.make_entry(
+        person=person, action="undo", line=plan.line, take=plan.take, moves=plan.moves,
+        revision=revision, undoes=plan.undoes))
+    store.save_metadata(batch_dir, metadata)
+    store.update_links(batch_dir, metadata, plan.moves)
     return RankChange(takes=members, moves=plan.moves, revision=revision, line=plan.line)

@@ -21,7 +21,7 @@ from voicelab.people.sessions import PERSON_ENV
 from voicelab.widgets.rank_board import RankBoard
 
 Visit = Callable[[str], None]
-LEAD = ["listen", "rank", "undo", "lock", "unlock", "jobs", "export"]
+LEAD = ["listen", "rank", "undo", "lock", "unlock", "jobs", "export", "panel"]
 TAKE_1, TAKE_2, TAKE_3 = (f"Line_1_take_{n}.mp3" for n in (1, 2, 3))
 
 

@@ -1,7 +1,8 @@
 """Roles and what each allows: one table, asked the same way by the API, the board and the CLI.
 
 viewer lists and listens; designer also ranks (and undoes their own ranks); lead also locks,
-unlocks, starts and cancels jobs, and exports.
+unlocks, starts and cancels jobs, exports, and runs rating panels (opens one, sets a line's final
+ranks, closes and reopens lines). On a panel batch only its raters rank (`voicelab.panel`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ ACTIONS: dict[str, str] = {
     "unlock": "lead",
     "jobs": "lead",
     "export": "lead",
+    "panel": "lead",
 }
 """Each action and the weakest role allowed it."""
 
 _WORDS = {"rank": "rank takes", "undo": "undo ranks", "lock": "lock a batch",
           "unlock": "unlock a batch", "jobs": "start or cancel jobs", "export": "export",
-          "listen": "listen"}
+          "listen": "listen", "panel": "run a rating panel (open it, override or close a line)"}
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,11 @@ def _iso_or_none(value: Any) -> bool:
     return value is None or is_iso_time(value)
 
 
+def _ranks_by_ok(value: dict[Any, Any]) -> bool:
+    return all(isinstance(name, str) and name and type(rank) is int and rank in RANKS
+               for name, rank in value.items())
+
+
 def _iso_column(values: Sequence[Any]) -> bool:
     try:
         list(map(datetime.fromisoformat, filter(None, values)))
@@ -105,6 +110,7 @@ TOP_FIELDS: tuple[Field, ...] = (
     Field("generated_at_utc", _kinds(str, NoneType), "an ISO-8601 time or null", _iso_or_none),
     Field("ranked_at_utc", _kinds(str, NoneType), "an ISO-8601 time or null", _iso_or_none),
     Field("revision", _kinds(int), "an integer >= 0", lambda n: n >= 0, required=False),
+    Field("panel", _kinds(dict, NoneType), "an object or null", required=False),
 )
 
 TAKE_FIELDS: tuple[Field, ...] = (
@@ -120,6 +126,8 @@ TAKE_FIELDS: tuple[Field, ...] = (
     Field("ranked_at", _kinds(str, NoneType), "an ISO-8601 time or null", _iso_or_none,
           _iso_column),
     Field("ranked_by", _kinds(str, NoneType), "a name (string) or null", required=False),
+    Field("ranks_by", _kinds(dict), "an object of rater name -> rank 1-5", _ranks_by_ok,
+          required=False),
 )
 
 _REQUIRED_TAKE_FIELDS = tuple(field for field in TAKE_FIELDS if field.required)
@@ -163,7 +171,11 @@ def takes_ok(takes: list[Any]) -> bool:
         if present and not field.column_valid(present):
             return False
     held = list(filter(_HAS_RANK, map(_LINE_RANK, takes)))
-    return len(set(columns[0])) == len(rows) and len(set(held)) == len(held)
+    if not (len(set(columns[0])) == len(rows) and len(set(held)) == len(held)):
+        return False
+    rater_held = [(take["line"], name, rank) for take in takes
+                  for name, rank in (take.get("ranks_by") or {}).items()]
+    return len(set(rater_held)) == len(rater_held)
 
 
 def take_problem(take: object) -> str | None:
@@ -178,6 +190,7 @@ def raise_take_problem(takes: list[Any], path: Path | str) -> None:
     it; return quietly when every take is valid."""
     files: set[str] = set()
     holders: dict[tuple[str, int], str] = {}
+    rater_holders: dict[tuple[str, str, int], str] = {}
     for index, take in enumerate(takes):
         if (problem := take_problem(take)) is not None:
             name = take.get("file") if isinstance(take, dict) else None
@@ -196,6 +209,14 @@ def raise_take_problem(takes: list[Any], path: Path | str) -> None:
                     f"is also held by {holders[key]!r}",
                 )
             holders[key] = name
+        for rater, rank in (take.get("ranks_by") or {}).items():
+            if (take["line"], rater, rank) in rater_holders:
+                raise MetadataError(
+                    path,
+                    f"takes[{index}] ({name}): {rater}'s rank {rank} of line {take['line']!r} "
+                    f"is also held by {rater_holders[take['line'], rater, rank]!r}",
+                )
+            rater_holders[take["line"], rater, rank] = name
 
 
 def validate_top(data: object, path: Path | str) -> Metadata:
