@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voicelab import store
+from voicelab import panel, store
 from voicelab.errors import MetadataError
 
 # A temp file in takes/ this young may be an MP3 that generation is writing right now.
@@ -114,6 +114,7 @@ def check_batch(batch_dir: Path) -> BatchReport:
         if take["file"] not in present
     ]
     report.problems += ranked_problems(batch_dir, metadata)
+    report.problems += panel.panel_problems(metadata)
     return report
 
 

@@ -353,3 +353,26 @@ def reopen_line(batch_dir: Path, line: object, *, person: str = "cli") -> RankCh
         return _Plan(action="reopen", line=name)
 
     return _change(batch_dir, person, plan)
+
+
+def panel_problems(metadata: Metadata) -> list[str]:
+    """What breaks a panel batch's own rules (empty when sound, and for a solo batch): a rank
+    in `ranks_by` of someone not a rater, or an open line whose `rank` is not its consensus."""
+    panel = panel_of(metadata)
+    if panel is None:
+        return []
+    problems = []
+    raters = set(panel.get("raters") or [])
+    by_line: dict[str, list[Take]] = {}
+    for take in metadata["takes"]:
+        by_line.setdefault(take["line"], []).append(take)
+        if strangers := sorted(set(take.get("ranks_by") or {}) - raters):
+            problems.append(f"{take['file']}: ranks_by names {', '.join(strangers)}, "
+                            "who are not raters of the panel")
+    for line, members in by_line.items():
+        members.sort(key=lambda take: take["take_number"])
+        if consensus_moves(panel, members):
+            problems.append(f"line {line}: its ranks are not the panel's consensus "
+                            "(voicelab fsck --repair does not change ranks; a lead can reopen "
+                            "the line to recompute it)")
+    return problems

@@ -13,11 +13,12 @@ ranks 1-5; a take no rater ranked stays unranked. Borda is chosen over a fitted 
 designer in one sentence, and costs microseconds per line.
 
 **Agreement: Kendall's W** (coefficient of concordance) with the correction for ties, over the
-line's takes: each taking-part rater's ranking is made complete by giving their unranked takes
-the average of the positions left (tied at the bottom). W is 1 when every rater ordered the
-takes alike and near 0 when their orders are unrelated; it needs two raters and two takes
-(else None). Each rater's agreement with the consensus is Kendall's tau-b between their
-completed ranking and the consensus's (scipy), in -1..1.
+line's takes that at least one taking-part rater ranked (takes nobody ranked would only add
+agreement about what everyone ignored): each rater's ranking of those is made complete by
+giving their unranked ones the average of the positions left (tied at the bottom). W is 1
+when every rater ordered the takes alike and near 0 when their orders are unrelated; it needs
+two raters and two takes (else None). Each rater's agreement with the consensus is Kendall's
+tau-b between their completed ranking and the consensus's over the same takes (scipy), -1..1.
 """
 
 from __future__ import annotations
@@ -73,10 +74,17 @@ def complete_ranking(ranks: Mapping[str, int | None], files: Sequence[str]) -> n
     return result
 
 
+def ranked_files(rater_ranks: RaterRanks, files: Sequence[str]) -> list[str]:
+    """The `files` at least one rater ranked, in the order given."""
+    held = {file for ranks in rater_ranks.values() for file in ranks}
+    return [file for file in files if file in held]
+
+
 def kendalls_w(rater_ranks: RaterRanks, files: Sequence[str]) -> float | None:
-    """Kendall's W of the taking-part raters over `files`, corrected for ties (None: fewer than
-    two raters or takes, or no spread at all)."""
+    """Kendall's W of the taking-part raters over the `files` any of them ranked, corrected
+    for ties (None: fewer than two raters or such takes, or no spread at all)."""
     raters = taking_part(rater_ranks, files)
+    files = ranked_files(rater_ranks, files)
     m, n = len(raters), len(files)
     if m < 2 or n < 2:
         return None

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from voicelab.panel.changes import line_state, panel_of, rater_ranks
-from voicelab.panel.consensus import kendalls_w, rater_tau
+from voicelab.panel.consensus import kendalls_w, ranked_files, rater_tau
 from voicelab.store.schema import Metadata
 
 Take = dict[str, Any]
@@ -115,7 +115,7 @@ def line_report(panel: Mapping[str, Any], members: Sequence[Take]) -> dict[str, 
         "consensus": consensus,
         "ranks_by": by_rater,
         "agreement": kendalls_w(by_rater, files),
-        "rater_agreement": {name: rater_tau(ranks, consensus, files)
+        "rater_agreement": {name: rater_tau(ranks, consensus, ranked_files(by_rater, files))
                             for name, ranks in by_rater.items() if ranks},
         "raters_ranked": sorted(name for name, ranks in by_rater.items() if ranks),
         "closed": bool(state),
@@ -173,13 +173,13 @@ def rater_metadata(metadata: Metadata, *, name: str, blind: bool) -> Metadata:
     reader's own `rank`, in the reader's shuffled order; no settings, seeds, file names, take
     numbers, other raters' ranks or consensus, and no generation parameters. Not blind: the
     takes as stored, but `rank` is the reader's own and `ranks_by` and `ranked_by` are gone.
-    The panel shows its raters, blindness and the reader's own progress only.
+    The panel shows its size (not who else rates), blindness and the reader's own progress.
     """
     panel = panel_of(metadata) or {}
     mine = progress(metadata).get(name)
     head = {key: metadata[key] for key in ("batch_id", "skin_name", "voice_name",
                                             "generated_at_utc", "ranked_at_utc")}
-    head["panel"] = {"raters": list(panel.get("raters", [])), "blind": blind, "you": name,
+    head["panel"] = {"size": len(panel.get("raters", [])), "blind": blind, "you": name,
                      "progress": mine}
     if blind:
         head["generation_params"] = {}

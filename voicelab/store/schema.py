@@ -51,6 +51,16 @@ def _ranks_by_ok(value: dict[Any, Any]) -> bool:
                for name, rank in value.items())
 
 
+def _panel_ok(value: dict[Any, Any] | None) -> bool:
+    if value is None:
+        return True
+    raters = value.get("raters")
+    return (isinstance(raters, list) and bool(raters)
+            and all(isinstance(name, str) and name for name in raters)
+            and len(set(raters)) == len(raters) and isinstance(value.get("blind"), bool)
+            and isinstance(value.get("lines", {}), dict))
+
+
 def _iso_column(values: Sequence[Any]) -> bool:
     try:
         list(map(datetime.fromisoformat, filter(None, values)))
@@ -110,7 +120,9 @@ TOP_FIELDS: tuple[Field, ...] = (
     Field("generated_at_utc", _kinds(str, NoneType), "an ISO-8601 time or null", _iso_or_none),
     Field("ranked_at_utc", _kinds(str, NoneType), "an ISO-8601 time or null", _iso_or_none),
     Field("revision", _kinds(int), "an integer >= 0", lambda n: n >= 0, required=False),
-    Field("panel", _kinds(dict, NoneType), "an object or null", required=False),
+    Field("panel", _kinds(dict, NoneType),
+          "null or an object with raters (distinct names), blind (true/false) and lines",
+          _panel_ok, required=False),
 )
 
 TAKE_FIELDS: tuple[Field, ...] = (
