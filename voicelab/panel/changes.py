@@ -178,7 +178,7 @@ def _change(batch_dir: Path, person: str,
 
 
 def _take(metadata: Metadata, filename: object) -> Take:
-    take = next((t for t in metadata["takes"] if t["file"] == filename), None)
+    take: Take | None = next((t for t in metadata["takes"] if t["file"] == filename), None)
     if take is None:
         raise UnknownTake(str(filename))
     return take
