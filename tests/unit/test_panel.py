@@ -423,3 +423,9 @@ def test_export_of_a_locked_panel_batch_takes_the_consensus(batch: Path, tmp_pat
     assert result.exported == ["Line_1.mp3", "Line_2.mp3"] and result.missing == ["Line_3"]
     assert (result.folder / "Line_1.mp3").read_bytes() == (
         batch / store.TAKES_DIR / take(1, 3)).read_bytes()
+
+
+def test_the_batch_listing_says_a_batch_is_a_panel_but_not_who_rates(batch: Path) -> None:
+    record = next(r for r in store.find_batches(batch.parents[2]) if r["path"] == str(batch))
+    assert record["panel"] == {"raters": 3, "blind": True}
+    assert "alice" not in json.dumps(record)

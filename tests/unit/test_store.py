@@ -497,6 +497,7 @@ def test_find_batches_lists_records_newest_first(root: Path) -> None:
         "ranked_count": 0,
         "locked": True,
         "generated_at_utc": store.load_metadata(new)["generated_at_utc"],
+        "panel": None,
     }
     assert records[1]["ranked_count"] == 1
     assert records[1]["locked"] is False

@@ -27,6 +27,14 @@ class BatchRecord(TypedDict):
     ranked_count: int
     locked: bool
     generated_at_utc: str | None
+    panel: PanelSummary | None
+
+
+class PanelSummary(TypedDict):
+    """A panel batch's listing: how many raters, and whether it is blind (never who)."""
+
+    raters: int
+    blind: bool
 
 
 
@@ -114,6 +122,8 @@ def _listing(path: str) -> BatchRecord:
         "ranked_count": len(ranks) - ranks.count(None),
         "locked": is_locked(path),
         "generated_at_utc": data["generated_at_utc"],
+        "panel": {"raters": len(panel["raters"]), "blind": panel["blind"]}
+        if isinstance(panel := data.get("panel"), dict) else None,
     }
 
 
