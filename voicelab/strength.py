@@ -71,6 +71,9 @@ DEFAULT_ALPHA = 0.1
 """Ridge penalty on the log-worths (prior variance 1 / (2 alpha) = 5)."""
 SURE, LIKELY = 0.9, 0.7
 """Sureness thresholds: see suggest_ranges."""
+SURE_JUDGEMENTS, LIKELY_JUDGEMENTS = 20, 8
+"""Fewest judgements for "sure" and for "likely": a bootstrap of a handful of orderings that
+happen to agree cannot see how they might have gone otherwise."""
 _CHUNK_CELLS = 4_000_000  # resamples x judgements held at once while resampling
 
 
@@ -509,8 +512,9 @@ def suggest_ranges(result: Strengths) -> dict[str, dict[str, Suggestion]]:
     the highest bucket whose 95 % interval reaches the best bucket's interval (its high end at
     or above the best's low end), from that bucket's low edge to the other's high edge.
     Sureness is the share of bootstrap resamples whose best bucket lies in the range: "sure"
-    at 90 % or more, "likely" at 70 % or more, else "a guess". When the range holds every
-    bucket the voice tried, no value stood out, so it is "a guess" whatever the share.
+    at 90 % or more with at least SURE_JUDGEMENTS judgements, "likely" at 70 % or more with at
+    least LIKELY_JUDGEMENTS, else "a guess". When the range holds every bucket the voice
+    tried, no value stood out, so it is "a guess" whatever the share.
     """
     suggestions: dict[str, dict[str, Suggestion]] = {}
     for voice, per_setting in result.fits.items():
@@ -526,15 +530,24 @@ def suggest_ranges(result: Strengths) -> dict[str, dict[str, Suggestion]]:
                 note = (f"no value stood out among the {len(buckets)} buckets tried "
                         f"({fit.judgements} judgements): keep the range, or widen it")
             else:
-                wording = "sure" if sureness >= SURE else "likely" if sureness >= LIKELY \
-                    else "a guess"
+                wording = _wording(sureness, fit.judgements)
                 note = (f"the best value stayed in this range in {sureness:.0%} of "
                         f"{fit.resamples} re-draws of {fit.judgements} judgements")
+                if wording != _wording(sureness, SURE_JUDGEMENTS):
+                    note += f": too few judgements to be {_wording(sureness, SURE_JUDGEMENTS)}"
             suggestions.setdefault(voice, {})[setting] = Suggestion(
                 low=buckets[first].low_edge, high=buckets[last].high_edge,
                 best=buckets[best].centre, sureness=round(sureness, 3), wording=wording,
                 note=note, judgements=fit.judgements)
     return suggestions
+
+
+def _wording(sureness: float, judgements: int) -> str:
+    if sureness >= SURE and judgements >= SURE_JUDGEMENTS:
+        return "sure"
+    if sureness >= LIKELY and judgements >= LIKELY_JUDGEMENTS:
+        return "likely"
+    return "a guess"
 
 
 def plot_strengths(result: Strengths) -> Any:

@@ -148,10 +148,15 @@ def test_solo_lines_count_once_and_a_panel_consensus_not_at_all(root: Path) -> N
     [bob_4] = [j for j in knight if j.rater == "bob" and j.line == "Line_4"]
     assert [t["take_number"] for t in bob_4.ordering] == [1, 2]
     assert [t["take_number"] for t in bob_4.unranked] == [3]
-    fit = strength.strengths(found, resamples=20).fits["Knight-k1"]["stability"]
+    result = strength.strengths(found, resamples=20)
+    fit = result.fits["Knight-k1"]["stability"]
     by_centre = {b.centre: b.strength for b in fit.buckets}
     assert by_centre[0.45] > by_centre[0.55] > by_centre[0.65]
     assert fit.judgements == 7
+    # seven orderings that all agree: every re-draw agrees too, but seven is too few to be sure
+    suggestion = strength.suggest_ranges(result)["Knight-k1"]["stability"]
+    assert (suggestion.low, suggestion.high, suggestion.sureness) == (0.4, 0.5, 1.0)
+    assert suggestion.wording == "a guess" and "too few judgements" in suggestion.note
 
 
 def test_takes_sharing_a_bucket_each_count() -> None:
