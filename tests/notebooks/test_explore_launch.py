@@ -38,7 +38,7 @@ def test_explore_auditions_the_grid_and_suggests_ranges(ranked_env: dict[str, st
     assert {t["label"].split(" · ")[0] for t in player["takes"]} == {
         "stability 0.30", "stability 0.80"}
     html = " ".join(s.get("value", "") for s in states if s.get("_model_name") == "HTMLModel")
-    assert "Suggested ranges" in html and "Knight-k1" in html and "0.55 to 0.65" in html
+    assert "Suggested ranges" in html and "Knight-k1" in html and "0.60 to 0.70" in html
 
 
 def test_launch_dashboard_builds_a_disabled_form(root: Path) -> None:
