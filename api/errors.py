@@ -22,8 +22,11 @@ from voicelab.errors import (
     InvalidName,
     InvalidRank,
     JobConfigError,
+    LineClosed,
     MetadataError,
+    NotARater,
     NotSignedIn,
+    PanelRefused,
     RankError,
     ScriptError,
     UndoRefused,
@@ -44,6 +47,12 @@ STATUS: dict[type[VoicelabError], int] = {
     ScriptError: 400,
     BatchLocked: 423,
     UndoRefused: 409,
+    # Panels: a bad raters list is a 400 the route raises itself (naming the field), so what
+    # reaches here is the batch's state: already a panel, or a solo batch asked for a panel's
+    # consensus or line decision.
+    PanelRefused: 409,
+    NotARater: 403,
+    LineClosed: 409,
     RankError: 400,
     NotSignedIn: 401,
     Forbidden: 403,

@@ -116,12 +116,75 @@ _TAKE: Schema = {
         "generation_settings": {"type": "object"},
         "rank": _RANK, "ranked_at": _TIME,
         "ranked_by": {"type": ["string", "null"], "description": "who gave the rank"},
+        "ranks_by": {"type": "object", "additionalProperties": {"type": "integer"},
+                     "description": "a panel's raters' own ranks (rater -> rank; leads only)"},
     },
 }
 
+_BLIND_TAKE: Schema = {
+    "type": "object",
+    "required": ["id", "label", "line", "rank"],
+    "additionalProperties": False,
+    "description": "a take as a rater of an open blind panel sees it: no file name, settings, "
+                   "seed, take number or other rater's rank",
+    "properties": {
+        "id": {"type": "string", "description": "opaque, this rater's own: name the take by it"},
+        "label": {"type": "string", "description": "A, B, C... in this rater's order"},
+        "line": _STR, "script_text": _STR, "duration_s": {"type": ["number", "null"]},
+        "flags": {"type": "array", "items": _STR, "description": "QC flags"},
+        "rank": {**_RANK, "description": "this rater's own rank"},
+    },
+}
+
+_SEEN_TAKE: Schema = {"anyOf": [_TAKE, _BLIND_TAKE]}
+
+_PANEL_FIELDS: Schema = {
+    "raters": {"type": "array", "items": _STR}, "blind": {"type": "boolean"},
+    "method": {"type": "string", "description": "borda (see voicelab.panel.consensus)"},
+    "opened_by": _STR, "opened_at": _TIME,
+    "lines": {"type": "object", "description": "line -> {closed_by, closed_at, override}",
+              "additionalProperties": {"type": "object"}},
+}
+
+_PANEL: Schema = {
+    "type": "object", "required": ["raters", "blind", "method", "opened_by", "lines"],
+    "properties": _PANEL_FIELDS, "not": {"required": ["order_key"]},
+    "description": "a panel as a lead reads it (its order_key is never sent)",
+}
+
+_RATER_PANEL: Schema = {
+    "type": "object", "required": ["size", "blind", "you"], "additionalProperties": False,
+    "description": "a panel as one of its raters (or a non-lead) reads it while it is open: "
+                   "how many rate, never who",
+    "properties": {
+        "size": {"type": "integer", "minimum": 1}, "blind": {"type": "boolean"},
+        "you": _STR,
+        "progress": {"type": ["object", "null"], "description": "your own {done, total} lines"},
+    },
+}
+
+_RANKS = {"type": "object", "additionalProperties": _RANK, "description": "file -> rank"}
+
+_PANEL_LINE: Schema = _object(
+    ["line", "consensus", "ranks_by", "agreement", "rater_agreement", "raters_ranked", "closed",
+     "closed_by", "override"], {
+        "line": _STR, "script_text": _STR, "consensus": _RANKS,
+        "ranks_by": {"type": "object", "additionalProperties": _RANKS,
+                     "description": "rater -> file -> rank (their ranked takes only)"},
+        "agreement": {"type": ["number", "null"],
+                      "description": "Kendall's W (null: fewer than two raters ranked)"},
+        "rater_agreement": {"type": "object",
+                            "additionalProperties": {"type": ["number", "null"]},
+                            "description": "rater -> Kendall's tau with the consensus"},
+        "raters_ranked": {"type": "array", "items": _STR},
+        "closed": {"type": "boolean"}, "closed_by": _NULLABLE_STR,
+        "override": {"type": "boolean", "description": "a lead set the final ranks"},
+    })
+
 _HISTORY_ENTRY: Schema = _object(["seq", "time", "person", "action"], {
     "seq": {"type": "integer", "minimum": 1}, "time": _TIME, "person": _STR,
-    "action": {"type": "string", "description": "rank, clear, lock, unlock, undo, baseline"},
+    "action": {"type": "string", "description": "rank, clear, lock, unlock, undo, baseline, "
+               "panel, override, close, reopen"},
     "line": _NULLABLE_STR, "take": _NULLABLE_STR,
     "before": {"type": ["object", "null"], "description": "file -> rank before"},
     "after": {"type": ["object", "null"], "description": "file -> rank after"},
@@ -196,6 +259,9 @@ SCHEMAS: dict[str, Schema] = {
                      "/audio/<path>/takes/<file> plays a take"},
             "take_count": {"type": "integer"}, "ranked_count": {"type": "integer"},
             "locked": {"type": "boolean"}, "generated_at_utc": _TIME,
+            "panel": {"type": ["object", "null"], "description": "a panel batch's {raters: how "
+                      "many, blind}; null for a solo batch", "properties": {
+                          "raters": {"type": "integer"}, "blind": {"type": "boolean"}}},
         })}),
     "Metadata": _data(_object(
         ["batch_id", "skin_name", "voice_name", "generated_at_utc", "ranked_at_utc",
@@ -203,9 +269,36 @@ SCHEMAS: dict[str, Schema] = {
             "batch_id": _STR, "skin_name": _STR, "voice_name": _STR,
             "generated_at_utc": _TIME, "ranked_at_utc": _TIME,
             "generation_params": {"type": "object"},
-            "takes": {"type": "array", "items": _TAKE},
+            "takes": {"type": "array", "items": _SEEN_TAKE},
+            "panel": {"anyOf": [_PANEL, _RATER_PANEL]},
         })),
-    "LineTakes": _data({"type": "array", "items": _TAKE}),
+    "LineTakes": _data({"type": "array", "items": _SEEN_TAKE}),
+    "PanelRequest": {"type": "object", "required": ["raters"], "additionalProperties": False,
+                     "properties": {
+                         "raters": {"type": "array", "minItems": 1, "maxItems": 32,
+                                    "items": {"type": "string", "minLength": 1,
+                                              "maxLength": 64}},
+                         "blind": {"type": "boolean", "default": True}}},
+    "Panel": _data(_PANEL),
+    "Consensus": _data(_object(
+        ["batch_id", "raters", "blind", "method", "progress", "rater_agreement", "lines",
+         "disagreements"], {
+            "batch_id": _STR, "raters": {"type": "array", "items": _STR},
+            "blind": {"type": "boolean"}, "method": _STR, "opened_by": _NULLABLE_STR,
+            "progress": {"type": "object", "description": "rater -> {done, total} lines"},
+            "rater_agreement": {"type": "object",
+                                "additionalProperties": {"type": ["number", "null"]},
+                                "description": "rater -> mean tau over the lines they ranked"},
+            "lines": {"type": "array", "items": _PANEL_LINE},
+            "disagreements": {"type": "array", "items": _STR,
+                              "description": "lines two or more raters ranked, least "
+                                             "agreement first"},
+        })),
+    "Override": {"type": "object", "required": ["filename", "rank"],
+                 "additionalProperties": False,
+                 "properties": {"filename": {"type": "string", "minLength": 1},
+                                "rank": _RANK}},
+    "PanelLine": _data(_PANEL_LINE),
     "Locked": _data(_object(["locked", "ranked_at_utc"], {
         "locked": {"const": True}, "ranked_at_utc": _TIME,
     })),
@@ -222,7 +315,7 @@ SCHEMAS: dict[str, Schema] = {
 # Multipart parts that carry JSON (the upload's config field).
 _ENCODINGS = {"GenerationUpload": {"encoding": {"config": {"contentType": "application/json"}}}}
 
-_REASONS = {200: "OK", 202: "Accepted", 206: "Partial Content", 304: "Not Modified",
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 206: "Partial Content", 304: "Not Modified",
             400: "Invalid input", 401: "Not signed in: no valid token or session",
             403: "The role does not allow it", 404: "Not found", 409: "Conflict",
             413: "Body too large", 416: "Range not satisfiable", 423: "Batch is locked",

@@ -18,14 +18,17 @@ from celery import Celery
 from flask import Blueprint, Response, current_app, request, send_file
 from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 
+from api import visibility
 from api.auth import person
 from api.openapi import AUDIO, EMPTY, RAW, RouteTable, document
-from voicelab import __version__, history, jobs, paths, people, ranking, registry, store
+from voicelab import __version__, history, jobs, panel, paths, people, ranking, registry, store
 from voicelab.config import Settings
 from voicelab.engines import Engine, available_engines, get_engine
-from voicelab.errors import EngineError, JobConfigError, Problem
+from voicelab.errors import EngineError, JobConfigError, PanelRefused, Problem
 from voicelab.generation import resolve_voices
 from voicelab.jobspec import GenerationConfig, estimate, parse_config
+from voicelab.panel.views import line_report
+from voicelab.ranking import RankChange
 from voicelab.script import decode_script
 
 log = logging.getLogger(__name__)
@@ -176,6 +179,20 @@ def _limit() -> int:
     return int(raw)
 
 
+def _batch_dir(batch_id: str) -> Path:
+    return store.find_batch(_settings().audio_root, batch_id)
+
+
+def _seen_line(batch_dir: Path, before: store.Metadata, change: RankChange) -> list[Any]:
+    """The changed line's takes as the caller may see them (`visibility.line_for`), by the
+    metadata read before the change, or read again if a panel was opened meanwhile."""
+    metadata = before
+    if panel.panel_of(before) is None and any("ranks_by" in t for t in change.takes):
+        metadata = store.load_metadata(batch_dir)
+    mode = visibility.mode_of(metadata, batch_dir, person())
+    return visibility.line_for(metadata, change.takes, mode, person())
+
+
 def _rank_body() -> object:
     body = _json_object('{"rank": 1-5 or null}')
     if set(body) != {"rank"}:
@@ -276,35 +293,53 @@ def voices() -> dict[str, Any]:
 def batches() -> dict[str, Any]:
     """GET /api/batches: batches newest first, paths relative to AUDIO_ROOT; never an error.
 
-    A batch whose metadata is broken is logged and left out rather than failing the list.
+    A batch whose metadata is broken is logged and left out rather than failing the list. For a
+    non-lead, an open panel batch's `ranked_count` counts only their own ranked takes.
     """
     prefix = len(str(_settings().audio_root)) + 1
-    found = store.find_batches(_settings().audio_root)
+    found = visibility.listing_for(store.find_batches(_settings().audio_root), person())
     return {"data": [{**record, "path": record["path"][prefix:]} for record in found]}
 
 
-@table.route("/api/batch/<batch_id>", "GET", "A batch's metadata.json",
-             {200: "Metadata", 404: "Error", 500: "Error"})
+@table.route("/api/batch/<batch_id>", "GET", "A batch's metadata.json (a panel's rater: their "
+             "own view of it)", {200: "Metadata", 404: "Error", 500: "Error"})
 def batch(batch_id: str) -> dict[str, Any]:
-    """GET /api/batch/<batch_id>: its metadata.json; 404 unknown batch, 500 broken metadata."""
-    return {"data": store.load_metadata(store.find_batch(_settings().audio_root, batch_id))}
+    """GET /api/batch/<batch_id>: its metadata.json; 404 unknown batch, 500 broken metadata.
+
+    A lead, and anyone on a solo or locked batch, reads it as stored (a panel's `order_key`
+    left out). Anyone else on a batch whose panel is open reads `panel.rater_metadata`: only
+    their own ranks; for a blind panel, takes as opaque `id` and `label` without file names,
+    settings or seeds (see api.visibility).
+    """
+    batch_dir = _batch_dir(batch_id)
+    return {"data": visibility.metadata_for(store.load_metadata(batch_dir), batch_dir,
+                                            person())}
 
 
 @table.route("/api/batch/<batch_id>/take/<filename>", "PATCH",
-             "Rank a take 1-5 or clear it (null); cascades within the line (designer, lead)",
-             {200: "LineTakes", 400: "Error", 403: "Error", 404: "Error", 413: "Error",
-              423: "Error", 500: "Error"}, body={"application/json": "RankChange"})
+             "Rank a take 1-5 or clear it (null); cascades within the line (designer, lead; "
+             "on a panel: its raters, in their own ranking)",
+             {200: "LineTakes", 400: "Error", 403: "Error", 404: "Error", 409: "Error",
+              413: "Error", 423: "Error", 500: "Error"}, body={"application/json": "RankChange"})
 def rank_take(batch_id: str, filename: str) -> dict[str, Any]:
     """PATCH /api/batch/<batch_id>/take/<filename>: set or clear a rank; 200 with the line's takes.
 
     The whole line comes back because the cascade can move its other ranks; the change is
-    recorded as the caller's (`ranked_by`, history). 400 bad body or rank, 403 a viewer, 404
-    unknown batch or take, 413 body too large, 423 batch locked, 500 broken metadata.
+    recorded as the caller's (`ranked_by`, history). On a panel batch the caller ranks in their
+    own ranking (`panel.rate`) and the line's consensus follows; a rater of an open blind panel
+    names the take by its opaque id and gets their blind view of the line back. 400 bad body or
+    rank, 403 a viewer or not one of the panel's raters, 404 unknown batch or take, 409 a line
+    a lead closed, 413 body too large, 423 batch locked, 500 broken metadata.
     """
-    people.require(person(), "rank")
+    caller = person()
+    people.require(caller, "rank")
     rank = _rank_body()
-    batch_dir = store.find_batch(_settings().audio_root, batch_id)
-    return {"data": ranking.set_rank(batch_dir, filename, rank, person=person().name)}
+    batch_dir = _batch_dir(batch_id)
+    before = store.load_metadata(batch_dir)
+    file = visibility.take_file(before, visibility.mode_of(before, batch_dir, caller), caller,
+                                filename)
+    change = panel.rate(batch_dir, file, rank, person=caller.name)
+    return {"data": _seen_line(batch_dir, before, change)}
 
 
 @table.route("/api/batch/<batch_id>/lock", "POST", "Freeze ranking (idempotent; lead)",
@@ -339,19 +374,27 @@ def unlock_batch(batch_id: str) -> dict[str, Any]:
 def undo_change(batch_id: str) -> dict[str, Any]:
     """POST /api/batch/<batch_id>/undo: restore the line of the caller's last change as it was.
 
-    200 with that line's takes. Again walks further back. 409 nothing left to undo, or someone
-    else changed the line since (the message says who); 403 a viewer; 423 batch locked.
+    200 with that line's takes (a panel's rater: as they see it, see PATCH take). Again walks
+    further back. On a panel batch it undoes the caller's own ranking (or a lead's override).
+    409 nothing left to undo, someone else changed the line since (the message says who), or
+    a lead closed the line; 403 a viewer; 423 batch locked.
     """
     people.require(person(), "undo")
-    batch_dir = store.find_batch(_settings().audio_root, batch_id)
-    return {"data": ranking.undo(batch_dir, person=person().name).takes}
+    batch_dir = _batch_dir(batch_id)
+    before = store.load_metadata(batch_dir)
+    return {"data": _seen_line(batch_dir, before, panel.undo(batch_dir, person=person().name))}
 
 
-@table.route("/api/batch/<batch_id>/history", "GET", "Every change to a batch, oldest first",
-             {200: "History", 404: "Error"})
+@table.route("/api/batch/<batch_id>/history", "GET", "Every change to a batch, oldest first "
+             "(an open panel's: leads only)", {200: "History", 403: "Error", 404: "Error"})
 def batch_history(batch_id: str) -> dict[str, Any]:
-    """GET /api/batch/<batch_id>/history: who changed what, when (history.jsonl); 404 unknown."""
-    return {"data": history.read(store.find_batch(_settings().audio_root, batch_id))}
+    """GET /api/batch/<batch_id>/history: who changed what, when (history.jsonl); 404 unknown.
+
+    403 for a non-lead while the batch's panel is open: the history names every rater's ranks.
+    """
+    batch_dir = _batch_dir(batch_id)
+    visibility.refuse_history(batch_dir, person())
+    return {"data": history.read(batch_dir)}
 
 
 @table.route("/api/me", "GET", "Who the request is from, and what their role allows",
@@ -364,20 +407,175 @@ def me() -> dict[str, Any]:
                      "sign_in": people.sign_in_required(_settings().audio_root)}}
 
 
+# --- rating panels (issue 14; DESIGN decision 12) -------------------------------------------
+
+
+def _panel_body() -> tuple[list[str], bool]:
+    """The raters and blindness of `POST .../panel`, every problem a 400 naming the field."""
+    body = _json_object('{"raters": ["name", ...], "blind": true or false}')
+    if unknown := sorted(set(body) - {"raters", "blind"}):
+        raise BadRequest(f'unknown field(s) {unknown}: the body is {{"raters": ["name", ...], '
+                         f'"blind": true or false}}')
+    if "raters" not in body:
+        raise BadRequest('raters: required, a list of names (["alice", "bob"])')
+    if not isinstance(body["raters"], list):
+        raise BadRequest(f"raters: must be a list of names, not {body['raters']!r}")
+    try:
+        raters = panel.check_raters(body["raters"])
+    except PanelRefused as exc:
+        raise BadRequest(f"raters: {exc}") from None
+    blind = body.get("blind", True)
+    if not isinstance(blind, bool):
+        raise BadRequest(f"blind: must be true or false, not {blind!r}")
+    root = _settings().audio_root
+    if people.sign_in_required(root):
+        for name in raters:
+            record = people.find_user(root, name)
+            if record is None:
+                raise BadRequest(f"raters: no user named {name!r} (see: voicelab users list)")
+            if not people.Person(name, record.role).may("rank"):
+                raise BadRequest(f"raters: {name} is a {record.role} and cannot rank")
+    return raters, blind
+
+
+def _line_of(metadata: store.Metadata, line: str) -> None:
+    if not any(take["line"] == line for take in metadata["takes"]):
+        raise NotFound(f"batch {metadata['batch_id']} has no line {line!r}")
+
+
+def _line_answer(batch_dir: Path, line: str) -> dict[str, Any]:
+    """A line of the consensus report, as the batch stands now."""
+    metadata = store.load_metadata(batch_dir)
+    found = panel.panel_of(metadata)
+    if found is None:  # the core refused a solo batch before this is reached
+        raise PanelRefused(f"batch {metadata['batch_id']} is ranked solo, not by a panel")
+    members = sorted((t for t in metadata["takes"] if t["line"] == line),
+                     key=lambda take: take["take_number"])
+    return line_report(found, members)
+
+
+@table.route("/api/batch/<batch_id>/panel", "POST",
+             "Rate the batch as a panel: these raters, blind by default (lead)",
+             {201: "Panel", 400: "Error", 403: "Error", 404: "Error", 409: "Error",
+              413: "Error", 423: "Error", 500: "Error"},
+             body={"application/json": "PanelRequest"})
+def open_panel(batch_id: str) -> tuple[dict[str, Any], int]:
+    """POST /api/batch/<batch_id>/panel: put the batch in panel mode; 201 with its panel.
+
+    Body `{"raters": ["alice", "bob"], "blind": true}` (blind defaults to true). Solo ranks
+    already given become the opener's own ranking (the opener joins the raters). On a server
+    with users every rater must be a user who may rank. 400 bad body (naming the field), 403
+    not a lead, 404 unknown batch, 409 already a panel, 423 locked, 500 broken metadata.
+    """
+    caller = person()
+    people.require(caller, "panel")
+    raters, blind = _panel_body()
+    metadata = panel.open_panel(_batch_dir(batch_id), raters, blind=blind, person=caller.name)
+    return {"data": visibility.public_panel(metadata["panel"])}, 201
+
+
+@table.route("/api/batch/<batch_id>/consensus", "GET",
+             "A panel's consensus, every rater's ranks and their agreement, per line (lead)",
+             {200: "Consensus", 403: "Error", 404: "Error", 409: "Error", 500: "Error"})
+def consensus(batch_id: str) -> dict[str, Any]:
+    """GET /api/batch/<batch_id>/consensus: `panel.consensus_report` plus `disagreements`.
+
+    Per line: the consensus ranks (file -> rank), each rater's ranks, Kendall's W, each rater's
+    tau with the consensus, closed and override; `disagreements` names the lines two or more
+    raters ranked, least agreement first. 403 not a lead, 404 unknown batch, 409 a solo batch.
+    """
+    people.require(person(), "panel")
+    metadata = store.load_metadata(_batch_dir(batch_id))
+    report = panel.consensus_report(metadata)
+    if not report:
+        raise PanelRefused(f"batch {batch_id} is ranked solo: it has no panel consensus (a lead "
+                           f"opens a panel with POST /api/batch/{batch_id}/panel)")
+    return {"data": {**report,
+                     "disagreements": [line["line"] for line in panel.disagreements(report)]}}
+
+
+def _override_body() -> tuple[str, int | None]:
+    body = _json_object('{"filename": "<take file>", "rank": 1-5 or null}')
+    if set(body) != {"filename", "rank"}:
+        raise BadRequest(f'the body must be exactly {{"filename": "<take file>", "rank": 1-5 or '
+                         f"null}}, got keys {sorted(body)}")
+    if not isinstance(body["filename"], str) or not body["filename"]:
+        raise BadRequest(f"filename: must be a take's file name, not {body['filename']!r}")
+    return body["filename"], ranking.check_rank(body["rank"])
+
+
+@table.route("/api/batch/<batch_id>/lines/<line>/override", "POST",
+             "Set a take's final rank on a panel's line; closes the line (lead)",
+             {200: "PanelLine", 400: "Error", 403: "Error", 404: "Error", 409: "Error",
+              413: "Error", 423: "Error", 500: "Error"},
+             body={"application/json": "Override"})
+def override_line(batch_id: str, line: str) -> dict[str, Any]:
+    """POST /api/batch/<batch_id>/lines/<line>/override: `{"filename": ..., "rank": 1-5|null}`.
+
+    The lead's final rank for the take (cascading within the line's ranks as they stand),
+    recorded as an override; the line is closed, so raters cannot change it until a lead
+    reopens it. 200 with the line's consensus report. 400 bad body or a take of another line,
+    403 not a lead, 404 unknown batch, line or take, 409 a solo batch, 423 locked.
+    """
+    caller = person()
+    people.require(caller, "panel")
+    filename, rank = _override_body()
+    batch_dir = _batch_dir(batch_id)
+    metadata = store.load_metadata(batch_dir)
+    _line_of(metadata, line)
+    take = next((t for t in metadata["takes"] if t["file"] == filename), None)
+    if take is not None and take["line"] != line:
+        raise BadRequest(f"filename: {filename} is a take of line {take['line']}, not {line}")
+    panel.override(batch_dir, filename, rank, person=caller.name)
+    return {"data": _line_answer(batch_dir, line)}
+
+
+@table.route("/api/batch/<batch_id>/lines/<line>/close", "POST",
+             "Close a panel's line: its ranks are final (lead)",
+             {200: "PanelLine", 403: "Error", 404: "Error", 409: "Error", 423: "Error",
+              500: "Error"})
+def close_line(batch_id: str, line: str) -> dict[str, Any]:
+    """POST /api/batch/<batch_id>/lines/<line>/close: the line's ranks (consensus or override)
+    are final; raters' changes to it are 409 until reopened. Idempotent. 200 with the line's
+    report; 403 not a lead, 404 unknown batch or line, 409 a solo batch, 423 locked."""
+    people.require(person(), "panel")
+    batch_dir = _batch_dir(batch_id)
+    _line_of(store.load_metadata(batch_dir), line)
+    panel.close_line(batch_dir, line, person=person().name)
+    return {"data": _line_answer(batch_dir, line)}
+
+
+@table.route("/api/batch/<batch_id>/lines/<line>/reopen", "POST",
+             "Reopen a panel's closed line: drops any override (lead)",
+             {200: "PanelLine", 403: "Error", 404: "Error", 409: "Error", 423: "Error",
+              500: "Error"})
+def reopen_line(batch_id: str, line: str) -> dict[str, Any]:
+    """POST /api/batch/<batch_id>/lines/<line>/reopen: raters may change the line again; an
+    override is dropped and the consensus recomputed. Idempotent. 200 with the line's report;
+    403 not a lead, 404 unknown batch or line, 409 a solo batch, 423 locked."""
+    people.require(person(), "panel")
+    batch_dir = _batch_dir(batch_id)
+    _line_of(store.load_metadata(batch_dir), line)
+    panel.reopen_line(batch_dir, line, person=person().name)
+    return {"data": _line_answer(batch_dir, line)}
+
+
 # --- audio and the document ------------------------------------------------------------------
 
 
 @table.route("/audio/<path:relpath>", "GET", "An MP3 under AUDIO_ROOT (Range, ETag, 304)",
-             {200: AUDIO, 206: AUDIO, 304: EMPTY, 404: "Error", 416: "Error"})
+             {200: AUDIO, 206: AUDIO, 304: EMPTY, 403: "Error", 404: "Error", 416: "Error"})
 def audio(relpath: str) -> Response:
     """GET /audio/<relpath>: an MP3 under AUDIO_ROOT, with Range (206), ETag and 304 for players.
 
     404 for anything but an existing MP3 inside the root (symlinks out of it included); 416 for a
-    range past the file.
+    range past the file. 403 for a non-lead while the batch's panel is open: any take of a blind
+    panel (a file name tells the take: listen on the board), `ranked/` of any panel.
     """
     path: Path | None = paths.resolve_under(_settings().audio_root, relpath, suffix=".mp3")
     if path is None:
         raise NotFound(f"no MP3 at {relpath!r} under the audio root")
+    visibility.refuse_audio(relpath, path, person())
     return send_file(path, mimetype="audio/mpeg", conditional=True, etag=True, max_age=0)
 
 
