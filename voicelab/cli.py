@@ -326,6 +326,101 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _check_panel_users(root: Path, raters: list[str]) -> None:
+    """On a root with users, every rater must be one who may rank (as the API checks)."""
+    from voicelab import people
+    from voicelab.errors import PanelRefused
+
+    if not people.sign_in_required(root):
+        return
+    for name in raters:
+        record = people.find_user(root, name)
+        if record is None:
+            raise PanelRefused(f"no user named {name!r} to rate (see: voicelab users list)")
+        if not people.Person(name, record.role).may("rank"):
+            raise PanelRefused(f"{name} is a {record.role} and cannot rate: only a designer or "
+                               "a lead ranks")
+
+
+def cmd_panel(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab panel BATCH_ID --raters a,b,c [--no-blind]`: rate the batch as a panel; exit 0.
+
+    Opened in the CLI's name (a lead). Exit 1, one line, for an unknown batch, bad or unknown
+    raters, a batch that already has a panel, or a locked one.
+    """
+    from voicelab import panel, people, store
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
+    raters = panel.check_raters(args.raters)
+    _check_panel_users(settings.audio_root, raters)
+    opened = panel.open_panel(batch_dir, raters, blind=args.blind, person=people.CLI.name)["panel"]
+    names = opened["raters"]
+    out.print(f"batch {args.batch_id} is rated by a panel of {len(names)}: {', '.join(names)}",
+              markup=False)
+    if opened["blind"]:
+        out.print("blind: each rater hears a line's takes in their own shuffled order, labelled "
+                  "A, B, C..., without settings, seeds, file names or anyone else's ranks")
+    else:
+        out.print("not blind: raters see settings and file names, but only their own ranks")
+    if people.CLI.name in names and people.CLI.name not in raters:
+        out.print(f"the ranks already given are kept as {people.CLI.name}'s own ranking",
+                  markup=False)
+    out.print(f"next: each rater ranks alone on the batch's board; `voicelab consensus "
+              f"{args.batch_id}` shows the consensus and where they disagree; a lead locks the "
+              f"batch to make the consensus final", markup=False)
+    return EXIT_OK
+
+
+def _order(ranks: dict[str, int | None], numbers: dict[str, int]) -> str:
+    """`{file: rank}` as the take numbers in rank order (`2 > 1 > 3`), `-` when none."""
+    ranked = sorted((rank, numbers[file]) for file, rank in ranks.items() if rank is not None)
+    return " > ".join(str(number) for _rank, number in ranked) or "-"
+
+
+def cmd_consensus(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab consensus BATCH_ID [--json] [--disagreements]`: a panel's consensus; exit 0.
+
+    A table per line: agreement (Kendall's W), the consensus order and each rater's (take
+    numbers, best first), and whether a lead closed or overrode it; `--disagreements` puts the
+    lines raters ranked least alike first. `--json` prints the API's answer
+    (`GET /api/batch/<id>/consensus`). Exit 1 for an unknown batch or a solo one.
+    """
+    from voicelab import panel, store
+    from voicelab.errors import PanelRefused
+
+    metadata = store.load_metadata(store.find_batch(settings.audio_root, args.batch_id))
+    report = panel.consensus_report(metadata)
+    if not report:
+        raise PanelRefused(f"batch {args.batch_id} is ranked solo: it has no panel consensus "
+                           f"(voicelab panel {args.batch_id} --raters NAME,NAME opens one)")
+    disagreeing = [line["line"] for line in panel.disagreements(report)]
+    if args.json:
+        out.print_json(data={**report, "disagreements": disagreeing})
+        return EXIT_OK
+    lines = report["lines"]
+    if args.disagreements:
+        first = {name: i for i, name in enumerate(disagreeing)}
+        lines = sorted(lines, key=lambda line: first.get(line["line"], len(first)))
+    numbers = {take["file"]: take["take_number"] for take in metadata["takes"]}
+    raters = report["raters"]
+    out.print(f"batch {report['batch_id']}: a {'blind ' if report['blind'] else ''}panel of "
+              f"{len(raters)} ({report['method']}); takes by number, best first", markup=False)
+    out.print("progress: " + ", ".join(f"{name} {p['done']}/{p['total']} lines"
+                                       for name, p in report["progress"].items()), markup=False)
+    table = Table("line", "agreement", "consensus", *raters, "state")
+    for line in lines:
+        state = ("override" if line["override"] else "closed") if line["closed"] else ""
+        agreement = "" if line["agreement"] is None else f"{line['agreement']:.2f}"
+        table.add_row(line["line"], agreement, _order(line["consensus"], numbers),
+                      *(_order(line["ranks_by"].get(name, {}), numbers) for name in raters),
+                      state)
+    out.print(table)
+    out.print("agreement with the consensus (mean Kendall's tau): " + ", ".join(
+        f"{name} {'-' if tau is None else f'{tau:.2f}'}"
+        for name, tau in report["rater_agreement"].items()), markup=False)
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings | None) -> int:
     """Reads the settings itself (`main` passes None): a bad variable is a row, not a stop."""
     from dataclasses import asdict
@@ -437,6 +532,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("history", cmd_history, "who changed what in a batch, oldest first")
     p.add_argument("batch_id")
     p.add_argument("--json", action="store_true", help="the entries as a JSON list")
+
+    p = command("panel", cmd_panel, "rate a batch as a panel: several raters rank it alone, "
+                "blind by default (a lead's action)")
+    p.add_argument("batch_id")
+    p.add_argument("--raters", required=True, metavar="NAME,NAME",
+                   help="the raters, comma-separated (users who may rank, once users exist)")
+    p.add_argument("--blind", action=argparse.BooleanOptionalAction, default=True,
+                   help="hide settings, seeds, file names and other raters' ranks from raters "
+                        "(default: blind)")
+
+    p = command("consensus", cmd_consensus, "a panel's consensus, each rater's ranks and their "
+                "agreement, per line")
+    p.add_argument("batch_id")
+    p.add_argument("--json", action="store_true", help="the report as JSON (as the API gives it)")
+    p.add_argument("--disagreements", action="store_true",
+                   help="the lines raters ranked least alike first")
 
     p = command("doctor", cmd_doctor, "check settings, broker, workers, AUDIO_ROOT, ElevenLabs "
                 "key, Piper")
