@@ -427,14 +427,10 @@ def _panel_body() -> tuple[list[str], bool]:
     blind = body.get("blind", True)
     if not isinstance(blind, bool):
         raise BadRequest(f"blind: must be true or false, not {blind!r}")
-    root = _settings().audio_root
-    if people.sign_in_required(root):
-        for name in raters:
-            record = people.find_user(root, name)
-            if record is None:
-                raise BadRequest(f"raters: no user named {name!r} (see: voicelab users list)")
-            if not people.Person(name, record.role).may("rank"):
-                raise BadRequest(f"raters: {name} is a {record.role} and cannot rank")
+    try:
+        panel.check_rater_people(_settings().audio_root, raters)
+    except PanelRefused as exc:
+        raise BadRequest(f"raters: {exc}") from None
     return raters, blind
 
 

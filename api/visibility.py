@@ -7,8 +7,8 @@ takes asks here first. `voicelab.panel.view_mode` says how a person sees a batch
   panel's `order_key` (from it and the file names anyone could rebuild a rater's blind ids and
   order, so no answer carries it);
 - rater (an open panel that is not blind): `panel.rater_metadata` (settings shown, only their
-  own ranks; `ranked_at`, the consensus's time, made null), and never `ranked/` over /audio
-  (which links hold which rank is the consensus);
+  own ranks, `ranked_at` null: as stored it is the consensus's time), and never `ranked/` over
+  /audio (which links hold which rank is the consensus);
 - blind (a rater, or any non-lead, of an open blind panel): `panel.rater_metadata`'s blind
   shape (opaque ids, labels, no file names, settings, seeds or other ranks); takes are named
   by those ids only, and /audio refuses every take of the batch (a file name tells the take).
@@ -66,13 +66,8 @@ def metadata_for(metadata: Metadata, batch_dir: Path, caller: Person) -> Metadat
 
 
 def _rater_view(metadata: Metadata, caller: Person, mode: str) -> Metadata:
-    """`panel.rater_metadata`, and in a panel that is not blind each take's `ranked_at` made
-    null: as stored it is the time of the take's consensus rank, so a take the reader left
-    unranked but another rater ranked would show one."""
-    view = panel.rater_metadata(metadata, name=caller.name, blind=mode == "blind")
-    if mode != "blind":
-        view["takes"] = [{**take, "ranked_at": None} for take in view["takes"]]
-    return view
+    """`panel.rater_metadata` for `caller` in `mode` (blind or rater)."""
+    return panel.rater_metadata(metadata, name=caller.name, blind=mode == "blind")
 
 
 def line_for(metadata: Metadata, takes: list[Take], mode: str, caller: Person) -> list[Take]:

@@ -326,22 +326,6 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _check_panel_users(root: Path, raters: list[str]) -> None:
-    """On a root with users, every rater must be one who may rank (as the API checks)."""
-    from voicelab import people
-    from voicelab.errors import PanelRefused
-
-    if not people.sign_in_required(root):
-        return
-    for name in raters:
-        record = people.find_user(root, name)
-        if record is None:
-            raise PanelRefused(f"no user named {name!r} to rate (see: voicelab users list)")
-        if not people.Person(name, record.role).may("rank"):
-            raise PanelRefused(f"{name} is a {record.role} and cannot rate: only a designer or "
-                               "a lead ranks")
-
-
 def cmd_panel(args: argparse.Namespace, settings: Settings) -> int:
     """`voicelab panel BATCH_ID --raters a,b,c [--no-blind]`: rate the batch as a panel; exit 0.
 
@@ -352,7 +336,7 @@ def cmd_panel(args: argparse.Namespace, settings: Settings) -> int:
 
     batch_dir = store.find_batch(settings.audio_root, args.batch_id)
     raters = panel.check_raters(args.raters)
-    _check_panel_users(settings.audio_root, raters)
+    panel.check_rater_people(settings.audio_root, raters)
     opened = panel.open_panel(batch_dir, raters, blind=args.blind, person=people.CLI.name)["panel"]
     names = opened["raters"]
     out.print(f"batch {args.batch_id} is rated by a panel of {len(names)}: {', '.join(names)}",

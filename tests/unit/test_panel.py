@@ -429,3 +429,11 @@ def test_the_batch_listing_says_a_batch_is_a_panel_but_not_who_rates(batch: Path
     record = next(r for r in store.find_batches(batch.parents[2]) if r["path"] == str(batch))
     assert record["panel"] == {"raters": 3, "blind": True}
     assert "alice" not in json.dumps(record)
+
+
+def test_a_raters_view_of_an_open_panel_shows_no_consensus_time(batch: Path) -> None:
+    panel.rate(batch, take(1, 1), 1, person="bob")
+    view = panel.rater_metadata(store.load_metadata(batch), name="alice", blind=False)
+    assert {t["ranked_at"] for t in view["takes"]} == {None}
+    assert {t["rank"] for t in view["takes"]} == {None}
+    assert view["takes"][0]["generation_settings"]["stability"] == 0.4

@@ -9,6 +9,7 @@ what each person may see (blind order, opaque ids, the consensus report).
 from voicelab.panel.changes import (
     MAX_RATERS,
     PANEL_NAME,
+    check_rater_people,
     check_raters,
     close_line,
     line_state,
@@ -34,6 +35,7 @@ __all__ = [
     "MAX_RATERS",
     "PANEL_NAME",
     "blind_lines",
+    "check_rater_people",
     "check_raters",
     "close_line",
     "consensus_report",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicelab import clock, history, ranking, store
+from voicelab import clock, history, people, ranking, store
 from voicelab.errors import LineClosed, NotARater, PanelRefused, UnknownTake
 from voicelab.panel.consensus import borda
 from voicelab.ranking import RankChange, Take
@@ -108,6 +108,25 @@ def check_raters(raters: object) -> list[str]:
     if len(names) > MAX_RATERS:
         raise PanelRefused(f"a panel has at most {MAX_RATERS} raters, got {len(names)}")
     return names
+
+
+def check_rater_people(root: Path, raters: Sequence[str]) -> None:
+    """On a root with users (`people.sign_in_required`), every rater must be a user whose role
+    may rank; with no users (an open loopback server, the CLI alone) any name may rate.
+
+    Raises:
+        PanelRefused: a rater is no user, or a viewer (the message names them).
+        UsersFileError: the users file is broken.
+    """
+    if not people.sign_in_required(root):
+        return
+    for name in raters:
+        record = people.find_user(root, name)
+        if record is None:
+            raise PanelRefused(f"no user named {name!r} to rate (see: voicelab users list)")
+        if not people.Person(name, record.role).may("rank"):
+            raise PanelRefused(f"{name} is a {record.role} and cannot rate: only a designer or "
+                               "a lead ranks")
 
 
 def _moves(before: Mapping[str, int | None], after: Mapping[str, int | None]

@@ -172,7 +172,9 @@ def rater_metadata(metadata: Metadata, *, name: str, blind: bool) -> Metadata:
     Blind: takes carry only an opaque `id`, a `label`, BLIND_FIELDS, their QC `flags` and the
     reader's own `rank`, in the reader's shuffled order; no settings, seeds, file names, take
     numbers, other raters' ranks or consensus, and no generation parameters. Not blind: the
-    takes as stored, but `rank` is the reader's own and `ranks_by` and `ranked_by` are gone.
+    takes as stored, but `rank` is the reader's own, `ranks_by` and `ranked_by` are gone, and
+    `ranked_at` is null (as stored it is the consensus's time: it would show which takes
+    others ranked).
     The panel shows its size (not who else rates), blindness and the reader's own progress.
     """
     panel = panel_of(metadata) or {}
@@ -192,6 +194,6 @@ def rater_metadata(metadata: Metadata, *, name: str, blind: bool) -> Metadata:
     head["generation_params"] = metadata["generation_params"]
     head["takes"] = [
         {**{k: v for k, v in take.items() if k not in ("ranks_by", "ranked_by")},
-         "rank": own_rank(take, name)}
+         "rank": own_rank(take, name), "ranked_at": None}
         for take in metadata["takes"]]
     return head
