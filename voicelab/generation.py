@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 MAX_CONCURRENCY_REFUSALS = 60
 FLUSH_EVERY_S = 5.0
+RANK_FIELDS = ("rank", "ranked_at", "ranked_by", "ranks_by")
+"""What ranking writes on a take: a flush keeps these as they are on disk, never its own copy."""
 
 
 @dataclass(frozen=True)
@@ -413,9 +415,8 @@ def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str
         def merge(current: dict[str, Any], fresh: dict[str, Any] = fresh) -> dict[str, Any]:
             known = {t["file"]: t for t in current.get("takes", [])}
             for take in fresh["takes"]:
-                if take["file"] in known:
-                    take["rank"] = known[take["file"]].get("rank")
-                    take["ranked_at"] = known[take["file"]].get("ranked_at")
+                if (old := known.get(take["file"])) is not None:
+                    take.update((key, old[key]) for key in RANK_FIELDS if key in old)
             return {**current, **fresh, "ranked_at_utc": current.get("ranked_at_utc"),
                     "generated_at_utc": current.get("generated_at_utc")
                     or fresh["generated_at_utc"]}

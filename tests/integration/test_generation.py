@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_elevenlabs import FakeElevenLabs
-from voicelab import cli, fsck, generation, jobspec, ranking, store
+from voicelab import cli, fsck, generation, jobspec, panel, ranking, store
 from voicelab.config import Settings, get_settings
 from voicelab.engines.elevenlabs import ElevenLabs
 from voicelab.errors import AuthFailed, JobConfigError, QuotaExhausted
@@ -174,8 +174,34 @@ def test_rerun_resumes_the_same_batch_and_keeps_ranks(fake, engine, root, tmp_pa
     final = store.load_metadata(batch_dir)
     assert final["complete"] is True and len(final["takes"]) == 8
     assert next(t for t in final["takes"] if t["file"] == first)["rank"] == 1
+    assert next(t for t in final["takes"] if t["file"] == first)["ranked_by"] == "cli"
     assert final["reviewer"] == "ana" and final["revision"] >= 1
     assert (batch_dir / "ranked" / "01" / first).is_symlink()
+
+
+def test_a_panel_ranking_while_takes_land_keeps_every_raters_ranks(fake, engine, root, tmp_path):
+    job = config(fake, short_script(tmp_path, 4))
+    made = []
+    cancelled = generation.generate(job, root, engine, concurrency=1, progress=made.append,
+                                    should_stop=lambda: len(made) > 3)
+    [batch_dir] = cancelled.batch_dirs
+    first = store.load_metadata(batch_dir)["takes"][0]["file"]
+    panel.open_panel(batch_dir, ["alice", "bob"], person="lena")
+    panel.rate(batch_dir, first, 1, person="alice")
+    during: list[object] = []
+
+    def rank_while_landing(_progress: object) -> None:
+        if not during:  # after the run read the batch, before its flushes
+            during.append(panel.rate(batch_dir, first, 2, person="bob"))
+
+    assert generation.generate(job, root, engine, concurrency=2,
+                               progress=rank_while_landing).complete
+    assert during
+    final = {t["file"]: t for t in store.load_metadata(batch_dir)["takes"]}
+    assert len(final) == 8
+    assert final[first]["ranks_by"] == {"alice": 1, "bob": 2}
+    assert final[first]["rank"] == 1 and final[first]["ranked_by"] == panel.PANEL_NAME
+    assert fsck.check_batch(batch_dir).ok
 
 
 def test_a_job_delivered_again_after_it_finished_makes_no_second_batch(fake, engine, root,
