@@ -1,35 +1,43 @@
 """The ranking board: one batch's lines and takes, ranked by keys or drag-and-drop in a browser.
 
 State lives in traitlets that only Python writes; the browser sends actions (rank, lock, unlock,
-refresh, audio, export, undo) as messages, and every rank change goes through
-`voicelab.ranking`, on the current state on disk, so nothing another session wrote is ever
-overwritten (DESIGN decision 1). Who acts is asked anew at every action (`people.kernel_person`:
-the server's word, never the browser's, DESIGN decision 11), and their role decides; the board's
-`person`, `role` and `allowed` traits only let the browser hide what the role cannot do.
-docs/widget-protocol.md describes every synced trait and every message, both directions.
+refresh, audio, export, undo, and a lead's panel, override, close, reopen) as messages, and every
+rank change goes through `voicelab.panel` (on a solo batch exactly `voicelab.ranking`), on the
+current state on disk, so nothing another session wrote is ever overwritten (DESIGN decision 1).
+Who acts is asked anew at every action (`people.kernel_person`: the server's word, never the
+browser's, DESIGN decision 11), and their role decides; the board's `person`, `role` and
+`allowed` traits only let the browser hide what the role cannot do. What the traits hold depends
+on who looks (`rank_state.board_view`, DESIGN decision 12): a rater of a blind panel sees only
+their own ranks, of takes under opaque ids. docs/widget-protocol.md describes every synced trait
+and every message, both directions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anywidget
 import traitlets
 
 from voicelab import export, people, ranking, store
+from voicelab import panel as panels
 from voicelab.config import get_settings
-from voicelab.errors import RankError, UnknownTake, VoicelabError
+from voicelab.errors import PanelRefused, RankError, UnknownTake, VoicelabError
 from voicelab.widgets.rank_state import (  # PEAK_POINTS and pack_peaks: the board's API too
     PEAK_POINTS,
     SETTING_KEYS,
+    BoardView,
     board_state,
+    board_view,
     pack_peaks,
     rank_changes,
+    rank_fields,
     take_record,
 )
 
@@ -48,12 +56,24 @@ def _stat_key(batch_dir: Path) -> tuple[int, int, int, bool]:
     return (st.st_mtime_ns, st.st_size, st.st_ino, store.is_locked(batch_dir))
 
 
-RANK_FIELDS = ("rank", "ranked_at", "ranked_by")
-"""What a rank change (or its undo) changes on a take record."""
+LEAD_RANKS = ("you lead this panel: the board shows its consensus; set a line's final ranks "
+              "in Disagreements")
+"""Why rank keys in a lead's normal view change nothing (the JS says so without asking)."""
+NOT_A_RATER = "{name} is not one of this panel's raters: only its raters rank here"
+NOW_SHOWS = {
+    "solo": "the batch's ranks, the same for everyone",
+    "lead": "the panel's consensus, every rater's progress and the disagreements",
+    "blind": "your own blind ranking (takes shuffled and labelled; settings hidden)",
+    "rater": "your own ranking (other raters' ranks are hidden)",
+}
+"""What the board shows in each mode, for the notes that say it changed."""
+
+_T = TypeVar("_T")
 
 
 class RankBoard(anywidget.AnyWidget):
-    """Keyboard-first ranking board for one batch; every change goes through voicelab.ranking."""
+    """Keyboard-first ranking board for one batch; every change goes through voicelab.panel
+    (on a solo batch, exactly voicelab.ranking), in the name of the person looking."""
 
     _esm = _HERE / "rank_board.js"
     _css = _HERE / "rank_board.css"
@@ -62,9 +82,10 @@ class RankBoard(anywidget.AnyWidget):
     skin = traitlets.Unicode("").tag(sync=True)
     voice = traitlets.Unicode("").tag(sync=True)
     takes = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """One dict per take, in metadata order: file, line, take_number, rank (1-5 or None),
+    """One dict per take (rank_state.take_record): file, line, take_number, rank (1-5 or None),
     ranked_at, ranked_by (who gave the rank, or None), settings, duration_s, flags and gain_db
-    (for loudness-matched playback)."""
+    (for loudness-matched playback); in blind mode (rank_state.blind_record) `file` is an
+    opaque id, `take_number` the shuffled position, `label` A, B, C... and `settings` empty."""
     lines = traitlets.List(traitlets.Dict()).tag(sync=True)
     """The batch's lines in script order: {line, script_text}."""
     peaks = traitlets.Bytes(b"").tag(sync=True)
@@ -87,10 +108,19 @@ class RankBoard(anywidget.AnyWidget):
     """Their role now: viewer, designer or lead."""
     allowed = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """The actions their role allows (people.ACTIONS order): what the board offers. Python
-    checks the role again at every action; this only hides what would be refused."""
+    checks the role again at every action; this only hides what would be refused. On an open
+    panel, someone who is not one of its raters lacks `rank` and `undo`."""
+    mode = traitlets.Unicode("solo").tag(sync=True)
+    """How the person looking sees the batch (rank_state.MODES): solo, lead, blind or rater."""
+    panel = traitlets.Dict().tag(sync=True)
+    """The panel's report (rank_state.panel_report) in lead mode only; `{}` in every other."""
+    raters_offered = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The users "Rate as a panel" offers (designers and leads), only to someone who may open
+    a panel, on an open solo batch; else empty."""
 
     def __init__(self, batch_dir: Path, root: Path | None = None, **kwargs: Any) -> None:
-        """Load the board for `batch_dir`; `root` is AUDIO_ROOT (for audio URLs).
+        """Load the board for `batch_dir`, as the person looking sees it; `root` is AUDIO_ROOT
+        (for audio URLs and the users file).
 
         Raises:
             MetadataError: the batch's metadata.json is missing or invalid.
@@ -98,7 +128,8 @@ class RankBoard(anywidget.AnyWidget):
         self._batch_dir = Path(batch_dir)
         self._root = Path(root) if root is not None else None
         self._seen = _stat_key(self._batch_dir)
-        super().__init__(**{**self._load(), **kwargs})
+        self._view = self._load(self._person_now())
+        super().__init__(**{**self._view.traits, **kwargs})
         self.show_person()
         self.on_msg(self._on_msg)
 
@@ -107,8 +138,11 @@ class RankBoard(anywidget.AnyWidget):
         """The batch folder this board ranks."""
         return self._batch_dir
 
-    def _load(self) -> dict[str, Any]:
-        return board_state(self._batch_dir, self._root)
+    def _people_root(self) -> Path:
+        return self._root if self._root is not None else get_settings().audio_root
+
+    def _load(self, person: people.Person) -> BoardView:
+        return board_view(self._batch_dir, self._root, person, users_root=self._people_root())
 
     def who(self) -> people.Person:
         """The person this board acts for now, with their role read now (never cached).
@@ -116,8 +150,29 @@ class RankBoard(anywidget.AnyWidget):
         Raises:
             UsersFileError: the users file is broken (then nobody may change anything).
         """
-        root = self._root if self._root is not None else get_settings().audio_root
-        return people.kernel_person(root)
+        return people.kernel_person(self._people_root())
+
+    def _person_now(self) -> people.Person:
+        """`who()`, or a viewer named `unknown` when the users file cannot be read."""
+        try:
+            return self.who()
+        except VoicelabError:
+            return people.Person("unknown", "viewer")
+
+    def _allowed(self, person: people.Person) -> list[str]:
+        """What the board offers `person`: their role's actions, less ranking on an open
+        panel they do not rate."""
+        allowed = person.allowed()
+        if self._view.mode in ("blind", "rater") and not self._view.rater:
+            allowed = [action for action in allowed if action not in ("rank", "undo")]
+        return allowed
+
+    def _show(self, person: people.Person) -> None:
+        with self.hold_sync():
+            for name, value in (("person", person.name), ("role", person.role),
+                                ("allowed", self._allowed(person))):
+                if getattr(self, name) != value:
+                    setattr(self, name, value)
 
     def show_person(self) -> people.Person:
         """Show who the board acts for (`person`, `role`, `allowed`) and return them; a users
@@ -127,11 +182,7 @@ class RankBoard(anywidget.AnyWidget):
         except VoicelabError as exc:
             person = people.Person("unknown", "viewer")
             self.error = str(exc)
-        with self.hold_sync():
-            for name, value in (("person", person.name), ("role", person.role),
-                                ("allowed", person.allowed())):
-                if getattr(self, name) != value:
-                    setattr(self, name, value)
+        self._show(person)
         return person
 
     def _permit(self, action: str) -> people.Person:
@@ -142,34 +193,88 @@ class RankBoard(anywidget.AnyWidget):
             UsersFileError: the users file is broken.
         """
         person = self.who()
-        with self.hold_sync():
-            self.person, self.role, self.allowed = person.name, person.role, person.allowed()
+        self._show(person)
         people.require(person, action)
         return person
 
+    def _check_view(self, person: people.Person) -> BoardView:
+        """The board's view, if it is still the one `person` sees of the batch now.
+
+        Raises:
+            RankError: it is not (a panel was opened or ended elsewhere, the role changed):
+                the board has reloaded, showing what `person` sees now, and nothing changed.
+        """
+        view = self._view
+        if _stat_key(self._batch_dir) == self._seen and view.viewer == (person.name, person.role):
+            return view
+        metadata = store.load_metadata(self._batch_dir, check_files=False)
+        mode = panels.view_mode(metadata, locked=store.is_locked(self._batch_dir),
+                                name=person.name, role=person.role)
+        if mode == view.mode and person.name == view.viewer[0]:
+            return view
+        self.reload(person)
+        raise RankError(f"this board now shows {NOW_SHOWS[mode]}: nothing was changed, "
+                        "try again")
+
+    def _file(self, key: object) -> str:
+        """The take file behind a key the browser sent (in blind mode, an opaque id).
+
+        Raises:
+            UnknownTake: no take of this board has that key.
+        """
+        if not isinstance(key, str) or key not in self._view.files:
+            raise UnknownTake(str(key))
+        return self._view.files[key]
+
     def _refuse(self, exc: VoicelabError) -> None:
         """Say why an action was refused: `error` is cleared first, so the same refusal twice
-        (a second `u` with nothing left to undo) shows again even after it was dismissed."""
+        (a second `u` with nothing left to undo) shows again even after it was dismissed. On a
+        rater's board the panel's other people are never named ("closed by someone")."""
+        text = str(exc)
+        for name in self._view.hidden_names:
+            text = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", "someone", text)
         self.error = ""
-        self.error = str(exc)
+        self.error = text
+
+    def _act(self, action: str, do: Callable[[people.Person, BoardView], _T]) -> _T | None:
+        """Do one change for the person acting now, if their role allows `action` and the
+        board shows what they see; None if refused (`error` says why). A refusal other than
+        the role's reloads the board from disk, which may have changed meanwhile."""
+        try:
+            person = self._permit(action)
+        except VoicelabError as exc:
+            self._refuse(exc)
+            return None
+        try:
+            return do(person, self._check_view(person))
+        except VoicelabError as exc:
+            with contextlib.suppress(VoicelabError):
+                self.reload(person)
+            self._refuse(exc)
+            return None
 
     def _show_line(self, line: Sequence[Mapping[str, Any]]) -> None:
-        """Show the rank fields of the takes of one line as ranking returned them."""
-        by_file = {t["file"]: t for t in line}
+        """Show the rank fields of the takes of one line as voicelab.panel returned them, as
+        the board's mode shows them (a rater's own ranks, or the seed's)."""
+        view = self._view
+        by_key = {view.keys[t["file"]]: t for t in line if t["file"] in view.keys}
         self.takes = [
-            {**t, **{k: new.get(k) for k in RANK_FIELDS}}
-            if (new := by_file.get(t["file"])) is not None
+            {**t, **rank_fields(new, view.mode, view.viewer[0])}
+            if (new := by_key.get(t["file"])) is not None
             else t
             for t in self.takes
         ]
 
-    def reload(self) -> int:
-        """Re-read the batch from disk and show it; return how many takes' ranks differed."""
+    def reload(self, person: people.Person | None = None) -> int:
+        """Re-read the batch from disk and show it as `person` (default: whoever acts now)
+        sees it; return how many takes' ranks differed (0 when the mode changed)."""
         self._seen = _stat_key(self._batch_dir)
-        state = self._load()
-        changed = rank_changes(self.takes, state["takes"])
+        view = self._load(person if person is not None else self._person_now())
+        same = (view.mode, view.viewer[0]) == (self._view.mode, self._view.viewer[0])
+        changed = rank_changes(self.takes, view.traits["takes"]) if same else 0
+        self._view = view
         with self.hold_sync():
-            for name, value in state.items():
+            for name, value in view.traits.items():
                 if getattr(self, name) != value:
                     setattr(self, name, value)
         return changed
@@ -179,18 +284,22 @@ class RankBoard(anywidget.AnyWidget):
             self.handle(content)
 
     def handle(self, msg: Mapping[str, Any]) -> None:
-        """Act on one message from the browser: rank, undo, lock, unlock, refresh, audio or
-        export.
+        """Act on one message from the browser: rank, undo, lock, unlock, refresh, audio,
+        export, and a lead's panel, override, close and reopen.
 
         Each action asks who acts now and whether their role allows it. Refusals never raise:
-        they set `error` (a role's refusal changes nothing), and after a refused rank or undo the
+        they set `error` (a role's refusal changes nothing), and after a refused change the
         board reloads the true state from disk.
-        A rank message with a `seq` is acknowledged with {kind: "ack", seq, ok}. The fields,
-        replies and senders of every kind are in docs/widget-protocol.md.
+        A rank or override message with a `seq` is acknowledged with {kind: "ack", seq, ok}.
+        The fields, replies and senders of every kind are in docs/widget-protocol.md.
         """
         kind = msg.get("kind")
         if kind == "rank":
             ok = self.rank(msg.get("file"), msg.get("rank"))
+            if "seq" in msg:
+                self.send({"kind": "ack", "seq": msg["seq"], "ok": ok})
+        elif kind == "override":
+            ok = self.override(msg.get("file"), msg.get("rank"))
             if "seq" in msg:
                 self.send({"kind": "ack", "seq": msg["seq"], "ok": ok})
         elif kind == "undo":
@@ -205,65 +314,123 @@ class RankBoard(anywidget.AnyWidget):
             self._send_audio(msg.get("file"))
         elif kind == "export":
             self._send_export(msg.get("rank", 1))
+        elif kind == "panel":
+            self.open_panel(msg.get("raters"), msg.get("blind", True))
+        elif kind == "close":
+            self.close_line(msg.get("line"))
+        elif kind == "reopen":
+            self.reopen_line(msg.get("line"))
         else:
             self.error = f"unknown message kind {kind!r}"
 
     def rank(self, filename: object, rank: object) -> bool:
-        """Give a take a rank (None clears) through ranking.set_rank, in the name of the person
-        acting (a designer or lead); False if refused."""
-        try:
-            person = self._permit("rank")
-        except VoicelabError as exc:
-            self._refuse(exc)
-            return False
-        try:
-            if not isinstance(filename, str):
-                raise UnknownTake(str(filename))
-            line = ranking.set_rank(self._batch_dir, filename, rank, person=person.name)
-        except VoicelabError as exc:
-            with contextlib.suppress(VoicelabError):
-                self.reload()
-            self._refuse(exc)
+        """Give a take a rank (None clears) in the acting person's name (a designer or lead)
+        through panel.rate: on a solo batch the shared ranking (ranking.change_rank), on a
+        panel their own; `filename` is the take's key on the board. False if refused."""
+        def do(person: people.Person, view: BoardView) -> ranking.RankChange:
+            if view.mode == "lead":
+                raise RankError(LEAD_RANKS)
+            if view.mode in ("blind", "rater") and not view.rater:
+                raise RankError(NOT_A_RATER.format(name=person.name))
+            return panels.rate(self._batch_dir, self._file(filename), rank, person=person.name)
+
+        change = self._act("rank", do)
+        if change is None:
             return False
         with self.hold_sync():
-            self._show_line(line)
+            self._show_line(change.takes)
             self.error = ""
         return True
 
     def undo(self) -> bool:
-        """Undo the acting person's last change on this batch (ranking.undo restores the line's
-        ranks and links); the board shows the line as it is now. False if refused (nothing to
-        undo, someone else changed the line since, a locked batch, a viewer)."""
-        try:
-            person = self._permit("undo")
-        except VoicelabError as exc:
-            self._refuse(exc)
-            return False
-        try:
-            change = ranking.undo(self._batch_dir, person=person.name)
-        except VoicelabError as exc:
-            with contextlib.suppress(VoicelabError):
-                self.reload()
-            self._refuse(exc)
+        """Undo the acting person's last change on this batch (panel.undo: their own ranking
+        on a panel, a lead's override, else ranking.undo); the board shows the line as it is
+        now. False if refused (nothing to undo, someone else changed the line since, a locked
+        batch, a viewer)."""
+        change = self._act("undo", lambda person, _view: panels.undo(
+            self._batch_dir, person=person.name))
+        if change is None:
             return False
         line = change.line or (change.takes[0]["line"] if change.takes else "")
         self.notice = ""  # two undos on one line: the same notice shows again
+        if self.mode == "lead":
+            self.reload()  # the consensus report changed too
         with self.hold_sync():
             self._show_line(change.takes)
             self.error = ""
             self.notice = f"Undid your last change on line {line}." if line else "Undone."
         return True
 
+    def override(self, filename: object, rank: object) -> bool:
+        """A lead sets a take's final rank on its line (panel.override: cascading on the
+        line's ranks as they stand; the line closes with an override, recorded). False if
+        refused (not a lead, a solo or locked batch)."""
+        change = self._act("panel", lambda person, _view: panels.override(
+            self._batch_dir, self._file(filename), rank, person=person.name))
+        if change is None:
+            return False
+        self.reload()
+        with self.hold_sync():
+            self.error = ""
+            self.notice = f"Final ranks set on line {change.line}: the line is closed."
+        return True
+
+    def close_line(self, line: object) -> bool:
+        """A lead closes a line (panel.close_line): its ranks are final, raters cannot change
+        it. False if refused."""
+        done = self._act("panel", lambda person, _view: panels.close_line(
+            self._batch_dir, line, person=person.name))
+        if done is None:
+            return False
+        self.reload()
+        with self.hold_sync():
+            self.error = ""
+            self.notice = f"Line {line} closed: its ranks are final until a lead reopens it."
+        return True
+
+    def reopen_line(self, line: object) -> bool:
+        """A lead reopens a closed line (panel.reopen_line): any override is dropped, the
+        consensus recomputed, and raters may change it again. False if refused."""
+        done = self._act("panel", lambda person, _view: panels.reopen_line(
+            self._batch_dir, line, person=person.name))
+        if done is None:
+            return False
+        self.reload()
+        with self.hold_sync():
+            self.error = ""
+            self.notice = f"Line {line} reopened: it holds the raters' consensus again."
+        return True
+
+    def open_panel(self, raters: object, blind: object = True) -> bool:
+        """A lead puts this batch in panel mode (panel.open_panel, in their name) with these
+        raters, blind unless `blind` is False; the board then shows the panel. False if
+        refused (not a lead, bad raters, a panel already, a locked batch)."""
+        def do(person: people.Person, _view: BoardView) -> store.Metadata:
+            if not isinstance(blind, bool):
+                raise PanelRefused(f"blind is true or false, got {blind!r}")
+            return panels.open_panel(self._batch_dir, raters, blind=blind, person=person.name)
+
+        metadata = self._act("panel", do)
+        if metadata is None:
+            return False
+        self.reload()
+        names = ", ".join(metadata["panel"]["raters"])
+        with self.hold_sync():
+            self.error = ""
+            self.notice = (f"Panel opened{' (blind)' if blind else ''}: {names} rank this "
+                           "batch alone; their consensus holds the ranks.")
+        return True
+
     def lock(self) -> bool:
-        """Lock the batch (ranking.lock, in the lead's name); the board becomes read-only.
-        False if refused."""
+        """Lock the batch (ranking.lock, in the lead's name); the board becomes read-only, and
+        on a panel batch the consensus is final. False if refused."""
         try:
             person = self._permit("lock")
             ranking.lock(self._batch_dir, person=person.name)
         except VoicelabError as exc:
             self._refuse(exc)
             return False
-        self.reload()
+        self.reload(person)
         with self.hold_sync():
             self.locked = True
             self.error = ""
@@ -279,7 +446,7 @@ class RankBoard(anywidget.AnyWidget):
         except VoicelabError as exc:
             self._refuse(exc)
             return False
-        self.reload()
+        self.reload(person)
         with self.hold_sync():
             self.locked = False
             self.error = ""
@@ -290,17 +457,20 @@ class RankBoard(anywidget.AnyWidget):
         """Show changes another session made on disk; return how many takes changed rank.
 
         Cheap when nothing changed (one stat). When something did, the board reloads and says so.
-        Who the board acts for is shown anew too, so a role changed meanwhile shows at once.
+        Who the board acts for is shown anew too, so a role changed meanwhile shows at once, and
+        the board shows what that person sees (a panel opened or ended elsewhere included).
         """
-        self.show_person()
-        if _stat_key(self._batch_dir) == self._seen:
+        person = self.show_person()
+        if (_stat_key(self._batch_dir) == self._seen
+                and self._view.viewer == (person.name, person.role)):
             return 0
-        was_locked = self.locked
+        was_locked, was_mode = self.locked, self.mode
         try:
-            changed = self.reload()
+            changed = self.reload(person)
         except VoicelabError as exc:
             self.error = str(exc)
             return 0
+        self._show(person)  # what the board offers may depend on the new view
         parts = []
         if changed:
             parts.append(f"{changed} take{'s' if changed != 1 else ''} changed rank elsewhere")
@@ -308,22 +478,24 @@ class RankBoard(anywidget.AnyWidget):
             parts.append("the batch was locked elsewhere")
         if was_locked and not self.locked:
             parts.append("the batch was unlocked elsewhere")
+        if self.mode != was_mode:
+            parts.append(f"the board shows {NOW_SHOWS[self.mode]}")
         if parts:
             self.notice = "Updated from disk: " + "; ".join(parts) + "."
         return changed
 
     def audio_bytes(self, filename: str) -> bytes:
-        """The MP3 bytes of one take of this batch (for browsers that cannot fetch /audio/).
+        """The MP3 bytes of one take of this batch (for browsers that cannot fetch /audio/),
+        by its key on the board (in blind mode, the opaque id: never the file name).
 
         Raises:
-            UnknownTake: `filename` is not a take of this batch, or its file is missing.
+            UnknownTake: `filename` is not a take of this board, or its file is missing.
         """
-        if not any(t["file"] == filename for t in self.takes):
-            raise UnknownTake(str(filename))
+        file = self._file(filename)
         try:
-            return (self._batch_dir / store.TAKES_DIR / filename).read_bytes()
+            return (self._batch_dir / store.TAKES_DIR / file).read_bytes()
         except OSError as exc:
-            raise UnknownTake(filename) from exc
+            raise UnknownTake(str(filename)) from exc
 
     def export_zip(self, rank: object = 1) -> tuple[str, bytes, list[str]]:
         """The selects of a locked batch as a zip: (file name, bytes, lines missing a take).

@@ -1,20 +1,34 @@
-"""What the ranking board shows: its synced state, read from a batch's metadata.json.
+"""What the ranking board shows, and to whom: its synced state, read from a batch's metadata.
 
-`board_state` gives every trait `RankBoard` loads from disk; `take_record` is one take as the
-board sees it (small and JSON-ready), `pack_peaks` its waveform overview as bytes.
+`board_view` gives every trait `RankBoard` loads from disk, for the person looking: the traits
+depend on who looks (DESIGN decision 12, `voicelab.panel.views`). A solo batch shows everyone
+the seed's ranks. On a panel batch a lead sees the consensus and the panel's report (`panel`);
+a rater sees only their own ranks; a rater (or any non-lead) of an open blind panel sees each
+line's takes under opaque ids, in the order shuffled for them and labelled A, B, C..., without
+settings, seeds, take numbers or file names, and gets the audio through the kernel. Nothing
+of another rater's ranks or the consensus reaches a non-lead while the panel is open.
+`take_record` is one take as the board sees it (small and JSON-ready), `pack_peaks` its
+waveform overview as bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voicelab import quality, store
+from voicelab import panel, people, quality, store
+from voicelab.errors import VoicelabError
+from voicelab.panel.views import MODES, own_rank
+
+__all__ = ["MODES", "BoardView", "board_state", "board_view", "pack_peaks", "panel_report",
+           "rank_changes", "rank_fields", "take_record"]
 
 PEAK_POINTS = 100
 """Bytes per take in the `peaks` trait: one per 2.4 px of the board's 240 px waveform."""
@@ -64,43 +78,178 @@ def pack_peaks(stored: str | Sequence[float] | None, points: int = PEAK_POINTS) 
     return np.clip(np.rint(pooled * 255), 0, 255).astype(np.uint8).tobytes()
 
 
-def board_state(batch_dir: Path, root: Path | None) -> dict[str, Any]:
-    """Every trait the board shows for a batch, read from its metadata.json.
+RATER_ROLES = ("designer", "lead")
+"""The roles the "Rate as a panel" dialog offers as raters (a viewer cannot rank)."""
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """What one person's board shows of a batch (`traits`), and which take each key names.
+
+    `files` maps the key a take has on the board (its `file` field) to its file name: the
+    identity, except in blind mode, where the keys are the rater's opaque ids.
+    """
+
+    traits: dict[str, Any]
+    mode: str
+    viewer: tuple[str, str]
+    """(name, role) of the person it was made for."""
+    rater: bool
+    """Whether that person is one of the panel's raters (False on a solo batch)."""
+    files: dict[str, str] = field(default_factory=dict)
+    """The key of each take on the board -> its file name."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """A take's file name -> its key on the board (`files` reversed)."""
+    hidden_names: tuple[str, ...] = ()
+    """The panel's other people (raters, opener, who closed a line), whom a rater's board never
+    names: texts shown to a rater (errors) have them replaced."""
+
+
+def rank_fields(take: Mapping[str, Any], mode: str, name: str) -> dict[str, Any]:
+    """The rank fields a take shows in `mode` to `name`: the seed's (solo: the shared ranks,
+    lead: the consensus) or, to a rater, their own (with no time, which would tell when the
+    consensus moved)."""
+    if mode in ("solo", "lead"):
+        return {"rank": take["rank"], "ranked_at": take["ranked_at"],
+                "ranked_by": take.get("ranked_by")}
+    rank = own_rank(take, name)
+    return {"rank": rank, "ranked_at": None, "ranked_by": name if rank is not None else None}
+
+
+def blind_record(take: Mapping[str, Any], key: str, label: str, position: int,
+                 flags: list[str], target: float, name: str) -> dict[str, Any]:
+    """A take as a blind rater sees it: an opaque key, its label and position in the line,
+    their own rank and the facts that tell nothing of its identity (duration, QC flags, the
+    loudness-matching gain); no settings."""
+    facts = _quality(take)
+    return {
+        "file": key,
+        "line": take["line"],
+        "take_number": position,
+        "label": label,
+        **rank_fields(take, "blind", name),
+        "settings": {},
+        "duration_s": take.get("duration_s", facts.get("duration_s")),
+        "flags": list(flags),
+        "gain_db": quality.loudness_gain_db(facts.get("lufs"), target, facts.get("peak_dbfs")),
+    }
+
+
+def panel_report(metadata: store.Metadata) -> dict[str, Any]:
+    """The `panel` trait of a lead's board: raters, method, progress, and every line, least
+    agreement first (then the lines fewer than two raters ranked, in script order), with each
+    rater's ranks, agreement (Kendall's W), each rater's tau and the lead's decisions."""
+    report = panel.consensus_report(metadata)
+    if not report:
+        return {}
+    ordered = panel.disagreements(report)
+    rest = [line for line in report["lines"] if line["agreement"] is None]
+    keep = ("line", "agreement", "rater_agreement", "ranks_by", "raters_ranked", "closed",
+            "closed_by", "override")
+    return {
+        **{key: report[key] for key in ("raters", "blind", "method", "opened_by", "progress",
+                                        "rater_agreement")},
+        "lines": [{key: line[key] for key in keep} for line in ordered + rest],
+    }
+
+
+def raters_offered(root: Path | None) -> list[str]:
+    """The users who may rank (designers and leads), by name: what "Rate as a panel" offers;
+    empty without a users file (or when it cannot be read)."""
+    if root is None:
+        return []
+    with contextlib.suppress(VoicelabError, OSError):
+        return [user.name for user in people.list_users(root) if user.role in RATER_ROLES]
+    return []
+
+
+def _audio_path(batch_dir: Path, root: Path | None) -> str:
+    if root is None:
+        return ""
+    rel = os.path.relpath(Path(batch_dir).resolve(), Path(root).resolve())
+    return "" if rel.startswith("..") else Path(rel, store.TAKES_DIR).as_posix() + "/"
+
+
+def _flags(takes: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """Every take's QC flags, as stored, else computed by comparing the takes of its line."""
+    stored: list[list[str] | None] = [_quality(t).get("flags") for t in takes]
+    computed = quality.flag_batch(takes) if any(f is None for f in stored) else []
+    return [f if f is not None else computed[i] for i, f in enumerate(stored)]
+
+
+def board_view(batch_dir: Path, root: Path | None, person: people.Person = people.CLI,
+               users_root: Path | None = None) -> BoardView:
+    """Every trait the board shows `person` for a batch, read from its metadata.json.
 
     `audio_path` is the batch's takes/ folder relative to `root` (the `/audio/` URL space);
-    empty when the batch is not under `root`, so the browser asks the kernel for the bytes.
+    empty when the batch is not under `root`, or in blind mode (a path names the take), so
+    the browser asks the kernel for the bytes. `mode` is `panel.view_mode`'s. `panel` is the
+    panel's report in lead mode only (else `{}`); `raters_offered` lists the users of
+    `users_root` who may rate, for a person who may open a panel on an open solo batch only.
 
     Raises:
         MetadataError: the batch's metadata.json is missing or invalid.
     """
     metadata = store.load_metadata(batch_dir, check_files=False)
+    locked = store.is_locked(batch_dir)
+    mode = panel.view_mode(metadata, locked=locked, name=person.name, role=person.role)
     takes = metadata["takes"]
-    audio_path = ""
-    if root is not None:
-        rel = os.path.relpath(Path(batch_dir).resolve(), Path(root).resolve())
-        if not rel.startswith(".."):
-            audio_path = Path(rel, store.TAKES_DIR).as_posix() + "/"
-    stored: list[list[str] | None] = [_quality(t).get("flags") for t in takes]
-    computed = quality.flag_batch(takes) if any(f is None for f in stored) else []
+    flags = dict(zip((t["file"] for t in takes), _flags(takes), strict=True))
     target = _gain_target(takes)
+    shown: list[Mapping[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    if mode == "blind":
+        positions: dict[str, int] = {}
+        for take, key, label in panel.blind_lines(metadata, person.name):
+            positions[take["line"]] = position = positions.get(take["line"], 0) + 1
+            shown.append(take)
+            records.append(blind_record(take, key, label, position, flags[take["file"]],
+                                        target, person.name))
+    else:
+        shown = takes
+        records = [{**take_record(take, flags[take["file"]], target),
+                    **rank_fields(take, mode, person.name)} for take in takes]
     lines: dict[str, str] = {}
-    records = []
-    for index, take in enumerate(takes):
-        flags = stored[index]
-        if flags is None:
-            flags = computed[index]
-        records.append(take_record(take, flags, target))
+    for take in takes:
         lines.setdefault(take["line"], take["script_text"])
-    return {
+    the_panel = panel.panel_of(metadata)
+    offered = mode == "solo" and not locked and person.may("panel")
+    traits = {
         "batch_id": metadata["batch_id"],
         "skin": metadata["skin_name"],
         "voice": metadata["voice_name"],
         "takes": records,
         "lines": [{"line": line, "script_text": text} for line, text in lines.items()],
-        "peaks": b"".join(pack_peaks(_quality(t).get("peaks") or []) for t in takes),
-        "audio_path": audio_path,
-        "locked": store.is_locked(batch_dir),
+        "peaks": b"".join(pack_peaks(_quality(t).get("peaks") or []) for t in shown),
+        "audio_path": "" if mode == "blind" else _audio_path(batch_dir, root),
+        "locked": locked,
+        "mode": mode,
+        "panel": panel_report(metadata) if mode == "lead" else {},
+        "raters_offered": raters_offered(users_root) if offered else [],
     }
+    hidden: set[str] = set()
+    if the_panel is not None and mode in ("blind", "rater"):
+        hidden = {*the_panel["raters"], the_panel.get("opened_by") or ""}
+        hidden |= {state.get("closed_by") or "" for state in (the_panel.get("lines") or {}).values()
+                   if isinstance(state, dict)}
+        hidden -= {person.name, ""}
+    return BoardView(
+        traits=traits, mode=mode, viewer=(person.name, person.role),
+        hidden_names=tuple(sorted(hidden, key=len, reverse=True)),
+        rater=the_panel is not None and person.name in the_panel["raters"],
+        files={record["file"]: take["file"] for record, take in zip(records, shown, strict=True)},
+        keys={take["file"]: record["file"] for record, take in zip(records, shown, strict=True)})
+
+
+def board_state(batch_dir: Path, root: Path | None,
+                person: people.Person = people.CLI) -> dict[str, Any]:
+    """Every trait the board shows `person` (the CLI lead by default) for a batch: see
+    `board_view`.
+
+    Raises:
+        MetadataError: the batch's metadata.json is missing or invalid.
+    """
+    return board_view(batch_dir, root, person).traits
 
 
 def rank_changes(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> int:
