@@ -7,6 +7,7 @@ import { test } from "node:test";
 
 import board, {
   action_for_key,
+  agreement_label,
   apply_pending,
   audio_url,
   bind_drag_drop,
@@ -14,25 +15,35 @@ import board, {
   bind_model,
   cascade,
   bind_controls,
+  chosen_raters,
   create_actions,
   create_audio,
   create_export,
   create_line_list,
   create_lock_dialog,
   create_messages,
+  create_panel_bar,
+  create_panel_dialog,
   create_toolbar,
   create_view_state,
   format_duration,
   gain_factor,
   group_takes,
   layout,
+  LEAD_RANK_MESSAGE,
   LINE_HEIGHT,
+  line_status,
   mark_board,
   offer_download,
   peaks_from_samples,
   position_at,
+  panel_summary,
   progress,
+  progress_label,
   ranked_label,
+  rater_note,
+  rater_progress_label,
+  rater_ranks,
   refusal,
   settings_label,
   start_refresh,
@@ -40,6 +51,7 @@ import board, {
   step_take,
   stored_peaks,
   switch_offset,
+  take_label,
   TAKE_HEIGHT,
   visible_lines,
   visible_range,
@@ -750,7 +762,8 @@ test("bind_model: trait changes redraw, Python's messages reach their handlers; 
   const cleanup = bind_model(model, { state, audio, renderer, actions });
   assert.deepEqual([...model.handlers.keys()].sort(), [
     "change:allowed", "change:audio_path", "change:error", "change:lines", "change:locked",
-    "change:notice", "change:peaks", "change:person", "change:role", "change:takes", "msg:custom",
+    "change:mode", "change:notice", "change:panel", "change:peaks", "change:person",
+    "change:raters_offered", "change:role", "change:takes", "msg:custom",
   ]);
   model.traits.takes = [take("a1", "A", 1)];
   model.emit("change:takes");
@@ -1135,14 +1148,14 @@ test("mark_board: the root's class and data attributes", () => {
   mark_board(root, model, state, fake_player());
   const lead = { role: "lead", allowed: "listen rank undo lock unlock jobs export" };
   assert.deepEqual(root.dataset, {
-    ...{ batchId: "b1", focusedFile: "a1", playingFile: "", pending: "0" }, ...lead,
+    ...{ mode: "solo", batchId: "b1", focusedFile: "a1", playingFile: "", pending: "0" }, ...lead,
   });
   assert.deepEqual([...classes], []);
   state.begin_rank("a2", 1);
   model.traits.locked = true;
   mark_board(root, model, state, fake_player({ playing: true, file: "a3" }));
   assert.deepEqual(root.dataset, {
-    ...{ batchId: "b1", focusedFile: "a1", playingFile: "a3", pending: "1" }, ...lead,
+    ...{ mode: "solo", batchId: "b1", focusedFile: "a1", playingFile: "a3", pending: "1" }, ...lead,
   });
   assert.deepEqual([...classes], ["vl-readonly"]);
   Object.assign(model.traits, { role: "viewer", allowed: ["listen"] }); // demoted meanwhile
@@ -1192,10 +1205,361 @@ test("every part a role may lack is hidden by the styles when `allowed` lacks it
     ...[...js.matchAll(/data-needs="(\w+)"/g)].map((m) => m[1]),
     ...[...js.matchAll(/dataset\.needs = "(\w+)"/g)].map((m) => m[1]),
   ]);
-  assert.deepEqual([...needs].sort(), ["export", "lock", "rank", "undo", "unlock"]);
+  assert.deepEqual([...needs].sort(), ["export", "lock", "panel", "rank", "undo", "unlock"]);
   for (const action of needs) {
     const rule = `.vl-rank-board:not([data-allowed~="${action}"]) [data-needs~="${action}"]`;
     assert.ok(css.includes(rule), `rank_board.css does not hide ${action}`);
   }
   assert.ok(css.includes('.vl-rank-board[data-allowed~="rank"] [data-lacks~="rank"]'));
+});
+
+// --- rating panels (issue 14): labels, a rater's blind board, a lead's views -------------------
+
+test("labels: a blind take is 'Take A', a consensus rank says so, each mode counts its own", () => {
+  assert.equal(take_label({ take_number: 3 }), "Take 3");
+  assert.equal(take_label({ take_number: 2, label: "B" }), "Take B", "the label, not the number");
+  assert.equal(ranked_label({ rank: 1, ranked_by: "panel" }), "consensus rank 1");
+  assert.equal(progress_label({ done: 1, total: 4 }, "solo"), "1 / 4 lines ranked");
+  assert.equal(progress_label({ done: 1, total: 4 }, "blind"), "1 / 4 lines ranked by you");
+  assert.equal(progress_label({ done: 1, total: 4 }, "rater"), "1 / 4 lines ranked by you");
+  assert.equal(progress_label({ done: 3, total: 4 }, "lead"), "3 / 4 lines with a consensus");
+  assert.equal(progress_label({ done: 0, total: 2 }, undefined), "0 / 2 lines ranked");
+});
+
+test("panel words: agreement, a line's state, raters' ranks and progress, the bar's summary", () => {
+  assert.equal(agreement_label(0.4167), "W 0.42");
+  assert.equal(agreement_label(1), "W 1.00");
+  assert.equal(agreement_label(null), "W –");
+  assert.equal(line_status({ closed: false }), "open");
+  assert.equal(line_status({ closed: true, closed_by: "lena", override: false }), "closed by lena");
+  assert.equal(line_status({ closed: true, closed_by: "lena", override: true }), "final ranks by lena");
+  const panel = { raters: ["ann", "ben", "cat"] };
+  const line = { ranks_by: { ann: { a1: 1, a2: 2 }, ben: { a2: 1 }, cat: {} } };
+  assert.deepEqual(rater_ranks(panel, line, "a1"), [
+    { name: "ann", rank: 1 }, { name: "ben", rank: null }, { name: "cat", rank: null },
+  ]);
+  assert.deepEqual(rater_ranks({}, undefined, "a1"), []);
+  assert.equal(rater_progress_label("ann", { done: 2, total: 4 }), "ann 2/4");
+  assert.equal(rater_progress_label("ben"), "ben 0/0");
+  assert.equal(panel_summary({ raters: ["a", "b", "c"], blind: true, method: "borda", opened_by: "lena" }),
+    "Blind panel of 3 · Borda consensus · opened by lena");
+  assert.equal(panel_summary({ raters: ["a"], blind: false, method: "borda" }), "Panel of 1 · Borda consensus");
+  assert.equal(panel_summary({}), "");
+  assert.match(rater_note("blind"), /^Blind panel: you rank alone\./);
+  assert.match(rater_note("rater"), /other raters' ranks and the consensus are hidden/);
+  assert.equal(rater_note("solo"), "");
+  assert.deepEqual(chosen_raters(["ann", "ben"], " cat, ann ,, dan "), ["ann", "ben", "cat", "dan"]);
+  assert.deepEqual(chosen_raters([], ""), []);
+});
+
+test("refusal: on a panel, a designer who does not rate it is told why", () => {
+  assert.equal(refusal("designer", "rank", "blind"),
+    "You are not one of this panel's raters: only its raters rank here.");
+  assert.equal(refusal("lead", "undo", "rater"),
+    "You are not one of this panel's raters: only its raters rank here.");
+  assert.equal(refusal("viewer", "rank", "blind"), "View only: a viewer cannot rank.");
+  assert.equal(refusal("designer", "panel"), "Only a lead can run a rating panel.");
+  assert.deepEqual(action_for_key({ key: "d" }), { type: "disagreements" });
+  assert.deepEqual(action_for_key({ key: "c" }), { type: "close_line" });
+  assert.equal(action_for_key({ key: "d", ctrlKey: true }), null);
+});
+
+/** A blind rater's board: opaque ids, labels, positions as take numbers, their own ranks. */
+function blind_traits(extra = {}) {
+  const blind = (file, line, n, rank = null) =>
+    ({ ...take(file, line, n, rank), label: "ABC"[n - 1], settings: {}, ranked_by: rank ? "ann" : null });
+  return as_role("designer", "ann", {
+    mode: "blind",
+    takes: [blind("tq", "A", 2), blind("tx", "A", 1, 1), blind("tz", "A", 3), blind("ty", "B", 1)],
+    panel: {},
+    ...extra,
+  });
+}
+
+test("blind board: the shuffled order is the positions; keys rank the rater's own ranking", () => {
+  const model = fake_model(blind_traits());
+  const state = create_view_state(model, { view_id: "v" });
+  state.derive();
+  assert.deepEqual(state.view.order, ["tx", "tq", "tz", "ty"], "by position: A, B, C");
+  assert.equal(state.rank_kind(), "rank");
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.send_rank("tq", 1); // the client-side cascade runs on her own ranks
+  assert.deepEqual(model.sent, [{ kind: "rank", file: "tq", rank: 1, seq: "v:1" }]);
+  assert.deepEqual(Object.fromEntries(state.view.rank_of), { tq: 1, tx: 2, tz: null, ty: null });
+  actions.toggle_disagreements(); // a rater has no Disagreements view
+  assert.equal(state.disagreements, false);
+  assert.deepEqual(renderer.calls.show_local, []);
+});
+
+test("blind board: someone who does not rate the panel is told so, and nothing is sent", () => {
+  const model = fake_model(blind_traits({ allowed: ["listen"] }));
+  const state = create_view_state(model);
+  state.derive();
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.send_rank("tq", 1);
+  actions.undo();
+  assert.deepEqual(model.sent, []);
+  assert.deepEqual(renderer.calls.show_local.map((a) => a[0]), [
+    "You are not one of this panel's raters: only its raters rank here.",
+    "You are not one of this panel's raters: only its raters rank here.",
+  ]);
+});
+
+/** A lead's panel board: the consensus in `takes`, the report in `panel` (line B first). */
+function lead_traits(extra = {}) {
+  return board_traits({
+    mode: "lead",
+    allowed: [...ALLOWED.lead, "panel"],
+    panel: {
+      raters: ["ann", "ben"], blind: true, method: "borda", opened_by: "lena",
+      progress: { ann: { done: 2, total: 2 }, ben: { done: 1, total: 2 } },
+      lines: [
+        { line: "B", agreement: 0.25, ranks_by: { ann: { b1: 1 }, ben: { b2: 1 } },
+          raters_ranked: ["ann", "ben"], closed: false, closed_by: null, override: false },
+        { line: "A", agreement: 1, ranks_by: { ann: { a1: 1 }, ben: { a1: 1 } },
+          raters_ranked: ["ann", "ben"], closed: true, closed_by: "lena", override: false },
+      ],
+    },
+    ...extra,
+  });
+}
+
+test("lead board: the normal view shows the consensus read-only; keys say where ranks are set", () => {
+  const model = fake_model(lead_traits());
+  const state = create_view_state(model, { view_id: "v" });
+  state.derive();
+  assert.deepEqual(state.view.lines, ["A", "B"], "script order");
+  assert.equal(state.rank_kind(), "");
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.send_rank("a2", 1);
+  assert.deepEqual(model.sent, []);
+  assert.deepEqual(state.pending, []);
+  assert.deepEqual(renderer.calls.show_local, [[LEAD_RANK_MESSAGE]]);
+  assert.match(LEAD_RANK_MESSAGE, /^You lead this panel: .*Disagreements/);
+});
+
+test("lead board: Disagreements lists lines least agreement first; keys set final ranks", () => {
+  const model = fake_model(lead_traits());
+  const state = create_view_state(model, { view_id: "v" });
+  state.derive();
+  const renderer = { ...fake_renderer(), ...recorder(["scroll_to_top", "ensure_visible", "schedule", "show_local"]) };
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.toggle_disagreements();
+  assert.equal(state.disagreements, true);
+  assert.deepEqual(state.view.lines, ["B", "A"], "least agreement first");
+  assert.deepEqual(state.view.order, ["b1", "b2", "a1", "a2", "a3"]);
+  assert.equal(state.rank_kind(), "override");
+  actions.send_rank("b2", 1); // shown at once through the cascade on the consensus ranks
+  assert.deepEqual(model.sent, [{ kind: "override", file: "b2", rank: 1, seq: "v:1" }]);
+  assert.equal(state.view.rank_of.get("b2"), 1);
+  state.focused = "b1";
+  actions.toggle_line(); // B is open: close it
+  state.focused = "a2";
+  actions.toggle_line(); // A is closed: reopen it
+  actions.close_line("B");
+  assert.deepEqual(model.sent.slice(1), [
+    { kind: "close", line: "B" }, { kind: "reopen", line: "A" }, { kind: "close", line: "B" },
+  ]);
+  actions.on_ack({ kind: "ack", seq: "v:1", ok: true });
+  assert.deepEqual(state.pending, []);
+  model.traits.mode = "solo"; // the panel is gone (another lead's session): so is the view
+  state.derive();
+  assert.equal(state.disagreements, false);
+  actions.toggle_line();
+  assert.equal(model.sent.length, 4, "no Disagreements, nothing to close");
+});
+
+test("lead actions are a lead's: a designer's override, close and panel are refused at once", () => {
+  const model = fake_model(lead_traits({ role: "designer", allowed: ALLOWED.designer }));
+  const state = create_view_state(model);
+  state.derive();
+  state.set_disagreements(true);
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  actions.send_rank("b2", 1);
+  actions.close_line("B");
+  actions.reopen_line("A");
+  assert.equal(actions.open_panel({ raters: ["ann"], blind: true }), false);
+  assert.deepEqual(model.sent, []);
+  assert.deepEqual(new Set(renderer.calls.show_local.map((a) => a[0])),
+    new Set(["Only a lead can run a rating panel."]));
+});
+
+test("open_panel sends the dialog's choice; with no rater it says so and sends nothing", () => {
+  const model = fake_model(board_traits({ allowed: [...ALLOWED.lead, "panel"], mode: "solo" }));
+  const state = create_view_state(model);
+  state.derive();
+  const renderer = fake_renderer();
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  assert.equal(actions.open_panel({ raters: [], blind: true }), false);
+  assert.match(renderer.calls.show_local[0][0], /^Choose at least one rater/);
+  assert.equal(actions.open_panel({ raters: ["ann", "ben"], blind: false }), true);
+  assert.deepEqual(model.sent, [{ kind: "panel", raters: ["ann", "ben"], blind: false }]);
+});
+
+test("bind_keys: d shows Disagreements, c closes the line; the panel dialog keeps the keys", () => {
+  const model = fake_model(lead_traits());
+  const state = create_view_state(model);
+  state.derive();
+  const root = new FakeElement();
+  const actions = recorder(["send_rank", "set_focus", "toggle_disagreements", "toggle_line"]);
+  let dialog_open = false;
+  const renderer = {
+    ...fake_renderer(),
+    ...recorder(["close_panel_dialog"]),
+    panel_dialog_open: () => dialog_open,
+  };
+  const cleanup = bind_keys(root, { state, audio: recorder(["toggle"]), renderer, actions });
+  root.dispatchEvent(fake_event("keydown", { key: "d" }));
+  root.dispatchEvent(fake_event("keydown", { key: "c" }));
+  assert.equal(actions.calls.toggle_disagreements.length, 1);
+  assert.equal(actions.calls.toggle_line.length, 1);
+  dialog_open = true;
+  const one = fake_event("keydown", { key: "1" });
+  root.dispatchEvent(one);
+  assert.equal(one.defaultPrevented, false, "typing in the dialog is the dialog's");
+  assert.deepEqual(actions.calls.send_rank, []);
+  root.dispatchEvent(fake_event("keydown", { key: "Escape" }));
+  assert.equal(renderer.calls.close_panel_dialog.length, 1);
+  cleanup();
+});
+
+test("bind_controls: Disagreements, Close line and Reopen send through the actions", () => {
+  const model = fake_model(lead_traits());
+  const state = create_view_state(model);
+  state.derive();
+  const renderer = { ...recorder(["schedule", "focus", "show_local", "scroll_to_top", "ensure_visible"]) };
+  const actions = create_actions(model, state, { player: fake_player() }, renderer);
+  const click = (hits) => {
+    const root = new FakeElement(hits);
+    const cleanup = bind_controls(root, { model, state, audio: {}, renderer, actions });
+    root.dispatchEvent(fake_event("click", {}));
+    cleanup();
+  };
+  click({ ".vl-disagreements-button": {} });
+  assert.equal(state.disagreements, true);
+  click({ ".vl-line-close": { dataset: { line: "B" } } });
+  click({ ".vl-line-reopen": { dataset: { line: "A" } } });
+  assert.deepEqual(model.sent, [{ kind: "close", line: "B" }, { kind: "reopen", line: "A" }]);
+  click({ ".vl-disagreements-button": {} });
+  assert.equal(state.disagreements, false);
+  assert.equal(renderer.calls.focus.length, 4, "the keys go back to the board");
+});
+
+/** A stand-in `document` for parts that make elements: plain objects with the fields used. */
+function with_document(run) {
+  const element = (tag) => ({
+    tag, className: "", textContent: "", dataset: {}, children: [], hidden: false, title: "",
+    append(...nodes) {
+      this.children.push(...nodes);
+    },
+    replaceChildren(...nodes) {
+      this.children = nodes;
+    },
+    querySelector(selector) {
+      return selector === "input" ? this.children.map((c) => c.children?.[0]).find(Boolean) ?? null : null;
+    },
+    querySelectorAll() {
+      return this.children.flatMap((c) => (c.children ?? []).filter((x) => x.tag === "input"));
+    },
+    focus() {
+      this.focused = (this.focused ?? 0) + 1;
+    },
+  });
+  const saved = globalThis.document;
+  globalThis.document = { createElement: element, createTextNode: (text) => ({ text }) };
+  try {
+    return run(element);
+  } finally {
+    globalThis.document = saved;
+  }
+}
+
+test("create_panel_bar: a lead sees every rater's progress; a rater a note; solo offers a panel", () => {
+  with_document((element) => {
+    const nodes = {
+      ".vl-panel-bar": element("div"), ".vl-panel-summary": element("span"),
+      ".vl-panel-raters": element("span"), ".vl-disagreements-button": element("button"),
+      ".vl-panel-button": element("button"),
+    };
+    for (const node of Object.values(nodes)) node.setAttribute = function (name, value) {
+      this[name] = value;
+    };
+    const root = fake_root(nodes);
+    const model = fake_model(lead_traits());
+    const state = create_view_state(model);
+    state.derive();
+    const bar = create_panel_bar(root, model, state);
+    bar.update();
+    assert.equal(nodes[".vl-panel-bar"].hidden, false);
+    assert.equal(nodes[".vl-panel-summary"].textContent, "Blind panel of 2 · Borda consensus · opened by lena");
+    assert.deepEqual(nodes[".vl-panel-raters"].children.map((c) => [c.textContent, c.dataset.complete]),
+      [["ann 2/2", "true"], ["ben 1/2", "false"]]);
+    assert.equal(nodes[".vl-disagreements-button"].hidden, false);
+    assert.equal(nodes[".vl-disagreements-button"]["aria-pressed"], "false");
+    assert.equal(nodes[".vl-panel-button"].hidden, true, "a panel is open already");
+    state.set_disagreements(true);
+    bar.update();
+    assert.equal(nodes[".vl-disagreements-button"]["aria-pressed"], "true");
+    assert.equal(nodes[".vl-disagreements-button"].textContent, "All lines");
+
+    Object.assign(model.traits, blind_traits()); // the same part on a rater's board
+    state.derive();
+    bar.update();
+    assert.equal(nodes[".vl-panel-bar"].dataset.mode, "blind");
+    assert.match(nodes[".vl-panel-summary"].textContent, /^Blind panel: you rank alone/);
+    assert.deepEqual(nodes[".vl-panel-raters"].children, [], "nothing of the other raters");
+    assert.equal(nodes[".vl-disagreements-button"].hidden, true);
+
+    Object.assign(model.traits, board_traits({ mode: "solo" }));
+    state.derive();
+    bar.update();
+    assert.equal(nodes[".vl-panel-bar"].hidden, true);
+    assert.equal(nodes[".vl-panel-button"].hidden, false, "shown (to leads: the styles hide it from others)");
+    model.traits.locked = true;
+    bar.update();
+    assert.equal(nodes[".vl-panel-button"].hidden, true, "not on a locked batch");
+  });
+});
+
+test("create_panel_dialog: lists the users who may rate, Blind on; closes when no longer offered", () => {
+  with_document((element) => {
+    const nodes = {
+      ".vl-panel-dialog": element("div"), ".vl-panel-dialog-title": element("div"),
+      ".vl-panel-choices": element("fieldset"), ".vl-panel-names": element("input"),
+      ".vl-panel-blind": element("input"),
+    };
+    nodes[".vl-panel-dialog"].hidden = true;
+    const root = fake_root(nodes);
+    const traits = board_traits({ mode: "solo", allowed: [...ALLOWED.lead, "panel"], batch_id: "b1" });
+    const model = fake_model({ ...traits, raters_offered: ["ann", "ben"] });
+    const state = create_view_state(model);
+    state.derive();
+    const dialog = create_panel_dialog(root, model, state);
+    nodes[".vl-panel-blind"].checked = false;
+    dialog.open();
+    assert.equal(dialog.is_open(), true);
+    assert.equal(nodes[".vl-panel-dialog-title"].textContent, "Rate batch b1 as a panel");
+    const boxes = nodes[".vl-panel-choices"].querySelectorAll();
+    assert.deepEqual(boxes.map((b) => [b.type, b.value]), [["checkbox", "ann"], ["checkbox", "ben"]]);
+    assert.equal(boxes[0].focused, 1, "the focus on the first choice");
+    assert.equal(nodes[".vl-panel-blind"].checked, true, "blind by default");
+    boxes[1].checked = true;
+    nodes[".vl-panel-names"].value = "cat";
+    assert.deepEqual(dialog.chosen(), { raters: ["ben", "cat"], blind: true });
+    dialog.close();
+    assert.equal(dialog.is_open(), false);
+    assert.deepEqual(root.focused, [{ preventScroll: true }], "back to the board");
+    dialog.open();
+    model.traits.mode = "lead"; // a panel was opened elsewhere meanwhile
+    dialog.update();
+    assert.equal(dialog.is_open(), false);
+    model.traits.allowed = ALLOWED.designer;
+    model.traits.mode = "solo";
+    dialog.open();
+    assert.equal(dialog.is_open(), false, "a designer is never asked");
+  });
 });

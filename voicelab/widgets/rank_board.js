@@ -7,16 +7,22 @@
  * (tests/js/rank_board.test.mjs); `default` is the widget.
  *
  * State comes from Python traits (takes, lines, peaks, locked, error, notice, person, role,
- * allowed, ...). Actions go to Python as messages (rank, undo, lock, unlock, refresh, audio,
- * export) and Python answers some (ack, audio, export): docs/widget-protocol.md describes every
- * trait and message. The cascade is computed here only to show a rank change at once, and
- * Python's reply (the true state) replaces it. `allowed` (what the person's role may do) only
- * hides controls and refuses at once what Python would refuse: Python asks the server who acts,
- * at every action.
+ * allowed, mode, panel, ...). Actions go to Python as messages (rank, undo, lock, unlock,
+ * refresh, audio, export; a lead's panel, override, close, reopen) and Python answers some
+ * (ack, audio, export): docs/widget-protocol.md describes every trait and message. The cascade
+ * is computed here only to show a rank change at once, and Python's reply (the true state)
+ * replaces it. `allowed` (what the person's role may do) only hides controls and refuses at
+ * once what Python would refuse: Python asks the server who acts, at every action.
+ *
+ * `mode` says how the person sees the batch (DESIGN decision 12): "solo" (one shared ranking),
+ * "blind" (a rater of an open blind panel: takes under opaque ids, shuffled, labelled A, B, C...,
+ * only their own ranks), "rater" (the same, with settings) or "lead" (the panel's consensus,
+ * read-only, and a Disagreements view where the lead sets a line's final ranks). The board
+ * shows what the traits hold; Python decides what they may hold.
  *
  * @typedef {{file: string, line: string, take_number: number, rank: number|null,
  *   ranked_at: string|null, ranked_by: string|null, settings: Object<string, number|boolean>,
- *   duration_s: number|null, flags: string[], gain_db: number}} Take
+ *   duration_s: number|null, flags: string[], gain_db: number, label?: string}} Take
  */
 
 export const MAX_RANK = 5;
@@ -123,6 +129,10 @@ export function action_for_key(event) {
       return { type: "play_next" };
     case "u":
       return { type: "undo" };
+    case "d":
+      return { type: "disagreements" };
+    case "c":
+      return { type: "close_line" };
     default:
       return null;
   }
@@ -264,27 +274,110 @@ export function settings_label(settings) {
   return parts.join(" · ");
 }
 
-/** Who gave a take its saved rank, for its tooltip: "ranked 1 by alice"; "" when unranked. */
+/** The `ranked_by` of a take whose rank is a panel's consensus (voicelab.panel.PANEL_NAME). */
+export const PANEL_NAME = "panel";
+
+/**
+ * Who gave a take its saved rank, for its tooltip: "ranked 1 by alice", "consensus rank 1" (a
+ * panel's); "" when unranked.
+ */
 export function ranked_label(take) {
   if (take?.rank === null || take?.rank === undefined) return "";
+  if (take.ranked_by === PANEL_NAME) return `consensus rank ${take.rank}`;
   return take.ranked_by ? `ranked ${take.rank} by ${take.ranked_by}` : `ranked ${take.rank}`;
+}
+
+/** What the board calls a take: "Take A" on a blind board (its label), else "Take 3". */
+export function take_label(take) {
+  return take?.label ? `Take ${take.label}` : `Take ${take?.take_number ?? "?"}`;
+}
+
+/** The words of the progress counter in each mode: a rater counts their own ranks. */
+export function progress_label({ done, total }, mode) {
+  const what = { blind: "lines ranked by you", rater: "lines ranked by you", lead: "lines with a consensus" };
+  return `${done} / ${total} ${what[mode] ?? "lines ranked"}`;
+}
+
+/** Kendall's W of a line as the Disagreements view shows it: "W 0.42", "W –" (one rater). */
+export function agreement_label(agreement) {
+  return typeof agreement === "number" ? `W ${agreement.toFixed(2)}` : "W –";
+}
+
+/** A panel line's state for the lead: "open", "closed by lena", "final ranks by lena". */
+export function line_status(line) {
+  if (!line?.closed) return "open";
+  return line.override ? `final ranks by ${line.closed_by}` : `closed by ${line.closed_by}`;
+}
+
+/**
+ * Each rater's rank of one take, in the panel's rater order: [{name, rank}] (rank null when
+ * that rater left it unranked), for the Disagreements view.
+ * @param {{raters: string[]}} panel the `panel` trait
+ * @param {{ranks_by: Object<string, Object<string, number>>}} line one of `panel.lines`
+ */
+export function rater_ranks(panel, line, file) {
+  return (panel?.raters ?? []).map((name) => ({ name, rank: line?.ranks_by?.[name]?.[file] ?? null }));
+}
+
+/** "alice 2/4 lines": one rater's progress, as the lead's panel bar shows it. */
+export function rater_progress_label(name, { done = 0, total = 0 } = {}) {
+  return `${name} ${done}/${total}`;
+}
+
+/** What the panel bar says on a rater's board (nothing of the other raters). */
+export function rater_note(mode) {
+  if (mode === "blind") {
+    return "Blind panel: you rank alone. Takes are shuffled and labelled; settings, take numbers and other raters' ranks are hidden.";
+  }
+  if (mode === "rater") return "Panel: you rank alone; other raters' ranks and the consensus are hidden.";
+  return "";
+}
+
+/** The lead's panel bar summary: "Blind panel of 3 · Borda consensus · opened by lena". */
+export function panel_summary(panel) {
+  if (!panel?.raters) return "";
+  const method = panel.method === "borda" ? "Borda consensus" : `${panel.method} consensus`;
+  const parts = [`${panel.blind ? "Blind panel" : "Panel"} of ${panel.raters.length}`, method];
+  if (panel.opened_by) parts.push(`opened by ${panel.opened_by}`);
+  return parts.join(" · ");
+}
+
+/**
+ * The raters a "Rate as a panel" dialog asks for: the names ticked, then those typed
+ * (comma-separated), each once, in that order.
+ * @param {string[]} ticked
+ * @param {string} typed
+ */
+export function chosen_raters(ticked, typed) {
+  const names = [...ticked, ...String(typed ?? "").split(",").map((n) => n.trim())];
+  return [...new Set(names.filter(Boolean))];
 }
 
 const ACTION_WORDS = {
   ...{ rank: "rank", undo: "undo", lock: "lock a batch", unlock: "unlock a batch" },
-  export: "export",
+  ...{ export: "export", panel: "run a rating panel" },
 };
+
+/** Rank keys on a lead's panel board outside Disagreements (voicelab rank_board.LEAD_RANKS). */
+export const LEAD_RANK_MESSAGE =
+  "You lead this panel: the board shows its consensus. Set a line's final ranks in Disagreements (d).";
 
 /**
  * Why the board refuses an action the role does not allow, at once and without asking Python:
- * "View only: a viewer cannot rank." (a role that may not rank), else "Only a lead can lock a
+ * "View only: a viewer cannot rank." (a role that may not rank), "Only this panel's raters
+ * rank here." (a designer or lead on a panel they do not rate), else "Only a lead can lock a
  * batch." (the lead's actions).
  * @param {string} role the `role` trait
  * @param {string} action a key of ACTION_WORDS
+ * @param {string} [mode] the `mode` trait
  */
-export function refusal(role, action) {
+export function refusal(role, action, mode = "solo") {
   const words = ACTION_WORDS[action] ?? action;
-  if (action === "rank" || action === "undo") return `View only: a ${role || "viewer"} cannot ${words}.`;
+  if (action === "rank" || action === "undo") {
+    const panel = (mode === "blind" || mode === "rater") && (role === "designer" || role === "lead");
+    if (panel) return "You are not one of this panel's raters: only its raters rank here.";
+    return `View only: a ${role || "viewer"} cannot ${words}.`;
+  }
   return `Only a lead can ${words}.`;
 }
 
@@ -358,9 +451,17 @@ const TEMPLATE = `
         title="Download the rank-1 takes named by line, with a manifest (zip)">Export selects</button>
       <a class="vl-export-link" hidden></a>
     </span>
+    <button type="button" class="vl-panel-button" data-needs="panel" hidden
+      title="Several raters rank this batch alone, blind by default; the board then shows their consensus">Rate as a panel…</button>
     <button type="button" class="vl-lock-button" data-needs="lock">Lock batch…</button>
     <button type="button" class="vl-unlock-button" data-needs="unlock" hidden
       title="Open this batch for ranking again (recorded in the history)">Unlock…</button>
+  </div>
+  <div class="vl-panel-bar" hidden>
+    <span class="vl-panel-summary"></span>
+    <span class="vl-panel-raters"></span>
+    <button type="button" class="vl-disagreements-button" data-needs="panel" aria-pressed="false"
+      title="Lines where the raters disagree most, first: listen, set final ranks, close (d)">Disagreements</button>
   </div>
   <div class="vl-readonly-banner" hidden>Locked: this batch is read-only.</div>
   <div class="vl-message" role="alert" hidden>
@@ -374,6 +475,20 @@ const TEMPLATE = `
     <button type="button" class="vl-confirm-unlock" hidden>Unlock</button>
     <button type="button" class="vl-confirm-cancel">Cancel</button>
   </div>
+  <div class="vl-panel-dialog" role="dialog" aria-modal="false" aria-label="Rate as a panel" hidden>
+    <div class="vl-panel-dialog-title">Rate as a panel</div>
+    <div class="vl-panel-dialog-help">Each rater ranks this batch alone; the batch's ranks become
+      their consensus (Borda). Ranks given so far become your own ranking.</div>
+    <fieldset class="vl-panel-choices"><legend>Raters</legend></fieldset>
+    <label class="vl-panel-more">More raters
+      <input type="text" class="vl-panel-names" placeholder="names, comma-separated"></label>
+    <label class="vl-toggle"><input type="checkbox" class="vl-panel-blind" checked> Blind: takes
+      shuffled and labelled; settings and other raters' ranks hidden</label>
+    <div class="vl-panel-dialog-buttons">
+      <button type="button" class="vl-panel-open">Open panel</button>
+      <button type="button" class="vl-panel-cancel">Cancel</button>
+    </div>
+  </div>
   <div class="vl-scroll"><div class="vl-spacer"></div></div>
   <div class="vl-legend">
     <span data-needs="rank"><kbd>1</kbd>–<kbd>5</kbd> rank</span>
@@ -384,6 +499,8 @@ const TEMPLATE = `
     <span><kbd>Space</kbd> play/pause</span>
     <span><kbd>Enter</kbd> play, then next take</span>
     <span data-needs="rank">drag a take onto a rank slot</span>
+    <span data-needs="panel" data-mode-only="lead"><kbd>d</kbd> Disagreements</span>
+    <span data-needs="panel" data-mode-only="lead"><kbd>c</kbd> close or reopen the line</span>
   </div>`;
 
 function make_node(tag, cls, text) {
@@ -543,15 +660,26 @@ export function create_view_state(model, { view_id = Math.random().toString(36).
     dismissed_error: "",
     matched: true,
     dragging: null,
+    disagreements: false, // a lead's Disagreements view
     view: null,
   };
+
+  /** How the person sees the batch: solo, lead, blind or rater (the `mode` trait). */
+  state.mode = () => model.get("mode") || "solo";
 
   /** Recompute `view` from the traits and the pending changes; keep focus on a shown take. */
   state.derive = () => {
     const takes = model.get("takes") ?? [];
     const groups = group_takes(model.get("lines") ?? [], takes);
     const rank_of = apply_pending(takes, state.pending);
-    const lines = visible_lines(groups, rank_of, state.only_unranked, state.sticky);
+    if (state.mode() !== "lead") state.disagreements = false;
+    const panel = model.get("panel") ?? {};
+    const panel_lines = new Map((panel.lines ?? []).map((l) => [l.line, l]));
+    let lines = visible_lines(groups, rank_of, state.only_unranked, state.sticky);
+    if (state.disagreements) {
+      const shown = new Set(lines); // least agreement first, as Python ordered them
+      lines = [...panel_lines.keys()].filter((name) => shown.has(name) && groups.has(name));
+    }
     const { rows, height } = layout(lines, groups);
     const order = rows.filter((r) => r.kind === "take").map((r) => r.file);
     const take_of = new Map(takes.map((t) => [t.file, t]));
@@ -559,7 +687,7 @@ export function create_view_state(model, { view_id = Math.random().toString(36).
     const row_index = new Map(rows.map((r, i) => [r.key, i]));
     state.view = {
       ...{ takes, groups, rank_of, lines, rows, height, order },
-      ...{ take_of, index_of, row_index },
+      ...{ take_of, index_of, row_index, panel, panel_lines },
     };
     if (!take_of.has(state.focused) || !order.includes(state.focused)) {
       state.focused = order[0] ?? null;
@@ -567,6 +695,22 @@ export function create_view_state(model, { view_id = Math.random().toString(36).
   };
 
   state.readonly = () => Boolean(model.get("locked"));
+
+  /**
+   * What a rank key, drop or × sends: "rank" (a rater's own ranking, or the shared one),
+   * "override" (a lead's final ranks, in Disagreements), or "" (a lead's normal view shows the
+   * consensus: nothing to send).
+   */
+  state.rank_kind = () => {
+    if (state.mode() !== "lead") return "rank";
+    return state.disagreements ? "override" : "";
+  };
+
+  /** Show a lead's Disagreements view (or leave it); only a lead's board has one. */
+  state.set_disagreements = (on) => {
+    state.disagreements = Boolean(on) && state.mode() === "lead";
+    state.derive();
+  };
   /** Whether the person's role allows `action` (the `allowed` trait; Python checks again). */
   state.may = (action) => (model.get("allowed") ?? []).includes(action);
   state.line_of = (file) => state.view.take_of.get(file)?.line ?? null;
@@ -693,7 +837,9 @@ export function create_audio(model, state, hooks) {
 
   const play = (file, offset) => {
     player.play(file, state.line_of(file), offset, state.take_gain(file)).catch((err) => {
-      hooks.on_error(`Cannot play ${file}: ${err?.message ?? err}`);
+      const take = state.view.take_of.get(file);
+      const name = take?.label ? take_label(take) : file; // a blind board has no file names
+      hooks.on_error(`Cannot play ${name}: ${err?.message ?? err}`);
     });
     hooks.on_play();
   };
@@ -749,16 +895,63 @@ function build_line_row(line) {
     slot.append(make_node("span", "vl-slot-label", String(rank)));
     slots.append(slot);
   }
-  row.append(text, slots);
+  const panel = make_node("div", "vl-line-panel");
+  panel.hidden = true;
+  row.append(text, panel, slots);
   return row;
 }
 
 /**
- * Bring a line's header row up to date: its script text and which take holds each slot.
- * @param {{line: string, script: string, list: Take[], rank_of: Map<string, number|null>,
- *   readonly: boolean}} shown
+ * A line header's panel part in a lead's Disagreements view: the agreement, the line's state,
+ * and "Close line" or "Reopen" (not on a locked batch). Hidden in every other view.
+ * @param {{hidden: boolean, dataset: Object, replaceChildren: Function}} box `.vl-line-panel`
+ * @param {string} line
+ * @param {object|null} panel_line the line's entry in `panel.lines`, or null
  */
-function fill_line_row(row, { line, script, list, rank_of, readonly }) {
+function fill_line_panel(box, line, panel_line, readonly) {
+  const key = panel_line
+    ? [panel_line.agreement, panel_line.closed, panel_line.override, panel_line.closed_by,
+      (panel_line.raters_ranked ?? []).join(","), readonly].join("|")
+    : "";
+  box.hidden = !panel_line;
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  if (!panel_line) {
+    box.replaceChildren();
+    return;
+  }
+  const agreement = make_node("span", "vl-agreement", agreement_label(panel_line.agreement));
+  const ranked = (panel_line.raters_ranked ?? []).length;
+  agreement.title =
+    `Kendall's W over ${ranked} rater${ranked === 1 ? "" : "s"}: 1 = same order, 0 = unrelated` +
+    (typeof panel_line.agreement === "number" ? "" : " (needs two raters)");
+  const status = make_node("span", "vl-line-status", line_status(panel_line));
+  status.dataset.closed = String(Boolean(panel_line.closed));
+  const parts = [agreement, status];
+  if (!readonly) {
+    const reopen = Boolean(panel_line.closed);
+    const button = make_node("button", reopen ? "vl-line-reopen" : "vl-line-close",
+      reopen ? "Reopen" : "Close line");
+    button.type = "button";
+    button.dataset.line = line;
+    button.dataset.needs = "panel";
+    button.title = reopen
+      ? "Raters may change this line again; it holds their consensus again (c)"
+      : "Make this line's ranks final: raters can no longer change it (c)";
+    parts.push(button);
+  }
+  box.replaceChildren(...parts);
+}
+
+/**
+ * Bring a line's header row up to date: its script text, which take holds each slot, and (in
+ * a lead's Disagreements view) the line's agreement and state.
+ * @param {{line: string, script: string, list: Take[], rank_of: Map<string, number|null>,
+ *   readonly: boolean, locked: boolean, panel_line: object|null}} shown
+ */
+function fill_line_row(row, { line, script, list, rank_of, readonly, locked, panel_line }) {
+  const panel_box = row.querySelector(".vl-line-panel");
+  if (panel_box) fill_line_panel(panel_box, line, panel_line ?? null, locked);
   row.dataset.ranked = String(has_best(list, rank_of));
   const script_node = row.querySelector(".vl-line-script");
   if (script_node.textContent !== script) script_node.textContent = script;
@@ -771,7 +964,7 @@ function fill_line_row(row, { line, script, list, rank_of, readonly }) {
     for (const child of [...slot.children]) if (child.className !== "vl-slot-label") child.remove();
     if (holder) {
       slot.dataset.file = holder.file;
-      const chip = make_node("span", "vl-slot-take", `Take ${holder.take_number}`);
+      const chip = make_node("span", "vl-slot-take", take_label(holder));
       chip.dataset.dragFile = holder.file;
       chip.draggable = !readonly;
       const clear = make_node("button", "vl-slot-clear", "×");
@@ -800,7 +993,7 @@ function build_take_row(take) {
   row.dataset.line = take.line;
   const play_button = make_node("button", "vl-play", "▶");
   play_button.type = "button";
-  play_button.setAttribute("aria-label", `Play ${take.file}`);
+  play_button.setAttribute("aria-label", `Play ${take.label ? take_label(take) : take.file}`);
   const wave = make_node("div", "vl-wave");
   const canvas = make_node("canvas", "vl-wave-canvas");
   wave.append(canvas, make_node("div", "vl-playhead"));
@@ -811,13 +1004,17 @@ function build_take_row(take) {
     flags.append(badge);
   }
   const settings = make_node("span", "vl-settings", settings_label(take.settings));
-  settings.title = JSON.stringify(take.settings ?? {});
+  const shown = Object.keys(take.settings ?? {}).length > 0; // none on a blind board
+  settings.title = shown ? JSON.stringify(take.settings) : "";
+  const raters = make_node("span", "vl-raters");
+  raters.hidden = true;
   row.append(
     play_button,
-    make_node("span", "vl-take-number", `Take ${take.take_number}`),
+    make_node("span", "vl-take-number", take_label(take)),
     make_node("span", "vl-rank-badge"),
     wave,
     make_node("span", "vl-duration", format_duration(take.duration_s)),
+    raters,
     settings,
     flags,
   );
@@ -825,12 +1022,35 @@ function build_take_row(take) {
 }
 
 /**
+ * Each rater's rank of a take, in a lead's Disagreements view ("alice 1", "bob –"); hidden in
+ * every other view.
+ * @param {{name: string, rank: number|null}[]|null} ranks
+ */
+function fill_raters(box, ranks) {
+  const key = ranks ? ranks.map((r) => `${r.name}:${r.rank ?? ""}`).join(" ") : "";
+  box.hidden = !ranks;
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.replaceChildren(
+    ...(ranks ?? []).map(({ name, rank }) => {
+      const chip = make_node("span", "vl-rater-rank", `${name} ${rank ?? "–"}`);
+      chip.dataset.rater = name;
+      chip.dataset.rank = rank === null ? "" : String(rank);
+      chip.title = rank === null ? `${name} left it unranked` : `${name} ranked it ${rank}`;
+      return chip;
+    }),
+  );
+}
+
+/**
  * Bring a take's row up to date: rank shown (pending if it differs from the saved one), focus,
  * playing, draggable and duration.
  * @param {{take: Take, rank: number|null, focused: boolean, playing: boolean, readonly: boolean,
- *   duration_s: number|undefined}} shown
+ *   duration_s: number|undefined, raters: {name: string, rank: number|null}[]|null}} shown
  */
-function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s }) {
+function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s, raters }) {
+  const raters_box = row.querySelector(".vl-raters");
+  if (raters_box) fill_raters(raters_box, raters ?? null);
   const saved = take.rank ?? null;
   row.dataset.rank = rank === null ? "" : String(rank);
   row.dataset.rankedBy = take.ranked_by ?? "";
@@ -897,7 +1117,8 @@ export function create_board_root(el) {
  * The root's class and data attributes, for the styles and the browser tests: `vl-readonly`,
  * the batch, the focused take, the playing take, how many rank changes await Python, and the
  * person's role and `allowed` actions (the styles hide `[data-needs~=<action>]` parts their role
- * lacks, and show `[data-lacks=rank]` ones, the "View only" mark, to those who may not rank).
+ * lacks, and show `[data-lacks=rank]` ones, the "View only" mark, to those who may not rank), and
+ * the `mode` (`vl-disagreements` while a lead's Disagreements view shows).
  * @param {{classList: {toggle: Function}, dataset: Object<string, string>}} root
  * @param {{get: Function}} model
  * @param {ReturnType<typeof create_view_state>} state
@@ -905,6 +1126,8 @@ export function create_board_root(el) {
  */
 export function mark_board(root, model, state, player) {
   root.classList.toggle("vl-readonly", state.readonly());
+  root.classList.toggle("vl-disagreements", state.disagreements);
+  root.dataset.mode = state.mode();
   root.dataset.batchId = model.get("batch_id") ?? "";
   root.dataset.focusedFile = state.focused ?? "";
   root.dataset.playingFile = player.playing ? player.file : "";
@@ -933,7 +1156,11 @@ export function create_toolbar(root, model, state) {
   const update = () => {
     const locked = state.readonly();
     const person = model.get("person") || "unknown";
-    view_only.title = `${person} is a ${model.get("role") || "viewer"}: listening only, ranks cannot change here`;
+    const mode = state.mode();
+    view_only.title =
+      mode === "blind" || mode === "rater"
+        ? `${person} is not one of this panel's raters: listening only`
+        : `${person} is a ${model.get("role") || "viewer"}: listening only, ranks cannot change here`;
     undo_button.disabled = locked;
     title.textContent = [model.get("skin"), model.get("voice"), model.get("batch_id")]
       .filter(Boolean)
@@ -941,7 +1168,7 @@ export function create_toolbar(root, model, state) {
     const { done, total } = progress(state.view.groups, state.view.rank_of);
     counter.dataset.done = String(done);
     counter.dataset.total = String(total);
-    counter.textContent = `${done} / ${total} lines ranked`;
+    counter.textContent = progress_label({ done, total }, mode);
     banner.hidden = !locked;
     lock_button.disabled = locked;
     lock_button.textContent = locked ? "Locked" : "Lock batch…";
@@ -991,6 +1218,102 @@ export function create_lock_dialog(root, model, state) {
     if (!offered(mode)) dialog.hidden = true;
   };
   return { open, close, is_open: () => !dialog.hidden, update };
+}
+
+/**
+ * The panel bar under the toolbar and "Rate as a panel…" in it. On a lead's board: the panel
+ * (blind or not, method, who opened it), every rater's progress (lines ranked of all) and the
+ * Disagreements toggle (`aria-pressed`). On a rater's board: a note that they rank alone, and
+ * what is hidden (nothing of the other raters). Hidden on a solo board, which offers "Rate as
+ * a panel…" instead (to leads, on an open batch: the styles hide it from the others).
+ * @param {{querySelector: Function}} root the board's root element
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ */
+export function create_panel_bar(root, model, state) {
+  const bar = root.querySelector(".vl-panel-bar");
+  const summary = root.querySelector(".vl-panel-summary");
+  const raters = root.querySelector(".vl-panel-raters");
+  const toggle = root.querySelector(".vl-disagreements-button");
+  const open_button = root.querySelector(".vl-panel-button");
+  const update = () => {
+    const mode = state.mode();
+    const panel = model.get("panel") ?? {};
+    open_button.hidden = !(mode === "solo" && !state.readonly());
+    bar.hidden = mode === "solo";
+    bar.dataset.mode = mode;
+    const lead = mode === "lead";
+    summary.textContent = lead ? panel_summary(panel) : rater_note(mode);
+    toggle.hidden = !lead;
+    toggle.setAttribute("aria-pressed", String(state.disagreements));
+    toggle.textContent = state.disagreements ? "All lines" : "Disagreements";
+    const progress_of = lead ? panel.progress ?? {} : {};
+    const names = lead ? panel.raters ?? [] : [];
+    const key = names.map((n) => rater_progress_label(n, progress_of[n])).join(" ");
+    if (raters.dataset.key === key) return;
+    raters.dataset.key = key;
+    raters.replaceChildren(
+      ...names.map((name) => {
+        const { done = 0, total = 0 } = progress_of[name] ?? {};
+        const chip = make_node("span", "vl-rater-progress", rater_progress_label(name, { done, total }));
+        Object.assign(chip.dataset, { rater: name, done: String(done), total: String(total) });
+        chip.dataset.complete = String(total > 0 && done >= total);
+        chip.title = `${name} has ranked ${done} of ${total} lines`;
+        return chip;
+      }),
+    );
+  };
+  return { update };
+}
+
+/**
+ * The "Rate as a panel" dialog: `open()` (a lead, on an open solo batch) lists the users who
+ * may rate (`raters_offered`) as checkboxes, a text field for more names, and Blind (on by
+ * default), with the focus on the first choice; `chosen()` is what Open sends ({raters,
+ * blind}). Closed by Open, Cancel or Escape (the focus goes back to the board), and hidden
+ * once it is no longer offered (a panel opened elsewhere, the batch locked, the role lost).
+ * @param {{querySelector: Function, focus: Function}} root the board's root element
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ */
+export function create_panel_dialog(root, model, state) {
+  const dialog = root.querySelector(".vl-panel-dialog");
+  const title = root.querySelector(".vl-panel-dialog-title");
+  const choices = root.querySelector(".vl-panel-choices");
+  const names = root.querySelector(".vl-panel-names");
+  const blind = root.querySelector(".vl-panel-blind");
+  const offered = () => state.may("panel") && state.mode() === "solo" && !state.readonly();
+  const open = () => {
+    if (!offered()) return;
+    title.textContent = `Rate batch ${model.get("batch_id")} as a panel`;
+    const users = model.get("raters_offered") ?? [];
+    const boxes = users.map((name) => {
+      const label = make_node("label", "vl-panel-choice");
+      const box = make_node("input", "vl-panel-rater");
+      box.type = "checkbox";
+      box.value = name;
+      label.append(box, document.createTextNode(` ${name}`));
+      return label;
+    });
+    choices.replaceChildren(make_node("legend", "", "Raters"), ...boxes);
+    choices.hidden = !users.length;
+    names.value = "";
+    blind.checked = true;
+    dialog.hidden = false;
+    (choices.querySelector("input") ?? names).focus();
+  };
+  const chosen = () => {
+    const ticked = [...choices.querySelectorAll("input.vl-panel-rater")].filter((b) => b.checked);
+    return { raters: chosen_raters(ticked.map((b) => b.value), names.value), blind: Boolean(blind.checked) };
+  };
+  const close = () => {
+    dialog.hidden = true;
+    focus_board(root);
+  };
+  const update = () => {
+    if (!offered()) dialog.hidden = true;
+  };
+  return { open, close, chosen, is_open: () => !dialog.hidden, update };
 }
 
 /**
@@ -1091,21 +1414,28 @@ export function create_line_list(root, model, state, audio) {
     paint_wave(row, peaks, decoded ? "decoded" : "stored", color);
   };
 
+  /** Nothing drags or clears: a locked batch, or a lead's normal view (the consensus). */
+  const frozen = () => state.readonly() || !state.rank_kind();
+  const panel_line = (line) => (state.disagreements ? state.view.panel_lines.get(line) ?? null : null);
+
   const fill_line = (row, line, script) => {
     const list = state.view.groups.get(line) ?? [];
     const { rank_of } = state.view;
-    fill_line_row(row, { line, script, list, rank_of, readonly: state.readonly() });
+    const locked = state.readonly();
+    fill_line_row(row, { line, script, list, rank_of, readonly: frozen(), locked, panel_line: panel_line(line) });
   };
 
   const fill_take = (row, file) => {
     const take = state.view.take_of.get(file);
+    const shown_line = panel_line(take.line);
     fill_take_row(row, {
       take,
       rank: state.view.rank_of.get(file) ?? null,
       focused: state.focused === file,
       playing: is_playing(file),
-      readonly: state.readonly(),
+      readonly: frozen(),
       duration_s: take.duration_s ?? audio.decoded_duration.get(file),
+      raters: shown_line ? rater_ranks(state.view.panel, shown_line, file) : null,
     });
   };
 
@@ -1206,6 +1536,8 @@ export function create_renderer(el, model, state, audio) {
   const root = create_board_root(el);
   const toolbar = create_toolbar(root, model, state);
   const dialog = create_lock_dialog(root, model, state);
+  const panel_bar = create_panel_bar(root, model, state);
+  const panel_dialog = create_panel_dialog(root, model, state);
   const exporter = create_export(root, state);
   const messages = create_messages(root, model, state);
   const list = create_line_list(root, model, state, audio);
@@ -1225,7 +1557,7 @@ export function create_renderer(el, model, state, audio) {
   const draw = () => {
     frame = 0;
     mark_board(root, model, state, player);
-    for (const part of [toolbar, dialog, exporter, messages, list]) part.update();
+    for (const part of [toolbar, panel_bar, dialog, panel_dialog, exporter, messages, list]) part.update();
     draw_playhead();
   };
   const schedule = () => {
@@ -1249,6 +1581,8 @@ export function create_renderer(el, model, state, audio) {
     ...{ root, scroller, draw, schedule, schedule_playhead, ensure_visible, redraw_take, redraw_waves },
     ...{ show_local, show_notice: messages.show_notice, focus: () => focus_board(root) },
     ...{ open_confirm: dialog.open, close_confirm: dialog.close, confirm_open: dialog.is_open },
+    ...{ open_panel_dialog: panel_dialog.open, close_panel_dialog: panel_dialog.close },
+    ...{ panel_dialog_open: panel_dialog.is_open, panel_choice: panel_dialog.chosen },
     ...{ start_export: exporter.start, show_export: exporter.show, scroll_to_top, close },
   };
 }
@@ -1283,19 +1617,65 @@ export function create_actions(model, state, audio, renderer) {
    * message; true when refused, and nothing is sent.
    */
   const refuse = (action, { locked = true } = {}) => {
-    if (!state.may(action)) renderer.show_local(refusal(model.get("role"), action));
+    if (!state.may(action)) renderer.show_local(refusal(model.get("role"), action, state.mode()));
     else if (locked && state.readonly()) renderer.show_local(LOCKED_MESSAGE);
     else return false;
     return true;
   };
 
-  /** Ask Python to give `file` the rank `rank` (null clears); shown at once, as pending. */
+  /**
+   * Ask Python to give `file` the rank `rank` (null clears); shown at once, as pending. On a
+   * lead's panel board that is an override (the line's final ranks), and only in
+   * Disagreements: the normal view shows the consensus.
+   */
   const send_rank = (file, rank) => {
-    if (refuse("rank")) return;
+    const kind = state.rank_kind();
+    if (!kind) {
+      renderer.show_local(LEAD_RANK_MESSAGE);
+      return;
+    }
+    if (refuse(kind === "override" ? "panel" : "rank")) return;
     const op = state.begin_rank(file, rank);
     if (!op) return;
-    model.send({ kind: "rank", file, rank, seq: op.seq });
+    if (kind === "override") model.send({ kind: "override", file, rank, seq: op.seq });
+    else model.send({ kind: "rank", file, rank, seq: op.seq });
     renderer.schedule();
+  };
+
+  /** A lead closes a line (its ranks final) or reopens it, from Disagreements. */
+  const close_line = (line) => {
+    if (line && !refuse("panel")) model.send({ kind: "close", line });
+  };
+  const reopen_line = (line) => {
+    if (line && !refuse("panel")) model.send({ kind: "reopen", line });
+  };
+
+  /** The `c` key in Disagreements: close the focused take's line, or reopen it if closed. */
+  const toggle_line = () => {
+    if (!state.disagreements) return;
+    const line = state.line_of(state.focused);
+    if (state.view.panel_lines.get(line)?.closed) reopen_line(line);
+    else close_line(line);
+  };
+
+  /** A lead's Disagreements view on or off (the toggle, `d`); the focused take stays shown. */
+  const toggle_disagreements = () => {
+    if (state.mode() !== "lead") return;
+    state.set_disagreements(!state.disagreements);
+    renderer.scroll_to_top();
+    if (state.focused) renderer.ensure_visible(state.focused);
+    renderer.schedule();
+  };
+
+  /** "Open panel" in the dialog: {raters, blind} to Python, which opens it in the lead's name. */
+  const open_panel = ({ raters, blind }) => {
+    if (refuse("panel")) return false;
+    if (!raters.length) {
+      renderer.show_local("Choose at least one rater (tick a name, or type names).");
+      return false;
+    }
+    model.send({ kind: "panel", raters, blind });
+    return true;
   };
 
   /** Python's `ack` of a rank message. */
@@ -1327,6 +1707,7 @@ export function create_actions(model, state, audio, renderer) {
 
   return {
     ...{ set_focus, send_rank, on_ack, expire_pending, refuse, undo, lock, unlock, export_selects },
+    ...{ close_line, reopen_line, toggle_line, toggle_disagreements, open_panel },
     refresh: () => model.send({ kind: "refresh" }),
   };
 }
@@ -1352,13 +1733,33 @@ export function subscribe(model, handlers) {
 }
 
 /**
- * Clicks and checkbox changes on the board: toolbar (lock, unlock, undo, export), the lock
- * dialog's Lock, Unlock and Cancel, slots, rows, waveforms.
+ * Clicks and checkbox changes on the board: toolbar (lock, unlock, undo, export, "Rate as a
+ * panel…"), the lock dialog's Lock, Unlock and Cancel, the panel dialog's Open and Cancel, the
+ * Disagreements toggle and a line's Close/Reopen, slots, rows, waveforms.
  */
 export function bind_controls(root, { model, state, audio, renderer, actions }) {
   const on_click = (event) => {
     const target = event.target;
     const hit = (selector) => target.closest(selector);
+    if (hit(".vl-panel-button")) return renderer.open_panel_dialog();
+    if (hit(".vl-panel-open")) {
+      if (actions.open_panel(renderer.panel_choice())) renderer.close_panel_dialog();
+      return;
+    }
+    if (hit(".vl-panel-cancel")) return renderer.close_panel_dialog();
+    if (hit(".vl-panel-dialog")) return; // its checkboxes and text field keep the focus
+    if (hit(".vl-disagreements-button")) {
+      actions.toggle_disagreements();
+      return renderer.focus();
+    }
+    if (hit(".vl-line-close")) {
+      actions.close_line(hit(".vl-line-close").dataset.line);
+      return renderer.focus();
+    }
+    if (hit(".vl-line-reopen")) {
+      actions.reopen_line(hit(".vl-line-reopen").dataset.line);
+      return renderer.focus();
+    }
     if (hit(".vl-lock-button")) return renderer.open_confirm("lock");
     if (hit(".vl-unlock-button")) return renderer.open_confirm("unlock");
     if (hit(".vl-undo-button")) {
@@ -1416,6 +1817,7 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
 
   const on_change = (event) => {
     const target = event.target;
+    if (target.closest?.(".vl-panel-dialog")) return; // the dialog's choices: nothing to redraw
     if (target.matches(".vl-filter-unranked")) {
       state.filter_unranked(target.checked);
       renderer.scroll_to_top();
@@ -1432,10 +1834,17 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
   return listen(root, { click: on_click, change: on_change });
 }
 
-/** The board's keys (`action_for_key`); typing in a text field and the lock dialog come first. */
+/**
+ * The board's keys (`action_for_key`); typing in a text field and the open dialog (lock, or
+ * "Rate as a panel") come first: there only Escape counts, and closes it.
+ */
 export function bind_keys(root, { state, audio, renderer, actions }) {
   const on_key = (event) => {
     const target = event.target;
+    if (renderer.panel_dialog_open?.()) {
+      if (event.key === "Escape") renderer.close_panel_dialog();
+      return;
+    }
     if (target.matches("input[type=text], input[type=search], textarea, select")) return;
     if (renderer.confirm_open()) {
       if (event.key === "Escape") renderer.close_confirm();
@@ -1449,6 +1858,8 @@ export function bind_keys(root, { state, audio, renderer, actions }) {
     const { order, lines, groups } = state.view;
     if (action.type === "rank") actions.send_rank(state.focused, action.rank);
     else if (action.type === "undo") actions.undo();
+    else if (action.type === "disagreements") actions.toggle_disagreements?.();
+    else if (action.type === "close_line") actions.toggle_line?.();
     else if (action.type === "take") actions.set_focus(step_take(order, state.focused, action.delta));
     else if (action.type === "line") {
       actions.set_focus(step_line(lines, groups, state.line_of(state.focused), action.delta));
@@ -1463,8 +1874,9 @@ export function bind_keys(root, { state, audio, renderer, actions }) {
 }
 
 /**
- * Drag a take (its row or its slot chip) onto a rank slot of its own line to rank it. A role
- * that may not rank gets no drag: trying one says why, at once.
+ * Drag a take (its row or its slot chip) onto a rank slot of its own line to rank it (a lead,
+ * in Disagreements: to set its final rank). A role that may not rank gets no drag: trying one
+ * says why, at once; a lead's normal view (the consensus) has nothing to drag.
  */
 export function bind_drag_drop(root, { state, renderer, actions }) {
   const slot_for = (event) => {
@@ -1472,10 +1884,13 @@ export function bind_drag_drop(root, { state, renderer, actions }) {
     if (!slot || !state.dragging || state.readonly()) return null;
     return slot.dataset.line === state.line_of(state.dragging) ? slot : null;
   };
+  /** The action a drop sends (rank, or a lead's override), if the person may do it. */
+  const drag_action = () => ({ rank: "rank", override: "panel" })[state.rank_kind()];
   const on_drag_start = (event) => {
     const source = event.target.closest?.("[data-drag-file]");
-    if (source && !state.readonly() && !state.may("rank")) actions.refuse("rank");
-    if (!source || state.readonly() || !state.may("rank")) {
+    const action = drag_action();
+    if (source && !state.readonly() && action && !state.may(action)) actions.refuse(action);
+    if (!source || state.readonly() || !action || !state.may(action)) {
       event.preventDefault();
       return;
     }
@@ -1539,7 +1954,8 @@ export function bind_model(model, { state, audio, renderer, actions }) {
     ...{ "change:takes": on_state, "change:lines": on_state },
     ...{ "change:locked": on_state, "change:audio_path": on_state },
     ...{ "change:allowed": renderer.schedule, "change:role": renderer.schedule },
-    ...{ "change:person": renderer.schedule },
+    ...{ "change:person": renderer.schedule, "change:raters_offered": renderer.schedule },
+    ...{ "change:mode": on_state, "change:panel": on_state },
     ...{ "change:peaks": on_peaks, "change:error": on_error },
     ...{ "change:notice": renderer.show_notice, "msg:custom": on_custom },
   });
