@@ -17,7 +17,10 @@ VoicelabError
 │   ├── BatchLocked(batch_id)
 │   ├── UnknownTake(filename)
 │   ├── InvalidRank(value)
-│   └── UndoRefused(reason)             nothing to undo, or the line changed since
+│   ├── UndoRefused(reason)             nothing to undo, or the line changed since
+│   ├── PanelRefused, NotARater, LineClosed   a rating panel's rules
+│   ├── LineError                       no such line, a bad note
+│   └── TakeRetired(filename, why)      a stale or removed take cannot be ranked
 └── EngineError                             a text-to-speech back end
     ├── AuthFailed                          invalid key: stops the whole job
     ├── QuotaExhausted                      out of characters: stops the whole job
@@ -204,6 +207,18 @@ class LineClosed(RankError):
         self.line = line
         super().__init__(f"line {line!r} was closed by {by}: its final ranks are set "
                          "(a lead can reopen it)")
+
+
+class LineError(RankError):
+    """Raised when a change to a batch's line is refused: no such line, a bad note."""
+
+
+class TakeRetired(RankError):
+    """Raised when someone ranks a take that is stale or removed (DESIGN decision 13)."""
+
+    def __init__(self, filename: str, why: str) -> None:
+        self.filename = filename
+        super().__init__(f"take {filename} is {why}: it can no longer be ranked")
 
 
 class EngineError(VoicelabError):

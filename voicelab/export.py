@@ -20,7 +20,7 @@ from voicelab.errors import InvalidRank, VoicelabError
 
 MANIFEST_FIELDS = ("line", "text", "voice", "take_file", "rank", "status", "stability",
                    "similarity_boost", "style", "speed", "use_speaker_boost", "lufs",
-                   "duration_s", "exported_as")
+                   "duration_s", "exported_as", "note", "needs_pass")
 
 
 class ExportError(VoicelabError):
@@ -42,14 +42,26 @@ class ExportResult:
 
 
 def selects(metadata: store.Metadata, rank: int = 1) -> list[dict[str, Any]]:
-    """One manifest row per line of the batch, in script order: its take at `rank`, or missing."""
+    """One manifest row per line of the batch, in script order: its take at `rank`, or missing.
+
+    Stale and removed takes are never exported (DESIGN decision 13): a removed line has no row,
+    and a line's text is its current takes'. Each row carries the line's director note.
+    """
     if isinstance(rank, bool) or rank not in store.RANKS:
         raise InvalidRank(rank)
     rows: dict[str, dict[str, Any]] = {}
+    notes = metadata.get("notes") or {}
     for take in metadata["takes"]:
+        if take.get("removed"):
+            continue
+        note = notes.get(take["line"]) or {}
         row = rows.setdefault(take["line"], {"line": take["line"], "text": take["script_text"],
                                              "voice": metadata["voice_name"], "rank": rank,
-                                             "status": "missing"})
+                                             "status": "missing", "note": note.get("text", ""),
+                                             "needs_pass": bool(note.get("needs_pass"))})
+        if take.get("stale"):
+            continue
+        row["text"] = take["script_text"]
         if take.get("rank") == rank:
             settings = take.get("generation_settings") or {}
             row.update({name: settings.get(name) for name in

@@ -21,6 +21,10 @@ batch lock, so the log replays to the metadata's ranks. An entry:
   also names the `rater` and moves their ranks in `rater_before` and `rater_after` (`replay_raters`
   replays those). `panel` opens a panel (a solo ranking there becomes the opener's), `override`
   is a lead setting a line's final ranks, `close` and `reopen` freeze and free a line.
+- A batch's lines (`voicelab.lines`, decision 13): `takes` adds takes to a line (`files`), `stale`
+  marks a line's takes stale (`files`; its moves clear their ranks, `raters_cleared` holds the
+  panel raters' ranks it cleared), `remove` marks a line's takes removed (`files`, ranks kept),
+  `note` writes a line's director note (`note_before`, `note_after`).
 - `baseline`: a batch ranked before it had a history gets, ahead of its first entry, one entry by
   "voicelab" whose `after` holds every ranked take's rank then, so replay starts from the truth.
 
@@ -49,7 +53,7 @@ from voicelab.store.schema import validate_top
 
 HISTORY_NAME = "history.jsonl"
 ACTIONS = ("baseline", "rank", "clear", "lock", "unlock", "undo", "panel", "override", "close",
-           "reopen")
+           "reopen", "stale", "remove", "note", "takes")
 UNDOABLE = ("rank", "clear", "override")
 """The actions undo takes back: a person's rank changes and a lead's override (never lock,
 unlock, an undo, or opening a panel or closing a line)."""
@@ -344,6 +348,9 @@ def replay_raters(entries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, i
     unranked takes left out, as in a take's `ranks_by`)."""
     raters: dict[str, dict[str, int]] = {}
     for entry in entries:
+        for name, cleared in (entry.get("raters_cleared") or {}).items():
+            for rater in cleared:
+                raters.get(rater, {}).pop(name, None)
         if (rater := entry.get("rater")) is None:
             continue
         ranks = raters.setdefault(rater, {})
@@ -443,6 +450,14 @@ def _changes_text(entry: Mapping[str, Any]) -> str:
     before, after = entry.get("before") or {}, entry.get("after") or {}
     if entry["action"] == "baseline":
         return f"{len(after)} ranked take(s) before the history began"
+    if entry["action"] == "note":
+        note = entry.get("note_after") or {}
+        flag = " (needs another pass)" if note.get("needs_pass") else ""
+        return f"note: {note.get('text')!r}{flag}" if note else "note removed"
+    if entry["action"] in ("takes", "remove", "stale") and entry.get("files"):
+        moved = _moves_text(entry, before, after)
+        text = f"{entry['action']}: {len(entry['files'])} take(s)"
+        return f"{text}; ranks cleared: {moved}" if moved else text
     text = _moves_text(entry, before, after)
     if entry.get("rater") is not None:
         own = _moves_text(entry, entry.get("rater_before") or {}, entry.get("rater_after") or {})

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from voicelab import clock, history, store
-from voicelab.errors import BatchLocked, InvalidName, InvalidRank, PanelRefused, UnknownTake
+from voicelab.errors import (
+    BatchLocked,
+    InvalidName,
+    InvalidRank,
+    PanelRefused,
+    TakeRetired,
+    UnknownTake,
+)
 
 Take = dict[str, Any]
 
@@ -94,6 +101,23 @@ def line_takes(metadata: store.Metadata, line: str) -> list[Take]:
     )
 
 
+def find_take(metadata: store.Metadata, filename: object) -> Take:
+    """The take named `filename`, if it may be ranked.
+
+    Raises:
+        UnknownTake: no take of the batch has this file name.
+        TakeRetired: it is stale or removed (DESIGN decision 13).
+    """
+    take: Take | None = next((t for t in metadata["takes"] if t["file"] == filename), None)
+    if take is None:
+        raise UnknownTake(str(filename))
+    if take.get("stale"):
+        raise TakeRetired(take["file"], "stale (its line's text changed; rank its new takes)")
+    if take.get("removed"):
+        raise TakeRetired(take["file"], "removed (its line is gone from the script)")
+    return take
+
+
 def _apply(members: list[Take], moves: history.Moves, person: str) -> None:
     """Give the moved takes their new ranks, stamped now and by `person` (cleared if unranked)."""
     now = clock.utc_now()
@@ -153,9 +177,7 @@ def change_rank(
 def apply_rank(batch_dir: Path, metadata: store.Metadata, filename: str, new_rank: int | None,
                person: str) -> RankChange:
     """`change_rank` on metadata already loaded under the batch lock (checked arguments)."""
-    take = next((t for t in metadata["takes"] if t["file"] == filename), None)
-    if take is None:
-        raise UnknownTake(filename)
+    take = find_take(metadata, filename)
     members = line_takes(metadata, take["line"])
     after = cascade({t["file"]: t["rank"] for t in members}, filename, new_rank)
     moves = {t["file"]: (t["rank"], after[t["file"]]) for t in members}

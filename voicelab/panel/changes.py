@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from voicelab import clock, history, people, ranking, store
-from voicelab.errors import LineClosed, NotARater, PanelRefused, UnknownTake
+from voicelab.errors import LineClosed, NotARater, PanelRefused
 from voicelab.panel.consensus import borda
 from voicelab.ranking import RankChange, Take
 from voicelab.store.schema import Metadata
@@ -196,13 +196,6 @@ def _change(batch_dir: Path, person: str,
     return RankChange(takes=members, moves=moves, revision=revision, line=plan.line)
 
 
-def _take(metadata: Metadata, filename: object) -> Take:
-    take: Take | None = next((t for t in metadata["takes"] if t["file"] == filename), None)
-    if take is None:
-        raise UnknownTake(str(filename))
-    return take
-
-
 def _open_line(panel: Mapping[str, Any], line: str) -> None:
     if state := line_state(panel, line):
         raise LineClosed(line, state.get("closed_by", "a lead"))
@@ -271,7 +264,7 @@ def rate(batch_dir: Path, filename: object, rank: object, *, person: str = "cli"
     def plan(metadata: Metadata, panel: dict[str, Any]) -> _Plan:
         if person not in panel["raters"]:
             raise NotARater(person, panel["raters"])
-        take = _take(metadata, filename)
+        take = ranking.find_take(metadata, filename)
         _open_line(panel, take["line"])
         members = ranking.line_takes(metadata, take["line"])
         mine = {t["file"]: (t.get("ranks_by") or {}).get(person) for t in members}
@@ -319,7 +312,7 @@ def override(batch_dir: Path, filename: object, rank: object, *,
     new_rank = ranking.check_rank(rank)
 
     def plan(metadata: Metadata, panel: dict[str, Any]) -> _Plan:
-        take = _take(metadata, filename)
+        take = ranking.find_take(metadata, filename)
         members = ranking.line_takes(metadata, take["line"])
         now = {t["file"]: t["rank"] for t in members}
         after = ranking.cascade(now, take["file"], new_rank)

@@ -123,6 +123,7 @@ TOP_FIELDS: tuple[Field, ...] = (
     Field("panel", _kinds(dict, NoneType),
           "null or an object with raters (distinct names), blind (true/false) and lines",
           _panel_ok, required=False),
+    Field("notes", _kinds(dict), "an object of line -> note", required=False),
 )
 
 TAKE_FIELDS: tuple[Field, ...] = (
@@ -140,6 +141,10 @@ TAKE_FIELDS: tuple[Field, ...] = (
     Field("ranked_by", _kinds(str, NoneType), "a name (string) or null", required=False),
     Field("ranks_by", _kinds(dict), "an object of rater name -> rank 1-5", _ranks_by_ok,
           required=False),
+    Field("stale", _kinds(dict, NoneType), "null or an object with text_was and since",
+          lambda v: v is None or ("text_was" in v and "since" in v), required=False),
+    Field("removed", _kinds(dict, NoneType), "null or an object with since",
+          lambda v: v is None or "since" in v, required=False),
 )
 
 _REQUIRED_TAKE_FIELDS = tuple(field for field in TAKE_FIELDS if field.required)
