@@ -171,3 +171,51 @@ def test_a_bad_note_is_refused_saying_why(root: Path, line: str, text: object, f
     with pytest.raises(LineError, match=words):
         lines.set_note(batch, line, text, needs_pass=flag)
     assert (batch / store.METADATA_NAME).read_bytes() == before
+
+
+# --- planning more takes ---------------------------------------------------------------------
+
+
+def test_more_like_the_best_take_spreads_tightly_around_it_and_numbers_continue(
+        root: Path) -> None:
+    from voicelab.lines.plan import LIKE_SPREAD, plan_more
+
+    batch = make_batch(root, ranks={take(1, 2): 1})  # take 2: stability 0.5
+    metadata = store.load_metadata(batch)
+    plan = plan_more(metadata, "Line_1", takes=4)
+    assert plan.like == 1 and not plan.text_changed and plan.text == "Text of Line_1."
+    assert [t.file for t in plan.takes] == [take(1, n) for n in (4, 5, 6, 7)]
+    stabilities = sorted(t.settings.stability for t in plan.takes)
+    assert all(abs(s - 0.5) <= LIKE_SPREAD + 1e-9 for s in stabilities)
+    assert len(set(stabilities)) == 4  # spread, not four copies
+    assert len({t.seed for t in plan.takes} | {1001, 1002, 1003}) == 7  # new seeds
+    assert plan == plan_more(metadata, "Line_1", takes=4)  # the same plan again
+    assert plan.characters == 4 * len("Text of Line_1.")
+
+
+def test_more_without_a_best_take_uses_the_batch_ranges_and_an_edited_text(root: Path) -> None:
+    from voicelab.lines.plan import plan_more
+
+    batch = make_batch(root)
+    data = store.load_metadata(batch)
+    data["generation_params"]["settings"] = {"stability": [0.2, 0.4], "speed": 1.1}
+    store.save_metadata(batch, data)
+    plan = plan_more(store.load_metadata(batch), "Line_2", takes=2, text=" Louder now! ")
+    assert plan.like is None and plan.text_changed and plan.text == "Louder now!"
+    assert all(0.2 <= t.settings.stability <= 0.4 and t.settings.speed == 1.1
+               for t in plan.takes)
+    assert {t.line.text for t in plan.takes} == {"Louder now!"}
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"line": "Line_9"}, "no line 'Line_9'"), ({"takes": 0}, "1 to 20"),
+    ({"takes": 21}, "1 to 20"), ({"like": 2}, "no rank-2 take"), ({"text": "  "}, "empty")])
+def test_more_refuses_what_it_cannot_plan(root: Path, kwargs: dict[str, object],
+                                          words: str) -> None:
+    from voicelab.lines.plan import plan_more
+
+    metadata = store.load_metadata(make_batch(root, ranks={take(1, 1): 1}))
+    arguments: dict[str, object] = {"line": "Line_1", **kwargs}
+    line = arguments.pop("line")
+    with pytest.raises(LineError, match=words):
+        plan_more(metadata, line, **arguments)  # type: ignore[arg-type]
