@@ -28,6 +28,8 @@ from voicelab import panel, people, store
 pytestmark = pytest.mark.browser
 KERNELS = 12  # four boards at once, beside the preheated kernels and those shutting down
 RATERS = ("annika", "bertram", "cornelia")
+IDENTITIES = r"\.mp3|_take_|\bstab \d|\bstability\b|\bsimilarity|\bspeed \d|\bseed\b"
+"""What would tell a take's file or settings (the board's settings label reads "stab 0.40")."""
 LEAD = "leonie"
 T = {(line, n): f"Line_{line}_take_{n}.mp3" for line in (1, 2) for n in (1, 2, 3)}
 
@@ -103,8 +105,8 @@ def keys_of(batch: Path, rater: str) -> dict[str, str]:
 
 def shown_ranks(page: Page) -> dict[str, int]:
     """key -> rank as the rater's page shows it (every take row's data-rank)."""
-    rows = page.eval_on_selector_all(
-        ".vl-rank-board .vl-take[data-file]", "rows => rows.map(r => [r.dataset.file, r.dataset.rank])")
+    rows = page.eval_on_selector_all(".vl-rank-board .vl-take[data-file]",
+                                     "rows => rows.map(r => [r.dataset.file, r.dataset.rank])")
     return {key: int(rank) for key, rank in rows if rank}
 
 
@@ -112,7 +114,7 @@ def assert_blind(page: Page, rater: str, batch: Path) -> None:
     """The whole DOM of a rater's page names no file, setting or other person, and shows only
     their own ranks."""
     html = page.content()
-    found = re.search(r"\.mp3|_take_|\bstab \d|\bstability\b|\bsimilarity|\bspeed \d|\bseed\b", html)
+    found = re.search(IDENTITIES, html)
     assert found is None, f"{rater}'s page: …{html[found.start() - 200:found.end() + 100]}…"
     for other in (*RATERS, LEAD):
         if other != rater:
@@ -171,7 +173,8 @@ def test_a_blind_panel_of_three_ranks_a_consensus_the_lead_overrides_and_locks(
     report = panel.consensus_report(store.load_metadata(batch))
     least_first = [line["line"] for line in panel.disagreements(report)]
     headers = lead.eval_on_selector_all(  # rows are placed by `top`, mounted in any order
-        ".vl-rank-board .vl-line", "rows => rows.map(r => [parseFloat(r.style.top), r.dataset.line])")
+        ".vl-rank-board .vl-line",
+        "rows => rows.map(r => [parseFloat(r.style.top), r.dataset.line])")
     assert [line for _, line in sorted(headers)] == least_first
     first = lead.locator(".vl-rank-board .vl-line").first
     assert first.locator(".vl-agreement").inner_text().startswith("W 0.")

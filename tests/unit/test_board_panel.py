@@ -194,6 +194,8 @@ def test_a_raters_keys_land_in_their_own_ranking_and_undo_takes_them_back(
     # puts take 2 first; take 1 has 4.
     assert consensus(batch) == {line_1[1]: 1, line_1[2]: 2, line_1[0]: 3}
     assert on_disk(batch) == consensus(batch)
+    assert by_key(board)[key_of(batch, "dana", line_1[2])]["rank"] is None, "not the consensus"
+    assert {t["rank"] for t in board.takes} == {1, 2, None}, "only her own ranks"
     assert [(e["person"], e["action"], e.get("rater")) for e in history_of(batch)][-2:] == [
         ("dana", "rank", "dana"), ("dana", "rank", "dana")]
     board.handle({"kind": "undo"})
