@@ -437,3 +437,16 @@ def test_a_raters_view_of_an_open_panel_shows_no_consensus_time(batch: Path) -> 
     assert {t["ranked_at"] for t in view["takes"]} == {None}
     assert {t["rank"] for t in view["takes"]} == {None}
     assert view["takes"][0]["generation_settings"]["stability"] == 0.4
+
+
+def test_solo_changes_from_before_the_panel_cannot_be_undone_on_it(root: Path) -> None:
+    path = make_batch(root)
+    ranking.change_rank(path, take(1, 1), 1, person="dana")
+    panel.open_panel(path, RATERS, person="lena")
+    before = raw(path)
+    for person in ("dana", "lena"):
+        with pytest.raises(UndoRefused, match="nothing to undo"):
+            panel.undo(path, person=person)
+    assert raw(path) == before
+    assert own(path, "lena") == {take(1, 1): 1}
+    check_sound(path)

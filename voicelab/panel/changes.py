@@ -278,7 +278,8 @@ def rate(batch_dir: Path, filename: object, rank: object, *, person: str = "cli"
 
 def undo(batch_dir: Path, *, person: str) -> RankChange:
     """Take back `person`'s latest change (their own ranking on a panel, or a lead's override);
-    on a solo batch, `ranking.undo`.
+    on a solo batch, `ranking.undo`. Changes made before the panel opened are not undone on it
+    (the solo ranks became the opener's ranking).
 
     Raises:
         UndoRefused, InvalidName, BatchLocked, MetadataError: as ranking.undo.
@@ -286,6 +287,8 @@ def undo(batch_dir: Path, *, person: str) -> RankChange:
     """
     def plan(metadata: Metadata, panel: dict[str, Any]) -> _Plan:
         entries = history.read(batch_dir, revision=metadata.get("revision", 0))
+        opened = max((i for i, e in enumerate(entries) if e["action"] == "panel"), default=-1)
+        entries = entries[opened + 1:]  # solo changes became the opener's ranking: final
         ranks = {t["file"]: t["rank"] for t in metadata["takes"]}
         own = {t["file"]: (t.get("ranks_by") or {}).get(person) for t in metadata["takes"]}
         undo_plan = history.plan_undo(entries, person, ranks, own)
