@@ -6,7 +6,8 @@ On a 2,000-take batch (400 lines x 5 takes) ranked by 5 raters:
    the same metadata (json.dump + fsync + os.replace). Target: p99 under 20 ms; the ratio says
    what the panel costs beyond the save every change needs anyway.
 2. The recomputation alone (`consensus_moves` for the changed line), for scale.
-3. A blind rater's board state vs a solo board state of the same batch (target: within 1.2x).
+3. A blind rater's board state vs today's solo board state of a batch of the same size (target:
+   within 1.2x), and the lead's (with the consensus report) for scale.
 
 Run: .venv/bin/python benchmarks/bench_panel.py [--rounds 300] [--dir PATH]
 """
@@ -95,26 +96,21 @@ def bench_rate(batch: Path, rounds: int) -> None:
 
 
 def bench_board(batch: Path, root: Path, rounds: int) -> None:
-    try:
-        from voicelab.widgets.rank_board import board_state
-    except ImportError as exc:  # the widgets need the notebook stack
-        print(f"board state: skipped ({exc})")
-        return
-    import inspect
+    from voicelab.people import Person
+    from voicelab.widgets.rank_state import board_view
 
-    if "person" not in inspect.signature(board_state).parameters:
-        print("board state: this board_state has no blind mode")
-        return
-    solo = make_batch(root / "solo", lines=400, takes_per_line=5)
-    blind, plain = [], []
+    solo = make_batch(root, lines=400, takes_per_line=5)
+    rater, lead = Person("r1", "designer"), Person("lead", "lead")
+    blind, plain, leading = [], [], []
     for _ in range(rounds):
-        blind.append(timed(lambda: board_state(batch, root, person="r1", role="designer")))
-        plain.append(timed(lambda: board_state(solo, root / "solo", person="r1",
-                                               role="designer")))
-    print(f"board state of 2,000 takes, {rounds} rounds")
+        blind.append(timed(lambda: board_view(batch, root, rater)))
+        plain.append(timed(lambda: board_view(solo, root, rater)))
+        leading.append(timed(lambda: board_view(batch, root, lead)))
+    print(f"the board's state for 2,000 takes, {rounds} rounds")
     print(summary("blind rater's board", blind))
-    print(summary("solo board", plain))
-    print(f"  ratio p50 {statistics.median(blind) / statistics.median(plain):.2f}x "
+    print(summary("solo board (today's)", plain))
+    print(summary("lead's board + report", leading))
+    print(f"  blind / solo p50 {statistics.median(blind) / statistics.median(plain):.2f}x "
           "(target <= 1.2)")
 
 

@@ -450,3 +450,22 @@ def test_solo_changes_from_before_the_panel_cannot_be_undone_on_it(root: Path) -
     assert raw(path) == before
     assert own(path, "lena") == {take(1, 1): 1}
     check_sound(path)
+
+
+def test_rater_tau_is_scipys_kendall_tau_b() -> None:
+    from scipy import stats
+
+    rng = random.Random(3)
+    for _ in range(200):
+        n = rng.randint(2, 8)
+        files = [f"t{i}" for i in range(n)]
+        mine = {f: r for f, r in zip(rng.sample(files, n), range(1, 6), strict=False)
+                if rng.random() < 0.8}
+        theirs = {f: r for f, r in zip(rng.sample(files, n), range(1, 6), strict=False)}
+        ours = consensus.rater_tau(mine, theirs, files)
+        x = consensus.complete_ranking(mine, files)
+        y = consensus.complete_ranking(theirs, files)
+        if len(set(x)) < 2 or len(set(y)) < 2:
+            assert ours is None
+        else:
+            assert ours == pytest.approx(stats.kendalltau(x, y).statistic, abs=1e-4)

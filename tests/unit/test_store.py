@@ -226,7 +226,13 @@ _take = st.fixed_dictionaries(
         "generation_settings": st.sampled_from([{}, {"speed": 1.0}, []]),
         "rank": st.sampled_from([None, 1, 2, 5, 0, 6, True, 2.0]),
         "ranked_at": st.sampled_from([None, "2025-01-01T00:00:00Z", "x", "", 0]),
-    }
+    },
+    optional={
+        "ranks_by": st.sampled_from([{}, {"ann": 1}, {"ann": 2, "bo": 1}, {"ann": 6}, {"": 1},
+                                     {"ann": True}, {"ann": 1.0}, {3: 1}, [], None]),
+        "stale": st.sampled_from([None, {"text_was": "x", "since": "t"}, {"since": "t"}, "x"]),
+        "removed": st.sampled_from([None, {"since": "t"}, {}, True]),
+    },
 )
 _takes = st.lists(
     st.one_of(_take, _take.map(lambda t: {k: v for k, v in t.items() if k != "rank"})),

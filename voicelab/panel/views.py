@@ -42,13 +42,18 @@ def view_mode(metadata: Metadata, *, locked: bool, name: str, role: str) -> str:
     return "blind" if panel.get("blind", True) else "rater"
 
 
-def _digest(*parts: str) -> bytes:
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).digest()
+def _key(panel: Mapping[str, Any]) -> bytes:
+    return bytes.fromhex(panel.get("order_key") or "")[:64]
+
+
+def _digest(key: bytes, rater: str, filename: str) -> bytes:
+    return hashlib.blake2b(f"{rater}\x1f{filename}".encode(), digest_size=12, key=key).digest()
 
 
 def blind_id(panel: Mapping[str, Any], rater: str, filename: str) -> str:
-    """A take's opaque id for one rater: stable, and telling nothing of the file."""
-    return "t" + _digest(panel.get("order_key", ""), rater, filename).hex()
+    """A take's opaque id for one rater: a keyed hash (the panel's secret `order_key`), stable,
+    and telling nothing of the file; a line's takes are shown to that rater in id order."""
+    return "t" + _digest(_key(panel), rater, filename).hex()
 
 
 def label(position: int) -> str:
@@ -63,26 +68,25 @@ def label(position: int) -> str:
 
 def blind_lines(metadata: Metadata, rater: str) -> list[tuple[Take, str, str]]:
     """Every take as (take, opaque id, label), lines in script order, each line's takes in the
-    order shuffled for `rater` (a keyed hash of rater, line and file: stable across reloads,
-    different per rater and per line)."""
-    panel = panel_of(metadata) or {}
-    key = panel.get("order_key", "")
-    by_line: dict[str, list[Take]] = {}
+    order shuffled for `rater`: by their opaque ids, a keyed hash of rater and file (stable
+    across reloads, different per rater and per line)."""
+    key = _key(panel_of(metadata) or {})
+    by_line: dict[str, list[tuple[str, Take]]] = {}
     for take in metadata["takes"]:
-        by_line.setdefault(take["line"], []).append(take)
+        by_line.setdefault(take["line"], []).append(
+            ("t" + _digest(key, rater, take["file"]).hex(), take))
     result = []
-    for line, members in by_line.items():
-        shuffled = sorted(members, key=lambda take: _digest(key, rater, line, take["file"]))
-        result += [(take, blind_id(panel, rater, take["file"]), label(i))
-                   for i, take in enumerate(shuffled)]
+    for members in by_line.values():
+        members.sort(key=lambda pair: pair[0])
+        result += [(take, take_id, label(i)) for i, (take_id, take) in enumerate(members)]
     return result
 
 
 def resolve_blind(metadata: Metadata, rater: str, take_id: object) -> str | None:
     """The file behind a rater's opaque id (None: not one of theirs)."""
-    panel = panel_of(metadata) or {}
+    key = _key(panel_of(metadata) or {})
     return next((take["file"] for take in metadata["takes"]
-                 if blind_id(panel, rater, take["file"]) == take_id), None)
+                 if "t" + _digest(key, rater, take["file"]).hex() == take_id), None)
 
 
 def own_rank(take: Mapping[str, Any], rater: str) -> int | None:

@@ -51,6 +51,13 @@ def _ranks_by_ok(value: dict[Any, Any]) -> bool:
                for name, rank in value.items())
 
 
+def _ranks_by_column(values: Sequence[dict[Any, Any]]) -> bool:
+    names = [name for value in values for name in value]
+    ranks = [rank for value in values for rank in value.values()]
+    return (set(map(type, names)) <= {str} and "" not in names
+            and set(map(type, ranks)) <= {int} and set(ranks) <= set(RANKS))
+
+
 def _panel_ok(value: dict[Any, Any] | None) -> bool:
     if value is None:
         return True
@@ -140,7 +147,7 @@ TAKE_FIELDS: tuple[Field, ...] = (
           _iso_column),
     Field("ranked_by", _kinds(str, NoneType), "a name (string) or null", required=False),
     Field("ranks_by", _kinds(dict), "an object of rater name -> rank 1-5", _ranks_by_ok,
-          required=False),
+          _ranks_by_column, required=False),
     Field("stale", _kinds(dict, NoneType), "null or an object with text_was and since",
           lambda v: v is None or ("text_was" in v and "since" in v), required=False),
     Field("removed", _kinds(dict, NoneType), "null or an object with since",
