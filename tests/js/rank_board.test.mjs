@@ -306,8 +306,8 @@ function fake_model(traits) {
 /** What each role may do: `allowed` as RankBoard syncs it (people.ACTIONS order). */
 const ALLOWED = {
   viewer: ["listen"],
-  designer: ["listen", "rank", "undo"],
-  lead: ["listen", "rank", "undo", "lock", "unlock", "jobs", "export"],
+  designer: ["listen", "rank", "undo", "note", "more"],
+  lead: ["listen", "rank", "undo", "note", "more", "lock", "unlock", "jobs", "export", "panel"],
 };
 
 /** Line A has takes a1 (rank 1), a2, a3; line B has b1, b2. The board acts for a lead. */

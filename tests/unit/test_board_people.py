@@ -21,7 +21,7 @@ from voicelab.people.sessions import PERSON_ENV
 from voicelab.widgets.rank_board import RankBoard
 
 Visit = Callable[[str], None]
-LEAD = ["listen", "rank", "undo", "lock", "unlock", "jobs", "export", "panel"]
+LEAD = ["listen", "rank", "undo", "note", "more", "lock", "unlock", "jobs", "export", "panel"]
 TAKE_1, TAKE_2, TAKE_3 = (f"Line_1_take_{n}.mp3" for n in (1, 2, 3))
 
 
@@ -91,7 +91,7 @@ def test_the_board_shows_the_visitor_and_what_their_role_allows(
     board = RankBoard(batch, root=root)
     assert (board.person, board.role, board.allowed) == ("vic", "viewer", ["listen"])
     visit("dana")
-    assert RankBoard(batch, root=root).allowed == ["listen", "rank", "undo"]
+    assert RankBoard(batch, root=root).allowed == ["listen", "rank", "undo", "note", "more"]
 
 
 def test_a_voila_kernel_never_told_its_person_only_looks(

@@ -122,7 +122,7 @@ def test_a_role_the_file_does_not_know_is_an_error(root: Path) -> None:
 def test_roles_allow_what_the_issue_says() -> None:
     viewer, designer, lead = (people.Person("v", r) for r in people.ROLES)
     assert viewer.allowed() == ["listen"]
-    assert designer.allowed() == ["listen", "rank", "undo"]
+    assert designer.allowed() == ["listen", "rank", "undo", "note", "more"]
     assert lead.allowed() == list(people.ACTIONS)
     with pytest.raises(Forbidden, match="v is a viewer: only a designer may rank takes"):
         people.require(viewer, "rank")

@@ -1,6 +1,7 @@
 """Roles and what each allows: one table, asked the same way by the API, the board and the CLI.
 
-viewer lists and listens; designer also ranks (and undoes their own ranks); lead also locks,
+viewer lists and listens; designer also ranks (and undoes their own ranks), writes director notes
+and asks for more takes of a line; lead also locks,
 unlocks, starts and cancels jobs, exports, and runs rating panels (opens one, sets a line's final
 ranks, closes and reopens lines). On a panel batch only its raters rank (`voicelab.panel`).
 """
@@ -18,6 +19,8 @@ ACTIONS: dict[str, str] = {
     "listen": "viewer",
     "rank": "designer",
     "undo": "designer",
+    "note": "designer",
+    "more": "designer",
     "lock": "lead",
     "unlock": "lead",
     "jobs": "lead",
@@ -28,7 +31,8 @@ ACTIONS: dict[str, str] = {
 
 _WORDS = {"rank": "rank takes", "undo": "undo ranks", "lock": "lock a batch",
           "unlock": "unlock a batch", "jobs": "start or cancel jobs", "export": "export",
-          "listen": "listen", "panel": "run a rating panel (open it, override or close a line)"}
+          "listen": "listen", "note": "write director notes",
+          "more": "ask for more takes of a line", "panel": "run a rating panel (open it, override or close a line)"}
 
 
 @dataclass(frozen=True)
