@@ -1146,7 +1146,7 @@ test("mark_board: the root's class and data attributes", () => {
   const toggle = (name, on) => (on ? classes.add(name) : classes.delete(name));
   const root = { dataset: {}, classList: { toggle } };
   mark_board(root, model, state, fake_player());
-  const lead = { role: "lead", allowed: "listen rank undo lock unlock jobs export" };
+  const lead = { role: "lead", allowed: "listen rank undo note more lock unlock jobs export panel" };
   assert.deepEqual(root.dataset, {
     ...{ mode: "solo", batchId: "b1", focusedFile: "a1", playingFile: "", pending: "0" }, ...lead,
   });
