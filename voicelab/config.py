@@ -40,6 +40,7 @@ class Settings:
     log_file: Path | None = None
     concurrency: int = 4
     piper_voices: Path | None = None
+    pronunciations: Path | None = None
     cors_origins: tuple[str, ...] = ()
     flask_env: str = "development"
     notebooks_dir: Path = DEFAULT_NOTEBOOKS
@@ -136,6 +137,18 @@ def _folder(variable: str, raw: str) -> Path:
     return Path(raw).resolve()
 
 
+def _pronunciations(variable: str, raw: str) -> Path:
+    """A pronunciation dictionary file (voicelab.pronunciation reads and checks its entries)."""
+    path = Path(raw).expanduser()
+    if path.suffix.lower() not in (".csv", ".pls"):
+        raise ConfigError(variable, raw, "expected a pronunciations .csv (word,say_as[,ipa]) "
+                          "or .pls (W3C PLS lexicon) file")
+    if not path.is_file():
+        raise ConfigError(variable, raw, "no such file: point it at the project's "
+                          "pronunciation dictionary, or unset it")
+    return path.resolve()
+
+
 def _notebooks(variable: str, raw: str) -> Path:
     if not (Path(raw) / "generate.ipynb").is_file():
         raise ConfigError(variable, raw, "no generate.ipynb in that folder")
@@ -172,6 +185,9 @@ def settings_and_problems(
     log_path = checked(_log_file, "LOG_FILE", log_file, None) if log_file else None
     piper_voices = get("VOICELAB_PIPER_VOICES")
     voices = checked(_folder, "VOICELAB_PIPER_VOICES", piper_voices, None) if piper_voices else None
+    pronunciations = get("VOICELAB_PRONUNCIATIONS")
+    lexicon = (checked(_pronunciations, "VOICELAB_PRONUNCIATIONS", pronunciations, None)
+               if pronunciations else None)
     notebooks = checked(_notebooks, "VOICELAB_NOTEBOOKS",
                         get("VOICELAB_NOTEBOOKS") or str(DEFAULT_NOTEBOOKS), DEFAULT_NOTEBOOKS)
     audio_root = get("AUDIO_ROOT") or "./output"
@@ -191,6 +207,7 @@ def settings_and_problems(
         concurrency=checked(_positive_int, "VOICELAB_CONCURRENCY",
                             get("VOICELAB_CONCURRENCY") or "4", 4),
         piper_voices=voices,
+        pronunciations=lexicon,
         cors_origins=tuple(o for o in (get("VOICELAB_CORS_ORIGINS") or "").split(",") if o.strip()),
         flask_env=get("FLASK_ENV") or "development",
         notebooks_dir=notebooks,

@@ -3,6 +3,7 @@
 VoicelabError
 ├── ConfigError(variable, value, hint)      a setting from the environment or a job config
 ├── ScriptError(source, problems)           a dialogue script, every problem with its row
+├── PronunciationError(source, problems)    a pronunciation dictionary, each problem's row/line
 ├── MetadataError(path, reason)             a metadata.json that breaks schema v1
 ├── BatchNotFound(batch_id)
 ├── PeopleError
@@ -67,6 +68,23 @@ class ScriptError(VoicelabError):
         self.source, self.problems = source, problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
+
+
+class PronunciationError(VoicelabError):
+    """Raised when a pronunciation dictionary (pronunciations.csv or a PLS lexicon) cannot be
+    used; lists every problem found. Each Problem's `row` is the CSV row (header = row 1) or,
+    with `where="line"`, the PLS file's line; `field` and `value` name what is wrong."""
+
+    def __init__(self, source: str, problems: list[Problem], where: str = "row") -> None:
+        self.source, self.problems, self.where = source, problems, where
+        lines = "\n".join(f"  - {self.describe(p)}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
+
+    def describe(self, problem: Problem) -> str:
+        """One problem as text, located by row or line."""
+        if problem.row is None:
+            return problem.message
+        return f"{self.where} {problem.row}: {problem.message}"
 
 
 class JobConfigError(VoicelabError):

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voicelab import pronunciation
+from voicelab.config import Settings
 from voicelab.engines import ENGINES
-from voicelab.errors import JobConfigError, Problem, ScriptError
+from voicelab.errors import JobConfigError, Problem, PronunciationError, ScriptError
+from voicelab.pronunciation import Dictionary
 from voicelab.script import Script, parse_script
 
 MAX_VARIANTS = 20
@@ -57,6 +60,7 @@ class GenerationConfig:
     use_speaker_boost: bool
     seed: int | None
     script_name: str = "script.csv"
+    pronunciations: Dictionary | None = None
 
     def params(self) -> dict[str, Any]:
         """The config as metadata's `generation_params` (JSON, no script text, no secret)."""
@@ -73,7 +77,15 @@ class GenerationConfig:
             "seed": self.seed,
             "script_name": self.script_name,
             "lines": len(self.script.lines),
+            # Only with a dictionary, so jobs without one keep their params (and fingerprint).
+            # Its name, not its hash: editing an entry resumes the same batch, and each take
+            # records the hash it was made with.
+            **({"pronunciations": self.pronunciations.source} if self.pronunciations else {}),
         }
+
+    def spoken_text(self, text: str) -> str:
+        """A line as the engine is sent it once the dictionary's aliases are substituted."""
+        return pronunciation.substitute(text, self.pronunciations)
 
 
 def _number(value: object) -> float | None:
@@ -105,17 +117,23 @@ def _parse_range(name: str, value: object, problems: list[Problem]) -> SettingRa
 
 
 def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",
-                 base_dir: Path | None = None) -> GenerationConfig:
+                 base_dir: Path | None = None,
+                 settings: Settings | None = None) -> GenerationConfig:
     """Validate a job config (the API body's shape); raise JobConfigError listing every problem.
 
     The script comes as `script_csv` (the CSV text) or `script_path` (a file, relative to
     `base_dir` when given). Unknown top-level keys are refused, so a typo is not silently ignored.
+
+    The pronunciation dictionary is read here, once per run: the job's `pronunciations` (a
+    .csv or .pls path, relative to `base_dir` like the script), else `settings.pronunciations`
+    (VOICELAB_PRONUNCIATIONS), else a pronunciations.csv/.pls beside `script_path`; none is
+    fine. Its problems, and lines too long for the engine once substituted, are config problems.
     """
     problems: list[Problem] = []
     if not isinstance(raw, Mapping):
         raise JobConfigError([Problem(f"config must be a JSON object, not {type(raw).__name__}")])
     known = {"skin_name", "voice_ids", "script_csv", "script_path", "script_name", "variants",
-             "engine", "model_id", "settings", "seed"}
+             "engine", "model_id", "settings", "seed", "pronunciations"}
     problems += [Problem(f"unknown field {key!r}", field=key) for key in sorted(set(raw) - known)]
 
     skin = raw.get("skin_name")
@@ -157,14 +175,16 @@ def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",
         model_id = None
     model_id = model_id or ENGINES[engine].default_model
 
-    settings = raw.get("settings") or {}
-    if not isinstance(settings, Mapping):
-        problems.append(Problem("settings must be an object", field="settings", value=settings))
-        settings = {}
-    extra = sorted(set(settings) - set(SETTING_LIMITS) - {"use_speaker_boost"})
+    voice_settings = raw.get("settings") or {}
+    if not isinstance(voice_settings, Mapping):
+        problems.append(Problem("settings must be an object", field="settings",
+                                value=voice_settings))
+        voice_settings = {}
+    extra = sorted(set(voice_settings) - set(SETTING_LIMITS) - {"use_speaker_boost"})
     problems += [Problem(f"unknown setting {k!r}", field=f"settings.{k}") for k in extra]
-    ranges = {name: _parse_range(name, settings.get(name), problems) for name in SETTING_LIMITS}
-    boost = settings.get("use_speaker_boost", True)
+    ranges = {name: _parse_range(name, voice_settings.get(name), problems)
+              for name in SETTING_LIMITS}
+    boost = voice_settings.get("use_speaker_boost", True)
     if not isinstance(boost, bool):
         problems.append(Problem("settings.use_speaker_boost must be true or false",
                                 field="settings.use_speaker_boost", value=boost))
@@ -178,11 +198,53 @@ def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",
         seed = None
 
     script, script_name = _load_script(raw, engine, model_id, base_dir, problems)
+    lexicon = _load_pronunciations(raw, base_dir, settings, problems)
+    if script is not None and lexicon is not None:
+        problems += _too_long_spoken(script, lexicon, ENGINES[engine].text_limit(model_id))
     if problems or script is None:
         raise JobConfigError(problems)
     return GenerationConfig(skin_name=skin.strip(), voice_ids=voice_ids, script=script,
                             variants=variants, engine=engine, model_id=model_id, ranges=ranges,
-                            use_speaker_boost=boost, seed=seed, script_name=script_name)
+                            use_speaker_boost=boost, seed=seed, script_name=script_name,
+                            pronunciations=lexicon)
+
+
+def _resolve(path: object, base_dir: Path | None) -> Path:
+    source = Path(str(path)).expanduser()
+    return base_dir / source if base_dir is not None and not source.is_absolute() else source
+
+
+def _load_pronunciations(raw: Mapping[str, Any], base_dir: Path | None,
+                         settings: Settings | None,
+                         problems: list[Problem]) -> Dictionary | None:
+    """The run's dictionary (see parse_config), or None; its problems go to `problems`."""
+    given = raw.get("pronunciations")
+    if given is not None and (not isinstance(given, str) or not given.strip()):
+        problems.append(Problem("pronunciations must be the path of a .csv or .pls file",
+                                field="pronunciations", value=given))
+        return None
+    try:
+        if given is not None:
+            return pronunciation.load(_resolve(given, base_dir))
+        script_path = raw.get("script_path")
+        beside = (_resolve(script_path, base_dir) if isinstance(script_path, str)
+                  and raw.get("script_csv") is None else None)
+        return pronunciation.find_for_script(beside, settings or Settings())
+    except PronunciationError as exc:
+        problems += [Problem(f"{exc.source}: {exc.describe(p)}", field="pronunciations",
+                             value=p.value) for p in exc.problems]
+    return None
+
+
+def _too_long_spoken(script: Script, lexicon: Dictionary, limit: int) -> list[Problem]:
+    problems = []
+    for line in script.lines:
+        spoken = pronunciation.substitute(line.text, lexicon)
+        if len(spoken) > limit:
+            problems.append(Problem(f"Line has {len(spoken)} characters once the pronunciations "
+                                    f"are substituted; the engine takes at most {limit}",
+                                    row=line.row, field="Line", value=line.text[:60]))
+    return problems
 
 
 def _load_script(raw: Mapping[str, Any], engine: str, model_id: str | None,
@@ -222,8 +284,13 @@ def _load_script(raw: Mapping[str, Any], engine: str, model_id: str | None,
 
 
 def estimate(config: GenerationConfig) -> dict[str, int]:
-    """Characters and requests the job will spend, before anything is spent."""
-    per_voice = config.script.characters * config.variants
+    """Characters and requests the job will spend, before anything is spent.
+
+    Characters are counted after the pronunciation dictionary's aliases are substituted
+    (`GenerationConfig.spoken_text`).
+    """
+    spoken = sum(len(config.spoken_text(line.text)) for line in config.script.lines)
+    per_voice = spoken * config.variants
     takes = len(config.script.lines) * config.variants * len(config.voice_ids)
     return {
         "voices": len(config.voice_ids),
