@@ -28,6 +28,7 @@ from voicelab.errors import EngineError, JobConfigError, PanelRefused, Problem
 from voicelab.generation import resolve_voices
 from voicelab.jobspec import GenerationConfig, estimate, parse_config
 from voicelab.panel.views import line_report
+from voicelab.quota import quota_share
 from voicelab.ranking import RankChange
 from voicelab.script import decode_script
 
@@ -143,24 +144,6 @@ def validated(raw: dict[str, Any]) -> tuple[GenerationConfig, Engine]:
     engine = _engine(config.engine)
     resolve_voices(config, engine)
     return config, engine
-
-
-def quota_share(engine: Engine, characters: int) -> dict[str, Any] | None:
-    """The account's quota and the share of what is left that `characters` would spend.
-
-    None for engines without a quota (Piper); `{"error": ...}` when the service cannot say,
-    since an estimate is still useful without it.
-    """
-    quota = getattr(engine, "quota", None)
-    if quota is None:
-        return None
-    try:
-        left = quota()
-    except EngineError as exc:
-        log.warning("quota unavailable for the estimate: %s", exc)
-        return {"error": str(exc)}
-    share = characters / left["remaining"] if left["remaining"] else None
-    return {**left, "share": share, "enough": characters <= left["remaining"]}
 
 
 def _task_record(task_id: str) -> dict[str, Any]:

@@ -153,6 +153,11 @@ def _every(root: Path) -> Iterator[Record]:
             yield record
 
 
+def unfinished(root: Path) -> list[Record]:
+    """Every job not yet finished (queued or running), in no particular order."""
+    return [r for r in _every(root) if r["state"] not in TERMINAL]
+
+
 def stale(root: Path, older_than_s: float) -> list[Record]:
     """Running jobs whose worker stopped sending heartbeats: their worker died."""
     cutoff = time.time() - older_than_s
