@@ -116,8 +116,8 @@ def test_without_a_session_nothing_opens(team_server: ServeProcess, team_root: P
     token = team["bob"].token
     mine = requests.get(team_server.url + "/api/me", timeout=30,
                         headers={"Authorization": f"Bearer {token}"})
-    assert mine.json()["data"] == {"name": "bob", "role": "designer",
-                                   "allowed": ["listen", "rank", "undo", "note", "more"], "sign_in": True}
+    assert mine.json()["data"] == {"name": "bob", "role": "designer", "sign_in": True,
+                                   "allowed": ["listen", "rank", "undo", "note", "more"]}
     wrong = requests.get(team_server.url + "/api/me", timeout=30,
                          headers={"Authorization": f"Bearer {token}x"})
     assert wrong.status_code == 401 and "error" in wrong.json()

@@ -32,7 +32,8 @@ ACTIONS: dict[str, str] = {
 _WORDS = {"rank": "rank takes", "undo": "undo ranks", "lock": "lock a batch",
           "unlock": "unlock a batch", "jobs": "start or cancel jobs", "export": "export",
           "listen": "listen", "note": "write director notes",
-          "more": "ask for more takes of a line", "panel": "run a rating panel (open it, override or close a line)"}
+          "more": "ask for more takes of a line",
+          "panel": "run a rating panel (open it, override or close a line)"}
 
 
 @dataclass(frozen=True)
