@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from voicelab import audio, clock, quality, store
+from voicelab import audio, clock, history, quality, store
 from voicelab.engines import Engine, TakeSettings, Voice
 from voicelab.errors import (
     AuthFailed,
@@ -35,6 +35,7 @@ from voicelab.errors import (
 )
 from voicelab.jobspec import GenerationConfig
 from voicelab.locks import file_lock
+from voicelab.pronunciation import Dictionary
 from voicelab.script import ScriptLine
 from voicelab.throttle import AdaptiveLimiter, Slots, retry_delay
 
@@ -329,12 +330,28 @@ def generate(config: GenerationConfig, root: Path, engine: Engine, *,
                 target.takes.pop(take.file, None)
                 pending.append((target, take))
     run.report("", fresh=False)
+    fps = {t.batch_id: fingerprint(config, t.voice.id) for t in targets}
+    _execute(run, pending, limiter, concurrency,
+             lambda target, take: _make_take(engine, limiter, target, take, run,
+                                             config.model_id, config.pronunciations),
+             lambda complete: _flush(config, run, fps, job_id, complete=complete))
+    failed = [f for t in targets for f in t.failed.values()]
+    return GenerationResult([t.batch_id for t in targets], [t.batch_dir for t in targets],
+                            run.total, run.done, failed, run.stopping)
+
+
+def _execute(run: _Run, pending: list[tuple[BatchTarget, PlannedTake]], limiter: Slots,
+             concurrency: int,
+             make: Callable[[BatchTarget, PlannedTake], dict[str, Any] | None],
+             flush: Callable[[bool], None]) -> None:
+    """Make the pending takes on a bounded pool, flushing every FLUSH_EVERY_S and at the end
+    (complete unless stopped); raise the fatal error (auth, quota) after the last flush."""
 
     def work(target: BatchTarget, take: PlannedTake) -> None:
         if run.stopping:
             return
         try:
-            entry = _make_take(config, engine, limiter, target, take, run)
+            entry = make(target, take)
         except TakeRejected as exc:
             with run.lock:
                 target.failed[take.file] = {"file": take.file, "line": take.line.function,
@@ -353,7 +370,6 @@ def generate(config: GenerationConfig, root: Path, engine: Engine, *,
                 run.done += 1
         run.report(take.line.function, fresh=True)
 
-    fps = {t.batch_id: fingerprint(config, t.voice.id) for t in targets}
     workers = max(1, getattr(limiter, "maximum", concurrency)) * 2
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="take") as pool:
         futures = {pool.submit(work, target, take) for target, take in pending}
@@ -362,18 +378,80 @@ def generate(config: GenerationConfig, root: Path, engine: Engine, *,
             for future in finished:
                 future.result()
             if futures:
-                _flush(config, run, fps, job_id, complete=False)
-    cancelled = run.stopping
-    _flush(config, run, fps, job_id, complete=not cancelled)
+                flush(False)
+    flush(not run.stopping)
     if run.fatal:
         raise run.fatal
-    failed = [f for t in targets for f in t.failed.values()]
-    return GenerationResult([t.batch_id for t in targets], [t.batch_dir for t in targets],
-                            run.total, run.done, failed, cancelled)
 
 
-def _make_take(config: GenerationConfig, engine: Engine, limiter: Slots, target: BatchTarget,
-               take: PlannedTake, run: _Run) -> dict[str, Any] | None:
+def generate_takes(batch_dir: Path, plan: list[PlannedTake], engine: Engine, *,
+                   model_id: str | None = None, pronunciations: Dictionary | None = None,
+                   concurrency: int = 4, slots: Slots | None = None,
+                   progress: Callable[[Progress], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None, person: str = "cli",
+                   job_id: str | None = None) -> GenerationResult:
+    """Make `plan`'s takes into an existing batch (more takes of a line, a sync), nothing else
+    changing: each flush appends the takes made since, under the batch lock, after its line's
+    last take, with the QC flags of their lines recomputed, one `takes` history entry per line
+    (by `person`) and `job_id` on each new take. A planned take already in the batch is kept.
+
+    Raises AuthFailed or QuotaExhausted at once, like `generate` (takes made are kept).
+    """
+    batch_dir = Path(batch_dir)
+    metadata = store.load_metadata(batch_dir)
+    params = metadata.get("generation_params") or {}
+    voice_id = str(metadata.get("voice_id") or params.get("voice_id")
+                   or (params.get("voice_ids") or [""])[0])
+    voice = Voice(id=voice_id, name=metadata["voice_name"], engine=engine.name)
+    target = BatchTarget(voice, metadata["batch_id"], batch_dir, list(plan))
+    limiter = slots or AdaptiveLimiter(concurrency)
+    run = _Run([target], progress, should_stop)
+    known = {t["file"] for t in metadata["takes"]}
+    pending = [(target, take) for take in plan if take.file not in known]
+    run.done = len(plan) - len(pending)
+    run.report("", fresh=False)
+    _execute(run, pending, limiter, concurrency,
+             lambda target, take: _make_take(engine, limiter, target, take, run, model_id,
+                                             pronunciations),
+             lambda _complete: _append_takes(target, run, person, job_id))
+    return GenerationResult([target.batch_id], [batch_dir], run.total, run.done,
+                            list(target.failed.values()), run.stopping)
+
+
+def _append_takes(target: BatchTarget, run: _Run, person: str, job_id: str | None) -> None:
+    """Add the takes made so far that the batch does not hold yet (see generate_takes)."""
+    with run.lock:
+        made = [dict(entry) for entry in target.takes.values()]
+    with store.batch_lock(target.batch_dir):
+        metadata = store.load_metadata(target.batch_dir, check_files=False)
+        known = {t["file"] for t in metadata["takes"]}
+        new = [entry for entry in made if entry["file"] not in known]
+        if not new:
+            return
+        takes: list[dict[str, Any]] = metadata["takes"]
+        by_line: dict[str, list[str]] = {}
+        for entry in sorted(new, key=lambda e: (e["line"], e["take_number"])):
+            entry["job_id"] = job_id
+            last = max((i for i, t in enumerate(takes) if t["line"] == entry["line"]),
+                       default=len(takes) - 1)
+            takes.insert(last + 1, entry)
+            by_line.setdefault(entry["line"], []).append(entry["file"])
+        for take, flags in zip(takes, quality.flag_batch(takes), strict=True):
+            if take["line"] in by_line:
+                take["quality"] = {**(take.get("quality") or {}), "flags": flags}
+        revision: int = metadata.get("revision", 0)
+        for line, files in by_line.items():
+            revision += 1
+            history.append(target.batch_dir, {
+                **history.make_entry(person=person, action="takes", line=line,
+                                     revision=revision), "files": files})
+        metadata["revision"] = revision
+        store.save_metadata(target.batch_dir, metadata)
+
+
+def _make_take(engine: Engine, limiter: Slots, target: BatchTarget, take: PlannedTake, run: _Run,
+               model_id: str | None, pronunciations: Dictionary | None
+               ) -> dict[str, Any] | None:
     attempts = refusals = 0
     while True:
         if run.stopping:
@@ -381,7 +459,7 @@ def _make_take(config: GenerationConfig, engine: Engine, limiter: Slots, target:
         try:
             with limiter.slot():
                 result = engine.synthesize(take.line.text, target.voice.id, take.settings,
-                                           take.seed, config.model_id)
+                                           take.seed, model_id, pronunciations=pronunciations)
             limiter.on_success()
             break
         except TransientEngineError as exc:
@@ -399,8 +477,10 @@ def _make_take(config: GenerationConfig, engine: Engine, limiter: Slots, target:
             log.info("retrying %s in %.2fs: %s", take.file, delay, exc)
             time.sleep(delay)
     store.atomic_write_bytes(target.batch_dir / "takes" / take.file, result.mp3)
+    lexicon = ({"pronunciations_hash": pronunciations.hash}
+               if pronunciations is not None else {})
     return _take_entry(take, result.samples, result.sample_rate,
-                       characters=result.characters, request_id=result.request_id)
+                       characters=result.characters, request_id=result.request_id, **lexicon)
 
 
 def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str | None,

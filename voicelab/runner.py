@@ -17,6 +17,7 @@ from voicelab import generation, registry
 from voicelab.config import Settings, get_settings
 from voicelab.engines import get_engine
 from voicelab.jobspec import parse_config
+from voicelab.lines import jobs as lines_jobs
 from voicelab.logs import configure_logging
 from voicelab.throttle import Slots
 
@@ -79,13 +80,19 @@ class _JobReporter:
 
 def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: str = "",
         settings: Settings | None = None, slots: Slots | None = None) -> dict[str, Any]:
-    """Generate the job's batches; returns `{batch_ids, failed, done, total, cancelled}`."""
+    """Run the job (a generation, or a line job such as more takes of a line); returns
+    `{batch_ids, failed, done, total, cancelled}`."""
     settings = settings or get_settings()
     configure_logging(settings)
     raw, base_dir = load_config(config, config_path)
+    reporter = _JobReporter(settings, task_id) if task_id else None
+    if lines_jobs.is_line_job(raw):
+        outcome = lines_jobs.run(raw, settings, job_id=task_id or None,
+                                 progress=(reporter or _ConsoleReporter()).progress,
+                                 should_stop=reporter.should_stop if reporter else None)
+        return _finish(settings, task_id, outcome)
     job = parse_config(raw, default_engine=settings.default_engine, base_dir=base_dir)
     engine = get_engine(job.engine, settings)
-    reporter = _JobReporter(settings, task_id) if task_id else None
     if slots is None and engine.shares_quota and settings.celery_broker_url:
         from voicelab.budget import LEASE_S, shared_slots
 
@@ -94,6 +101,12 @@ def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: st
         job, settings.audio_root, engine, concurrency=settings.concurrency, slots=slots,
         progress=(reporter or _ConsoleReporter()).progress,
         should_stop=reporter.should_stop if reporter else None, job_id=task_id or None)
+    return _finish(settings, task_id, outcome)
+
+
+def _finish(settings: Settings, task_id: str,
+            outcome: generation.GenerationResult) -> dict[str, Any]:
+    """The run's result, recorded on its job."""
     result = {"batch_ids": outcome.batch_ids, "failed": outcome.failed, "done": outcome.done,
               "total": outcome.total, "cancelled": outcome.cancelled}
     if task_id:

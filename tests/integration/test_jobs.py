@@ -19,6 +19,7 @@ from tests.processes import REPO, Workers, worker_env
 from tests.redis_server import RedisServer
 from voicelab import jobs, registry, store
 from voicelab.config import Settings
+from voicelab.errors import JobConfigError
 
 pytestmark = pytest.mark.integration
 
@@ -379,3 +380,34 @@ def test_a_job_whose_message_redis_lost_is_sent_again_once(
         assert seen[-1][0] == "SUCCESS", seen[-1]
     assert registry.get(root, lost)["requeued"] == 2
     assert "its message left Redis with a worker that died" in worker.log()
+
+
+def test_more_takes_of_a_line_run_as_a_queued_job_with_its_report(
+        root: Path, fake: FakeElevenLabs, workers: Workers) -> None:
+    from voicelab.lines import more
+
+    settings = embedded(root)
+    app = jobs.get_app(settings)
+    workers.start(env_for(settings, fake))
+    first = jobs.submit(settings, job_config(fake, lines=3))
+    follow(app, first)
+    batch_id = app.AsyncResult(first).result["batch_ids"][0]
+    batch_dir = store.find_batch(root, batch_id)
+    line = batch_meta(root, batch_id)["takes"][0]["line"]
+    had = sum(t["line"] == line for t in batch_meta(root, batch_id)["takes"])
+    billed = fake.stats()["characters_billed"]
+    task_id = more.submit_more(settings, batch_dir, line, takes=2, person="dana")
+    record = registry.get(root, task_id)
+    assert record["skin"] == batch_meta(root, batch_id)["skin_name"]
+    seen, _ = follow(app, task_id)
+    assert seen[-1][0] == "SUCCESS", seen[-1]
+    assert more.pending_lines(root, batch_id) == {}
+    takes = [t for t in batch_meta(root, batch_id)["takes"] if t["line"] == line]
+    assert len(takes) == had + 2 and {t["job_id"] for t in takes[-2:]} == {task_id}
+    assert [t["take_number"] for t in takes] == list(range(1, had + 3))
+    text = takes[0]["script_text"]
+    assert fake.stats()["characters_billed"] - billed == 2 * len(text)
+    assert registry.report_path(root, task_id).exists()
+    assert_no_secret(registry.report_path(root, task_id))
+    with pytest.raises(JobConfigError, match="takes must be"):
+        more.submit_more(settings, batch_dir, line, takes=99)

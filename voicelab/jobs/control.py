@@ -17,12 +17,16 @@ from voicelab.errors import BrokerUnavailable
 from voicelab.jobs.app import TASK_NAME, get_app
 from voicelab.jobs.execute import revoked
 from voicelab.jobspec import parse_config
+from voicelab.lines import jobs as lines_jobs
 
 
 def submit(settings: Settings, config: dict[str, Any], app: Celery | None = None) -> str:
     """Validate and enqueue a job; returns its task id. JobConfigError leaves nothing queued."""
-    job = parse_config(config, default_engine=settings.default_engine)
-    config = {**config, "engine": job.engine}
+    if lines_jobs.is_line_job(config):
+        config = lines_jobs.check(config, settings)
+    else:
+        job = parse_config(config, default_engine=settings.default_engine)
+        config = {**config, "engine": job.engine}
     task_id = str(uuid.uuid4())
     registry.create(settings.audio_root, task_id, config)
     try:

@@ -24,6 +24,7 @@ from voicelab.errors import JobConfigError, JobFailed, Problem
 from voicelab.jobs.claim import Attempt, Claim, claim_job
 from voicelab.jobs.kernel_pool import Kernels, pool
 from voicelab.jobspec import parse_config
+from voicelab.lines import jobs as lines_jobs
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,10 @@ def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, 
     raw: Any = None
     try:
         raw = json.loads(config_json)
-        parse_config(raw, default_engine=settings.default_engine)
+        if lines_jobs.is_line_job(raw):
+            lines_jobs.check(raw, settings)
+        else:
+            parse_config(raw, default_engine=settings.default_engine)
     except (json.JSONDecodeError, JobConfigError) as exc:
         error = exc if isinstance(exc, JobConfigError) else JobConfigError(
             [Problem(f"config is not JSON: {exc.msg}", field="config")])
