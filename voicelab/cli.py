@@ -355,6 +355,77 @@ def cmd_panel(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _like(value: str) -> int | str | None:
+    """`--like`: a rank 1-5, `auto` (the default) or `ranges` (the batch's ranges)."""
+    if value in ("auto", "ranges"):
+        return None if value == "ranges" else value
+    if value.isdigit() and int(value) in range(1, 6):
+        return int(value)
+    raise argparse.ArgumentTypeError(f"--like takes a rank 1-5, auto or ranges, not {value!r}")
+
+
+def cmd_more(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab more BATCH_ID --line FUNCTION [--like 1] [--takes N] [--text ...]`: more takes
+    of one line, in this process like `generate` (exit 0 all made, 2 some failed, 1 refused),
+    or queued with `--submit` (prints the task id; `--wait` follows it like `submit --wait`).
+    `--dry-run` prints the estimate and spends nothing.
+    """
+    from voicelab import generation, people, store
+    from voicelab.engines import get_engine
+    from voicelab.lines import more
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
+    metadata = store.load_metadata(batch_dir)
+    engine_name = (metadata.get("generation_params") or {}).get("engine") or \
+        settings.default_engine
+    engine = get_engine(engine_name, settings)
+    estimate = more.estimate_more(metadata, args.line, takes=args.takes, like=args.like,
+                                  text=args.text,
+                                  dictionary=more.batch_dictionary(metadata, settings),
+                                  engine=engine)
+    if args.dry_run:
+        out.print_json(data=estimate)
+        return EXIT_OK
+    if args.submit:
+        task_id = more.submit_more(settings, batch_dir, args.line, takes=args.takes,
+                                   like=args.like, text=args.text, person=people.CLI.name)
+        out.print(task_id)
+        return wait_for_job(settings, task_id) if args.wait else EXIT_OK
+    job = more.parse_more({"kind": more.KIND, "batch_id": args.batch_id,
+                            "line": args.line, "takes": args.takes, "like": args.like,
+                            "text": args.text})
+    with progress_bar() as bar:
+        task = bar.add_task(f"more takes of {args.line}", total=None, failed=0)
+
+        def show(p: generation.Progress) -> None:
+            bar.update(task, total=p.total, completed=p.done + p.failed, failed=p.failed)
+
+        result = more.run_more(settings, job, engine, person=people.CLI.name, progress=show)
+    made = [t["file"] for t in store.load_metadata(batch_dir)["takes"]
+            if t["line"] == args.line and t["take_number"] >= estimate["first_take"]]
+    for name in made:
+        out.print(name)
+    for failure in result.failed:
+        err.print(f"failed: {failure['file']}: {failure['reason']}", markup=False)
+    return EXIT_OK if result.complete else EXIT_PARTIAL
+
+
+def cmd_note(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab note BATCH_ID --line FUNCTION [--text TEXT] [--needs-pass]`: write (or, with
+    no text and no flag, remove) a line's director note, in the CLI's name; exit 0."""
+    from voicelab import lines, people, store
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
+    note = lines.set_note(batch_dir, args.line, args.text, needs_pass=args.needs_pass,
+                          person=people.CLI.name)
+    if note is None:
+        out.print(f"no note on line {args.line}", markup=False)
+    else:
+        flag = " (needs another pass)" if note["needs_pass"] else ""
+        out.print(f"{args.line}: {note['text']}{flag}", markup=False)
+    return EXIT_OK
+
+
 def _order(ranks: dict[str, int | None], numbers: dict[str, int]) -> str:
     """`{file: rank}` as the take numbers in rank order (`2 > 1 > 3`), `-` when none."""
     ranked = sorted((rank, numbers[file]) for file, rank in ranks.items() if rank is not None)
@@ -532,6 +603,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the report as JSON (as the API gives it)")
     p.add_argument("--disagreements", action="store_true",
                    help="the lines raters ranked least alike first")
+
+    p = command("more", cmd_more, "more takes of one line of a batch, numbered on from its last "
+                "(here and now like generate, or queued with --submit)")
+    p.add_argument("batch_id")
+    p.add_argument("--line", required=True, metavar="FUNCTION", help="the line's Function")
+    p.add_argument("--takes", type=int, default=3, metavar="N", help="how many (default 3)")
+    p.add_argument("--like", type=_like, default="auto", metavar="RANK|auto|ranges",
+                   help="spread settings tightly around the line's take at this rank, or over "
+                        "the batch's ranges (default auto: like the #1 when there is one)")
+    p.add_argument("--text", help="an edited text for the line (its current takes go stale)")
+    p.add_argument("--dry-run", action="store_true", help="print the estimate, spend nothing")
+    p.add_argument("--submit", action="store_true", help="queue a job instead of running here")
+    p.add_argument("--wait", action="store_true", help="with --submit: follow the job")
+
+    p = command("note", cmd_note, "write a line's director note (no text and no flag removes it)")
+    p.add_argument("batch_id")
+    p.add_argument("--line", required=True, metavar="FUNCTION", help="the line's Function")
+    p.add_argument("--text", default="", help="the note (none: only the flag, or remove it)")
+    p.add_argument("--needs-pass", action="store_true", help='flag "needs another pass"')
 
     p = command("doctor", cmd_doctor, "check settings, broker, workers, AUDIO_ROOT, ElevenLabs "
                 "key, Piper")

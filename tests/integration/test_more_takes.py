@@ -4,6 +4,7 @@ while takes land, and the same request as a queued job."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from tests.batches import ranked_on_disk, ranks_in
 from tests.fake_elevenlabs import FakeElevenLabs
 from tests.integration.test_generation import config, short_script
+from tests.unit.test_cli import run  # noqa: F401  # the CLI fixture
 from voicelab import fsck, generation, history, lines, panel, ranking, store
 from voicelab.config import Settings
 from voicelab.engines.elevenlabs import ElevenLabs
@@ -168,3 +170,40 @@ def test_piper_makes_more_takes_offline(root: Path, tmp_path: Path) -> None:
     files = [t["file"] for t in store.load_metadata(batch)["takes"] if t["line"] == "Bye_01"]
     assert files == ["Bye_01_take_1.mp3", "Bye_01_take_2.mp3", "Bye_01_take_3.mp3"]
     sound(batch)
+
+
+@pytest.fixture
+def piper_batch(root: Path, tmp_path: Path) -> Path:
+    from voicelab import jobspec
+
+    piper = Piper.from_settings(Settings(audio_root=root))
+    script = tmp_path / "s.csv"
+    script.write_text("Function,Line\nHello_01,Hello there.\nBye_01,Goodbye now.\n", "utf-8")
+    job = jobspec.parse_config({"skin_name": "Test", "voice_ids": [piper.voices()[0].id],
+                                "variants": 2, "engine": "piper", "script_path": str(script)})
+    [batch] = generation.generate(job, root, piper).batch_dirs
+    return batch
+
+
+def test_the_cli_estimates_makes_and_refuses_like_generate(run, piper_batch: Path) -> None:  # noqa: F811
+    batch_id = piper_batch.name
+    code, out, _ = run("more", batch_id, "--line", "Bye_01", "--takes", "2", "--dry-run")
+    assert code == 0
+    estimate = json.loads(out)
+    assert estimate["characters"] == 2 * len("Goodbye now.") and estimate["first_take"] == 3
+    assert len(store.load_metadata(piper_batch)["takes"]) == 4  # a dry run changes nothing
+    code, out, _ = run("more", batch_id, "--line", "Bye_01", "--takes", "2", "--like", "ranges")
+    assert code == 0 and out.split() == ["Bye_01_take_3.mp3", "Bye_01_take_4.mp3"]
+    code, out, _ = run("note", batch_id, "--line", "Bye_01", "--text", "Softer.",
+                        "--needs-pass")
+    assert code == 0 and "Softer. (needs another pass)" in out
+    assert store.load_metadata(piper_batch)["notes"]["Bye_01"]["by"] == "cli"
+    code, _, err = run("more", batch_id, "--line", "Nope")
+    assert code == 1 and "no line 'Nope'" in err
+    code, _, err = run("more", batch_id, "--line", "Bye_01", "--like", "9")
+    assert code == 2 and "--like takes a rank 1-5" in err  # argparse's usage error
+    ranking.lock(piper_batch, person="lena")
+    code, _, err = run("more", batch_id, "--line", "Bye_01")
+    assert code == 1 and "locked" in err
+    assert len(store.load_metadata(piper_batch)["takes"]) == 6
+    sound(piper_batch)
