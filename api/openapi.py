@@ -299,6 +299,27 @@ SCHEMAS: dict[str, Schema] = {
                  "properties": {"filename": {"type": "string", "minLength": 1},
                                 "rank": _RANK}},
     "PanelLine": _data(_PANEL_LINE),
+    "MoreRequest": {"type": "object", "additionalProperties": False, "properties": {
+        "takes": {"type": "integer", "minimum": 1, "maximum": 20, "default": 3},
+        "like": {"oneOf": [{"const": "auto"}, {"type": "integer", "minimum": 1, "maximum": 5},
+                           {"type": "null"}],
+                 "description": '"auto" (like the #1 when there is one), a rank, or null: the '
+                                "batch's ranges"},
+        "text": {"type": ["string", "null"], "minLength": 1,
+                 "description": "an edited text: the line's current takes go stale"},
+        "dry_run": {"type": "boolean", "description": "only the estimate"}}},
+    "MoreEstimate": _data(_object(
+        ["line", "takes", "requests", "characters", "text", "text_changed", "first_take"], {
+            "line": _STR, "takes": {"type": "integer"}, "requests": {"type": "integer"},
+            "characters": {"type": "integer", "description": "after pronunciations"},
+            "text": _STR, "text_changed": {"type": "boolean"},
+            "like": {"type": ["integer", "null"]}, "first_take": {"type": "integer"},
+            "quota": {"type": ["object", "null"]}})),
+    "NoteRequest": {"type": "object", "additionalProperties": False, "properties": {
+        "text": {"type": "string", "maxLength": 2000}, "needs_pass": {"type": "boolean"}}},
+    "LineNote": _data({"oneOf": [{"type": "null"}, _object(
+        ["text", "by", "at", "needs_pass"], {"text": _STR, "by": _STR, "at": _TIME,
+                                             "needs_pass": {"type": "boolean"}})]}),
     "Locked": _data(_object(["locked", "ranked_at_utc"], {
         "locked": {"const": True}, "ranked_at_utc": _TIME,
     })),

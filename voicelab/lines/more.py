@@ -146,8 +146,9 @@ def run_more(settings: Settings, job: MoreJob, engine: Engine, *, person: str = 
 
 def submit_more(settings: Settings, batch_dir: Path, line: str, *, takes: int = 3,
                 like: int | str | None = "auto", text: str | None = None,
-                person: str = "cli") -> str:
-    """Queue a "more" job (after checking it can be planned); return its task id.
+                person: str = "cli", app: Any = None) -> str:
+    """Queue a "more" job (after checking it can be planned) on `app` (default: the settings'
+    Celery app); return its task id.
 
     Raises:
         BatchLocked: the batch is locked. LineError: it cannot be planned.
@@ -161,7 +162,7 @@ def submit_more(settings: Settings, batch_dir: Path, line: str, *, takes: int = 
     job = parse_more({"kind": KIND, "batch_id": metadata["batch_id"], "line": line,
                       "takes": takes, "like": like, "text": text})
     _plan(metadata, job)
-    return control.submit(settings, {**job.config(), "requested_by": person})
+    return control.submit(settings, {**job.config(), "requested_by": person}, app=app)
 
 
 def pending_lines(root: Path, batch_id: str) -> dict[str, str]:
