@@ -16,7 +16,7 @@ from rich.table import Table
 from voicelab import __version__
 from voicelab.config import Settings, get_settings
 from voicelab.engines import ENGINES
-from voicelab.errors import VoicelabError
+from voicelab.errors import BatchLocked, VoicelabError
 from voicelab.logs import configure_logging
 
 out = Console(highlight=False, soft_wrap=True)
@@ -410,6 +410,49 @@ def cmd_more(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if result.complete else EXIT_PARTIAL
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab sync SCRIPT --batch BATCH_ID [--dry-run] [--json]`: update a batch from an
+    edited script (new lines get takes, changed lines' takes go stale and get new ones, lines
+    gone are marked removed, unchanged lines are untouched), here and now like `generate`:
+    exit 0 all made, 2 some failed, 1 refused. `--dry-run` prints the plan and its cost and
+    changes nothing."""
+    from voicelab import generation, people, pronunciation, store
+    from voicelab.engines import ENGINES, get_engine
+    from voicelab.lines import sync
+    from voicelab.script import parse_script
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch)
+    metadata = store.load_metadata(batch_dir)
+    params = metadata.get("generation_params") or {}
+    engine_name = params.get("engine") or settings.default_engine
+    script = parse_script(args.script, max_text_length=ENGINES[engine_name].text_limit(
+        params.get("model_id")))
+    dictionary = pronunciation.find_for_script(args.script, settings)
+    plan = sync.plan_sync(metadata, script, dictionary)
+    if args.dry_run:
+        if args.json:
+            out.print_json(data=plan.summary())
+        else:
+            out.print(plan.text(), markup=False)
+        return EXIT_OK
+    if store.is_locked(batch_dir):
+        raise BatchLocked(args.batch)
+    engine = get_engine(engine_name, settings)
+    with progress_bar() as bar:
+        task = bar.add_task("syncing", total=None, failed=0)
+
+        def show(p: generation.Progress) -> None:
+            bar.update(task, total=p.total, completed=p.done + p.failed, failed=p.failed)
+
+        done, result = sync.run_sync(batch_dir, script, engine, dictionary=dictionary,
+                                     person=people.CLI.name, concurrency=settings.concurrency,
+                                     progress=show)
+    out.print(done.text(), markup=False)
+    for failure in result.failed:
+        err.print(f"failed: {failure['file']}: {failure['reason']}", markup=False)
+    return EXIT_OK if result.complete else EXIT_PARTIAL
+
+
 def cmd_note(args: argparse.Namespace, settings: Settings) -> int:
     """`voicelab note BATCH_ID --line FUNCTION [--text TEXT] [--needs-pass]`: write (or, with
     no text and no flag, remove) a line's director note, in the CLI's name; exit 0."""
@@ -616,6 +659,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the estimate, spend nothing")
     p.add_argument("--submit", action="store_true", help="queue a job instead of running here")
     p.add_argument("--wait", action="store_true", help="with --submit: follow the job")
+
+    p = command("sync", cmd_sync, "update a batch from an edited script: only new and changed "
+                "lines are generated; nothing ranked is lost")
+    p.add_argument("script", type=Path, help="the edited dialogue script (CSV)")
+    p.add_argument("--batch", required=True, metavar="BATCH_ID")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the differences and the cost, change nothing")
+    p.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
 
     p = command("note", cmd_note, "write a line's director note (no text and no flag removes it)")
     p.add_argument("batch_id")

@@ -35,7 +35,7 @@ from voicelab.errors import (
 )
 from voicelab.jobspec import GenerationConfig
 from voicelab.locks import file_lock
-from voicelab.pronunciation import Dictionary
+from voicelab.pronunciation import Dictionary, words_in
 from voicelab.script import ScriptLine
 from voicelab.throttle import AdaptiveLimiter, Slots, retry_delay
 
@@ -477,10 +477,20 @@ def _make_take(engine: Engine, limiter: Slots, target: BatchTarget, take: Planne
             log.info("retrying %s in %.2fs: %s", take.file, delay, exc)
             time.sleep(delay)
     store.atomic_write_bytes(target.batch_dir / "takes" / take.file, result.mp3)
-    lexicon = ({"pronunciations_hash": pronunciations.hash}
-               if pronunciations is not None else {})
+    lexicon = {} if pronunciations is None else {
+        "pronunciations_hash": pronunciations.hash,
+        "pronunciations_used": used_entries(take.line.text, pronunciations)}
     return _take_entry(take, result.samples, result.sample_rate,
                        characters=result.characters, request_id=result.request_id, **lexicon)
+
+
+def used_entries(text: str, dictionary: Dictionary | None) -> dict[str, list[str | None]]:
+    """The dictionary entries a line uses, `{word: [say_as, ipa]}`: recorded on each take, so a
+    later change of one of them marks exactly the takes that used it stale (`lines.sync`)."""
+    if dictionary is None:
+        return {}
+    return {word: [entry.say_as, entry.ipa] for word in sorted(words_in(text, dictionary))
+            if (entry := dictionary.by_word[word.casefold()])}
 
 
 def _flush(config: GenerationConfig, run: _Run, fps: dict[str, str], job_id: str | None,

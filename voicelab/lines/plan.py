@@ -120,17 +120,29 @@ def plan_more(metadata: Metadata, line: str, *, takes: int = 3, like: int | str 
         liked = by_rank[like]
         spans = _spans_like(liked.get("generation_settings") or {})
         boost = bool((liked.get("generation_settings") or {}).get("use_speaker_boost", True))
+        planned = _planned(metadata, line, new_text, takes, spans, boost)
     else:
-        params = metadata.get("generation_params") or {}
-        spans = _spans_of_batch(params)
-        boost = bool((params.get("settings") or {}).get("use_speaker_boost", True))
-    first = max(t["take_number"] for t in members) + 1
-    numbers = range(first, first + takes)
-    key = f"{metadata['batch_id']}\x1f{line}\x1f{first}"
-    script_line = ScriptLine(function=line, text=new_text, row=0)
-    planned = [
-        PlannedTake(script_line, number, TakeSettings(**values, use_speaker_boost=boost),
-                    _stable(metadata["batch_id"], line, number, "more"))
-        for number, values in zip(numbers, _spread(spans, takes, key), strict=True)]
+        planned = plan_line(metadata, line, new_text, takes)
     return MorePlan(line=line, text=new_text, text_changed=new_text != old_text,
                     like=like if isinstance(like, int) else None, takes=planned)
+
+
+def plan_line(metadata: Metadata, line: str, text: str, takes: int) -> list[PlannedTake]:
+    """`takes` takes of `line` saying `text`, spread over the batch's ranges, numbered on from
+    the line's highest take (1 for a line the batch never had)."""
+    params = metadata.get("generation_params") or {}
+    boost = bool((params.get("settings") or {}).get("use_speaker_boost", True))
+    return _planned(metadata, line, text, takes, _spans_of_batch(params), boost)
+
+
+def _planned(metadata: Metadata, line: str, text: str, takes: int,
+             spans: Mapping[str, tuple[float, float]], boost: bool) -> list[PlannedTake]:
+    first = max((t["take_number"] for t in metadata["takes"] if t["line"] == line),
+                default=0) + 1
+    key = f"{metadata['batch_id']}\x1f{line}\x1f{first}"
+    script_line = ScriptLine(function=line, text=text, row=0)
+    return [
+        PlannedTake(script_line, number, TakeSettings(**values, use_speaker_boost=boost),
+                    _stable(metadata["batch_id"], line, number, "more"))
+        for number, values in zip(range(first, first + takes), _spread(spans, takes, key),
+                                  strict=True)]
