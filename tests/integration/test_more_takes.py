@@ -207,3 +207,21 @@ def test_the_cli_estimates_makes_and_refuses_like_generate(run, piper_batch: Pat
     assert code == 1 and "locked" in err
     assert len(store.load_metadata(piper_batch)["takes"]) == 6
     sound(piper_batch)
+
+
+def test_a_sync_job_config_runs_through_the_runner_like_any_job(piper_batch: Path,
+                                                                root: Path) -> None:
+    from voicelab import runner
+
+    edited = "Function,Line\nHello_01,Hello there.\nBye_01,Farewell.\nNew_01,One more.\n"
+    result = runner.run(config={"kind": "sync", "batch_id": piper_batch.name,
+                                "script_csv": edited, "script_name": "edited.csv",
+                                "requested_by": "lena"},
+                        settings=Settings(audio_root=root))
+    assert result["done"] == result["total"] == 4 and result["batch_ids"] == [piper_batch.name]
+    takes = store.load_metadata(piper_batch)["takes"]
+    assert sum(bool(t.get("stale")) for t in takes) == 2
+    assert [t["file"] for t in takes if t["line"] == "New_01"] == ["New_01_take_1.mp3",
+                                                                   "New_01_take_2.mp3"]
+    assert {e["person"] for e in history.read(piper_batch) if e["action"] == "takes"} == {"lena"}
+    sound(piper_batch)

@@ -250,3 +250,35 @@ def test_the_model_list_follows_the_engine(root: Path) -> None:
         assert not form.model.disabled and form.model.value == default
         assert len(form.model.options) > 1, "the service's models, not only the default"
         assert form.config()["model_id"] == default
+
+
+def test_updating_an_existing_batch_shows_the_plan_then_queues_a_sync(
+        settings: Settings, root: Path) -> None:
+    from tests.batches import make_batch
+
+    batch = make_batch(root, lines=2)
+    make_batch(root, skin="Done", locked=True)
+    form = LaunchForm(settings)
+    assert [value for _, value in form.target.options] == ["", batch.name]  # no locked batch
+    form.target.value = batch.name
+    assert form.new_batch.layout.display == "none" and "Update an existing" in form.heading.value
+    assert form.start.description == "Update batch" and form.start.disabled
+    assert errors(form) == ["Upload a script: a CSV with Function and Line columns."]
+    upload(form, "same.csv", b"Function,Line\nLine_1,Text of Line_1.\nLine_2,Text of Line_2.\n")
+    assert "0 new, 0 changed, 0 removed, 2 unchanged" in form.estimate.value
+    assert form.start.disabled  # nothing to do
+    upload(form, "edited.csv", b"Function,Line\nLine_1,Text of Line_1.\nLine_2,Louder!\n"
+                               b"Line_3,A new one.\n")
+    shown = html.unescape(form.estimate.value)
+    assert "1 new, 1 changed, 0 removed, 1 unchanged" in shown
+    assert "'Text of Line_2.' -> 'Louder!'" in shown and "6 take(s)" in shown
+    assert not form.start.disabled
+    task_id = form.submit()
+    assert task_id is not None
+    config = registry.get(root, task_id)["config"]
+    assert config["kind"] == "sync" and config["batch_id"] == batch.name
+    assert "Louder!" in config["script_csv"]
+    upload(form, "bad.csv", BAD)
+    assert form.start.disabled and any("row 2" in e for e in errors(form))
+    form.target.value = ""
+    assert form.new_batch.layout.display is None and form.start.description == "Start generation"

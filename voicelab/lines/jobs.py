@@ -1,5 +1,6 @@
 """Line jobs in the job queue: validating and running a job config whose `kind` is a line
-operation ("more"), beside generation jobs (no `kind`, or "generate").
+operation ("more": more takes of one line; "sync": update a batch from an edited script, with
+`batch_id`, `script_csv` and `script_name`), beside generation jobs (no `kind`).
 
 The queue, the worker, the report notebook and the registry treat every kind alike; only
 validation (`check`) and the run (`run`) differ, and both are decided here.
@@ -12,16 +13,52 @@ from typing import Any
 
 from voicelab import generation, store
 from voicelab.config import Settings
-from voicelab.engines import get_engine
+from voicelab.engines import ENGINES, get_engine
 from voicelab.errors import BatchNotFound, JobConfigError, Problem
-from voicelab.lines import more
+from voicelab.lines import more, sync
+from voicelab.script import Script, parse_script
 
-LINE_KINDS = (more.KIND,)
+SYNC = "sync"
+LINE_KINDS = (more.KIND, SYNC)
+SYNC_FIELDS = ("kind", "batch_id", "script_csv", "script_name", "requested_by", *more.SHOWN)
 
 
 def is_line_job(raw: object) -> bool:
     """Whether a job config is a line job (else it is a generation job)."""
     return isinstance(raw, Mapping) and raw.get("kind") in LINE_KINDS
+
+
+def _batch(settings: Settings, batch_id: object) -> store.Metadata:
+    if not isinstance(batch_id, str) or not batch_id:
+        raise JobConfigError([Problem("batch_id must be a non-empty string", field="batch_id",
+                                      value=batch_id)])
+    try:
+        return store.load_metadata(store.find_batch(settings.audio_root, batch_id))
+    except BatchNotFound:
+        raise JobConfigError([Problem(f"no batch {batch_id!r}", field="batch_id",
+                                      value=batch_id)]) from None
+
+
+def sync_script(raw: Mapping[str, Any], metadata: store.Metadata) -> Script:
+    """A sync job's script, parsed with its batch engine's text limit.
+
+    Raises:
+        JobConfigError: unknown fields or no script. ScriptError: the script's own problems.
+    """
+    problems = [Problem(f"unknown field {key!r}", field=key)
+                for key in sorted(set(raw) - set(SYNC_FIELDS))]
+    text = raw.get("script_csv")
+    if not isinstance(text, str) or not text.strip():
+        problems.append(Problem("script_csv must be the edited script's CSV text",
+                                field="script_csv"))
+    if problems:
+        raise JobConfigError(problems)
+    params = metadata.get("generation_params") or {}
+    engine = ENGINES.get(params.get("engine") or "")
+    limit = engine.text_limit(params.get("model_id")) if engine else 10_000
+    return parse_script(str(text).encode("utf-8"), name=str(raw.get("script_name") or
+                                                              "script.csv"),
+                        max_text_length=limit)
 
 
 def check(raw: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
@@ -30,14 +67,14 @@ def check(raw: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
 
     Raises:
         JobConfigError: a bad field, an unknown batch, or a request that cannot be planned.
+        ScriptError: a sync's script is invalid.
     """
-    job = more.parse_more(raw)
-    try:
-        batch_dir = store.find_batch(settings.audio_root, job.batch_id)
-    except BatchNotFound:
-        raise JobConfigError([Problem(f"no batch {job.batch_id!r}", field="batch_id",
-                                      value=job.batch_id)]) from None
-    metadata = store.load_metadata(batch_dir)
+    if raw.get("kind") == SYNC:
+        metadata = _batch(settings, raw.get("batch_id"))
+        sync_script(raw, metadata)
+    else:
+        job = more.parse_more(raw)
+        metadata = _batch(settings, job.batch_id)
     params = metadata.get("generation_params") or {}
     return {**raw, "skin_name": metadata["skin_name"],
             "voice_ids": list(params.get("voice_ids") or []),
@@ -47,9 +84,19 @@ def check(raw: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
 def run(raw: Mapping[str, Any], settings: Settings, *, job_id: str | None = None,
         progress: Callable[[generation.Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None) -> generation.GenerationResult:
-    """Run a line job (see `more.run_more`), in the name of who asked for it."""
+    """Run a line job (`more.run_more`, or `sync.run_sync`) in the name of who asked for it."""
     config = check(raw, settings)
-    job = more.parse_more({k: v for k, v in raw.items() if k in more.FIELDS})
     engine = get_engine(config["engine"], settings)
-    return more.run_more(settings, job, engine, person=str(raw.get("requested_by") or "cli"),
-                         progress=progress, should_stop=should_stop, job_id=job_id)
+    person = str(raw.get("requested_by") or "cli")
+    if raw.get("kind") == SYNC:
+        batch_dir = store.find_batch(settings.audio_root, str(raw["batch_id"]))
+        metadata = store.load_metadata(batch_dir)
+        _plan, result = sync.run_sync(
+            batch_dir, sync_script(raw, metadata), engine,
+            dictionary=more.batch_dictionary(metadata, settings), person=person,
+            concurrency=settings.concurrency, progress=progress, should_stop=should_stop,
+            job_id=job_id)
+        return result
+    job = more.parse_more({k: v for k, v in raw.items() if k in more.FIELDS})
+    return more.run_more(settings, job, engine, person=person, progress=progress,
+                         should_stop=should_stop, job_id=job_id)

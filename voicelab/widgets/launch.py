@@ -22,11 +22,13 @@ from typing import Any
 
 import ipywidgets as w
 
-from voicelab import jobs, liveness, people, registry
+from voicelab import jobs, liveness, people, registry, store
 from voicelab.config import Settings
 from voicelab.engines import ENGINES, Voice, available_engines, get_engine
 from voicelab.errors import JobConfigError, Problem, ScriptError, VoicelabError
 from voicelab.jobspec import MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS, estimate, parse_config
+from voicelab.lines import jobs as lines_jobs
+from voicelab.lines import more, sync
 from voicelab.script import decode_script, parse_script
 from voicelab.widgets.views import wait_for_visit
 
@@ -124,16 +126,21 @@ class LaunchForm:
                               disabled=True, icon="play")
         self.status = w.HTML()
         self.role_note = w.HTML()
+        self.target = w.Dropdown(options=update_targets(settings), value="",
+                                 description="Batch", style=style, layout=wide)
+        self.heading = w.HTML("<h3>New batch</h3>")
+        self.new_batch = w.VBox([self.engine, self.search, self.voice_select, self.skin,
+                                 self.variants, *self.ranges.values(), self.speaker_boost,
+                                 self.model])
         for control in (self.engine, self.search, self.voice_select, self.skin, self.variants,
-                        self.speaker_boost, self.model, self.upload, *self.ranges.values()):
+                        self.speaker_boost, self.model, self.upload, self.target,
+                        *self.ranges.values()):
             control.observe(self._changed, names="value")
         self.start.on_click(lambda _: self.submit())
         self._filter_voices(preselect=True)
         self._models()
         self.widget = w.VBox([
-            w.HTML("<h3>New batch</h3>"), self.role_note, self.engine, self.search,
-            self.voice_select, self.skin, self.variants, *self.ranges.values(),
-            self.speaker_boost, self.model,
+            self.heading, self.role_note, self.target, self.new_batch,
             w.HBox([self.upload]), self.preview, self.errors, self.estimate,
             w.HBox([self.start, self.status])])
         self.widget.add_class("vl-launch")
@@ -149,7 +156,15 @@ class LaunchForm:
         return item["name"], bytes(item["content"])
 
     def config(self) -> dict[str, Any]:
-        """The job config (the API body's shape) the form describes."""
+        """The job config (the API body's shape) the form describes: a new batch, or with a
+        batch chosen under "Batch", a sync of the uploaded script into it."""
+        if self.target.value:
+            script = self.script_bytes()
+            update: dict[str, Any] = {"kind": lines_jobs.SYNC, "batch_id": self.target.value}
+            if script:
+                name, data = script
+                update["script_name"], update["script_csv"] = name, _decode(data, name)
+            return update
         settings: dict[str, Any] = {
             name: (list(slider.value) if slider.value[0] != slider.value[1]
                    else slider.value[0]) for name, slider in self.ranges.items()}
@@ -212,6 +227,14 @@ class LaunchForm:
         refusal = jobs_refusal(self.settings)
         self.role_note.value = _refusal_html(refusal)
         self.start.tooltip = refusal or None
+        updating = bool(self.target.value)
+        self.new_batch.layout.display = "none" if updating else None
+        self.heading.value = "<h3>Update an existing batch</h3>" if updating else \
+            "<h3>New batch</h3>"
+        self.start.description = "Update batch" if updating else "Start generation"
+        if updating:
+            self._changed_update(refusal)
+            return
         try:
             job = parse_config(self.config(), default_engine=self.settings.default_engine)
         except JobConfigError as exc:
@@ -223,6 +246,30 @@ class LaunchForm:
         self.errors.value = ""
         self.estimate.value = self._estimate_html(job)
         self.start.disabled = bool(refusal)
+
+    def _changed_update(self, refusal: str) -> None:
+        """The plan of a sync into the chosen batch: the lines it adds, changes and removes and
+        what it costs, before anything is spent; Start stays disabled without a valid script."""
+        config = self.config()
+        self.start.disabled = True
+        self.estimate.value = ""
+        if "script_csv" not in config:
+            self.errors.value = f"<ul class='vl-errors'><li>{UPLOAD_A_SCRIPT}</li></ul>"
+            return
+        try:
+            plan = sync_plan(self.settings, config)
+        except (JobConfigError, ScriptError) as exc:
+            problems = exc.problems
+            self.errors.value = ("<ul class='vl-errors'>" + "".join(
+                f"<li>{html.escape(str(p))}</li>" for p in problems) + "</ul>")
+            return
+        except VoicelabError as exc:
+            self.errors.value = f"<ul class='vl-errors'><li>{html.escape(str(exc))}</li></ul>"
+            return
+        self.errors.value = ""
+        self.estimate.value = ("<div class='vl-estimate'><pre>" + html.escape(plan.text())
+                               + "</pre></div>")
+        self.start.disabled = bool(refusal) or plan.diff.empty
 
     def _explain(self, problem: Problem) -> str:
         """A problem in the form's words: what to do with which control, not the config's field
@@ -317,6 +364,28 @@ class LaunchForm:
         if self.on_submit:
             self.on_submit(self.task_id)
         return self.task_id
+
+
+def update_targets(settings: Settings) -> list[tuple[str, str]]:
+    """What "Batch" offers: a new batch, or an unlocked batch to update from an edited script
+    (newest first)."""
+    options = [("New batch", "")]
+    for record in store.find_batches(settings.audio_root):
+        if not record["locked"]:
+            options.append((f"{record['skin']} · {record['voice']} · {record['batch_id']}",
+                            record["batch_id"]))
+    return options
+
+
+def sync_plan(settings: Settings, config: dict[str, Any]) -> sync.SyncPlan:
+    """The plan of a sync job's config (its batch, its script, the batch's dictionary).
+
+    Raises:
+        JobConfigError, ScriptError, BatchNotFound, MetadataError, PronunciationError.
+    """
+    metadata = store.load_metadata(store.find_batch(settings.audio_root, config["batch_id"]))
+    return sync.plan_sync(metadata, lines_jobs.sync_script(config, metadata),
+                          more.batch_dictionary(metadata, settings))
 
 
 def _decode(data: bytes, name: str) -> str:
