@@ -75,11 +75,33 @@ def test_launch_a_batch_watch_it_finish_and_open_its_board(
     link = page.locator(".vl-jobs a.vl-rank-link").first
     batch_id = link.get_attribute("href").split("batch_id=")[1]
     assert store.load_metadata(store.find_batch(root, batch_id))["complete"] is True
+    # the same page updates that batch from an edited script: the plan first, then a sync job
+    page.reload()
+    choose = page.locator(f"{field(page, 'Batch')} select")
+    choose.select_option(choose.locator(f"option:has-text('{batch_id}')").get_attribute("value"))
+    page.locator(".vl-launch h3:has-text('Update an existing batch')").wait_for()
+    edited = tmp_path / "edited.csv"
+    edited.write_bytes(SCRIPT.replace(b"Well met, traveller.", b"Well met, stranger."))
+    with page.expect_file_chooser() as chooser:
+        page.locator(".vl-launch button:has-text('Script CSV')").click()
+    chooser.value.set_files(str(edited))
+    plan = page.locator(".vl-launch .vl-estimate")
+    plan.filter(has_text="1 changed").wait_for()
+    assert "'Well met, traveller.' -> 'Well met, stranger.'" in plan.inner_text()
+    update = page.locator(".vl-launch button:has-text('Update batch')")
+    page.wait_for_function("() => !document.querySelector("
+                           "'.vl-launch .jupyter-button.mod-primary').disabled")
+    page.screenshot_as("launch_update_plan")
+    update.click()
+    page.locator(".vl-jobs .vl-state[data-state='SUCCESS']").nth(1).wait_for(timeout=240_000)
+    takes = store.load_metadata(store.find_batch(root, batch_id))["takes"]
+    assert sum(bool(t.get("stale")) for t in takes) == 1 and len(takes) == 3
     page.goto(f"{launch_server.url}/voila/render/{link.get_attribute('href')}")
     page.locator(".vl-rank-board .vl-take").first.wait_for(timeout=60_000)
     assert page.locator(".vl-rank-board").get_attribute("data-batch-id") == batch_id
-    assert page.locator(".vl-rank-board .vl-take").count() == 2
+    assert page.locator(".vl-rank-board .vl-take").count() >= 2
     page.screenshot_as("launch_to_board")
+    assert page.errors == []
 
 
 def test_the_monitor_says_when_no_worker_runs_and_what_to_do(server: ServeProcess,
