@@ -1,15 +1,18 @@
 """The ranking board: one batch's lines and takes, ranked by keys or drag-and-drop in a browser.
 
 State lives in traitlets that only Python writes; the browser sends actions (rank, lock, unlock,
-refresh, audio, export, undo, and a lead's panel, override, close, reopen) as messages, and every
+refresh, audio, export, undo, a line's note and more takes, and a lead's panel, override, close,
+reopen) as messages, and every
 rank change goes through `voicelab.panel` (on a solo batch exactly `voicelab.ranking`), on the
 current state on disk, so nothing another session wrote is ever overwritten (DESIGN decision 1).
 Who acts is asked anew at every action (`people.kernel_person`: the server's word, never the
 browser's, DESIGN decision 11), and their role decides; the board's `person`, `role` and
 `allowed` traits only let the browser hide what the role cannot do. What the traits hold depends
 on who looks (`rank_state.board_view`, DESIGN decision 12): a rater of a blind panel sees only
-their own ranks, of takes under opaque ids. docs/widget-protocol.md describes every synced trait
-and every message, both directions.
+their own ranks, of takes under opaque ids. A batch's lines change (DESIGN decision 13): the
+board shows stale and removed takes for what they are, director notes (`voicelab.lines`), and
+asks `voicelab.lines.more` for more takes of a line. docs/widget-protocol.md describes every
+synced trait and every message, both directions.
 """
 
 from __future__ import annotations
@@ -20,15 +23,15 @@ import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anywidget
 import traitlets
 
-from voicelab import export, people, ranking, store
+from voicelab import export, lines, people, ranking, store
 from voicelab import panel as panels
-from voicelab.config import get_settings
-from voicelab.errors import PanelRefused, RankError, UnknownTake, VoicelabError
+from voicelab.config import Settings, get_settings
+from voicelab.errors import LineError, PanelRefused, RankError, UnknownTake, VoicelabError
 from voicelab.widgets.rank_state import (  # PEAK_POINTS and pack_peaks: the board's API too
     PEAK_POINTS,
     SETTING_KEYS,
@@ -38,6 +41,7 @@ from voicelab.widgets.rank_state import (  # PEAK_POINTS and pack_peaks: the boa
     pack_peaks,
     rank_changes,
     rank_fields,
+    take_changes,
     take_record,
 )
 
@@ -68,7 +72,62 @@ NOW_SHOWS = {
 }
 """What the board shows in each mode, for the notes that say it changed."""
 
+PANEL_LINES = ("a panel's raters rank alone: notes and more takes wait until the panel "
+               "ends (a lead can)")
+"""Why `note` and `more` are not offered in blind and rater mode (a note may name a take)."""
+MORE_LOCKED = "batch {batch_id} is locked: a lead unlocks first"
+
 _T = TypeVar("_T")
+
+
+class MoreJobs(Protocol):
+    """What the board asks of `voicelab.lines.more` (a test passes its own). The request's
+    fields are passed as the browser sent them: lines.more checks them."""
+
+    def estimate_more(self, settings: Settings, metadata: store.Metadata, line: str, *,
+                      takes: Any, like: Any, text: Any) -> dict[str, Any]:
+        """What the request would spend (LineError: it cannot be planned)."""
+
+    def submit_more(self, settings: Settings, batch_dir: Path, line: str, *, takes: Any,
+                    like: Any, text: Any, person: str) -> str:
+        """Queue the job; its task id (LineError, BatchLocked, JobConfigError)."""
+
+    def pending_lines(self, root: Path, batch_id: str) -> dict[str, str]:
+        """Lines with a "more" job queued or running: line -> task id."""
+
+
+class LinesMore:
+    """The real `voicelab.lines.more`, imported when first used (it brings the job queue)."""
+
+    def estimate_more(self, settings: Settings, metadata: store.Metadata, line: str, *,
+                      takes: Any, like: Any, text: Any) -> dict[str, Any]:
+        """`lines.more.estimate_more` of the request, checked as a job config first
+        (JobConfigError names each bad field), with the batch's pronunciations and, when its
+        engine can run here, that engine's quota share."""
+        from voicelab.engines import available_engines, get_engine
+        from voicelab.lines import more
+
+        job = more.parse_more({"kind": more.KIND, "batch_id": metadata["batch_id"], "line": line,
+                               "takes": takes, "like": like, "text": text})
+        name = metadata["generation_params"].get("engine") or settings.default_engine
+        engine = get_engine(name, settings) if name in available_engines(settings) else None
+        return more.estimate_more(metadata, job.line, takes=job.takes, like=job.like,
+                                  text=job.text, engine=engine,
+                                  dictionary=more.batch_dictionary(metadata, settings))
+
+    def submit_more(self, settings: Settings, batch_dir: Path, line: str, *, takes: Any,
+                    like: Any, text: Any, person: str) -> str:
+        """`lines.more.submit_more`."""
+        from voicelab.lines import more
+
+        return more.submit_more(settings, batch_dir, line, takes=takes, like=like, text=text,
+                                person=person)
+
+    def pending_lines(self, root: Path, batch_id: str) -> dict[str, str]:
+        """`lines.more.pending_lines`."""
+        from voicelab.lines import more
+
+        return more.pending_lines(root, batch_id)
 
 
 class RankBoard(anywidget.AnyWidget):
@@ -117,20 +176,34 @@ class RankBoard(anywidget.AnyWidget):
     raters_offered = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """The users "Rate as a panel" offers (designers and leads), only to someone who may open
     a panel, on an open solo batch; else empty."""
+    notes = traitlets.Dict().tag(sync=True)
+    """Director notes by line (rank_state.notes_view): {text, by, at, needs_pass}; `{}` in blind
+    and rater mode."""
+    pending = traitlets.Dict().tag(sync=True)
+    """Lines with a "more takes" job queued or running: line -> task id (refreshed by refresh)."""
 
-    def __init__(self, batch_dir: Path, root: Path | None = None, **kwargs: Any) -> None:
+    landed = 0
+    """How many takes the last reload found that the board did not show (new takes landed)."""
+
+    def __init__(self, batch_dir: Path, root: Path | None = None, *,
+                 more_jobs: MoreJobs | None = None, settings: Settings | None = None,
+                 **kwargs: Any) -> None:
         """Load the board for `batch_dir`, as the person looking sees it; `root` is AUDIO_ROOT
-        (for audio URLs and the users file).
+        (for audio URLs and the users file). `more_jobs` estimates and queues more takes of a
+        line (default: voicelab.lines.more), with `settings` (default: get_settings()).
 
         Raises:
             MetadataError: the batch's metadata.json is missing or invalid.
         """
         self._batch_dir = Path(batch_dir)
         self._root = Path(root) if root is not None else None
+        self._more = more_jobs if more_jobs is not None else LinesMore()
+        self._settings = settings
         self._seen = _stat_key(self._batch_dir)
         self._view = self._load(self._person_now())
         super().__init__(**{**self._view.traits, **kwargs})
         self.show_person()
+        self.show_pending()
         self.on_msg(self._on_msg)
 
     @property
@@ -163,6 +236,8 @@ class RankBoard(anywidget.AnyWidget):
         """What the board offers `person`: their role's actions, less ranking on an open
         panel they do not rate."""
         allowed = person.allowed()
+        if self._view.mode in ("blind", "rater"):
+            allowed = [action for action in allowed if action not in ("note", "more")]
         if self._view.mode in ("blind", "rater") and not self._view.rater:
             allowed = [action for action in allowed if action not in ("rank", "undo")]
         return allowed
@@ -267,11 +342,12 @@ class RankBoard(anywidget.AnyWidget):
 
     def reload(self, person: people.Person | None = None) -> int:
         """Re-read the batch from disk and show it as `person` (default: whoever acts now)
-        sees it; return how many takes' ranks differed (0 when the mode changed)."""
+        sees it; return how many takes' ranks differed (0 when the mode changed). How many
+        takes are new is kept in `landed` (a job adding takes to a line)."""
         self._seen = _stat_key(self._batch_dir)
         view = self._load(person if person is not None else self._person_now())
         same = (view.mode, view.viewer[0]) == (self._view.mode, self._view.viewer[0])
-        changed = rank_changes(self.takes, view.traits["takes"]) if same else 0
+        changed, self.landed = take_changes(self.takes, view.traits["takes"]) if same else (0, 0)
         self._view = view
         with self.hold_sync():
             for name, value in view.traits.items():
@@ -285,12 +361,13 @@ class RankBoard(anywidget.AnyWidget):
 
     def handle(self, msg: Mapping[str, Any]) -> None:
         """Act on one message from the browser: rank, undo, lock, unlock, refresh, audio,
-        export, and a lead's panel, override, close and reopen.
+        export, note, more_estimate, more, and a lead's panel, override, close and reopen.
 
         Each action asks who acts now and whether their role allows it. Refusals never raise:
         they set `error` (a role's refusal changes nothing), and after a refused change the
         board reloads the true state from disk.
-        A rank or override message with a `seq` is acknowledged with {kind: "ack", seq, ok}.
+        A rank or override message with a `seq` is acknowledged with {kind: "ack", seq, ok};
+        more_estimate and more are answered by a message of their kind.
         The fields, replies and senders of every kind are in docs/widget-protocol.md.
         """
         kind = msg.get("kind")
@@ -320,6 +397,12 @@ class RankBoard(anywidget.AnyWidget):
             self.close_line(msg.get("line"))
         elif kind == "reopen":
             self.reopen_line(msg.get("line"))
+        elif kind == "note":
+            self.write_note(msg.get("line"), msg.get("text"), msg.get("needs_pass", False))
+        elif kind == "more_estimate":
+            self._send_estimate(msg)
+        elif kind == "more":
+            self._send_more(msg)
         else:
             self.error = f"unknown message kind {kind!r}"
 
@@ -421,6 +504,107 @@ class RankBoard(anywidget.AnyWidget):
                            "batch alone; their consensus holds the ranks.")
         return True
 
+    def write_note(self, line: object, text: object, needs_pass: object = False) -> bool:
+        """Write a line's director note and "needs another pass" flag in the acting person's
+        name (lines.set_note: a designer or lead; allowed on a locked batch; an empty text and
+        no flag removes it); the board shows it. False if refused."""
+        def do(person: people.Person, view: BoardView) -> tuple[dict[str, Any] | None]:
+            if view.mode in ("blind", "rater"):
+                raise LineError(PANEL_LINES)
+            if not isinstance(line, str):
+                raise LineError(f"a note is on a line of this batch, not {line!r}")
+            return (lines.set_note(self._batch_dir, line, text, needs_pass=needs_pass,
+                                   person=person.name),)
+
+        done = self._act("note", do)
+        if done is None:
+            return False
+        self.reload()
+        with self.hold_sync():
+            self.error = ""
+            self.notice = (f"Note saved on line {line}." if done[0]
+                           else f"Note removed from line {line}.")
+        return True
+
+    def _more_settings(self) -> Settings:
+        return self._settings if self._settings is not None else get_settings()
+
+    def _more_check(self, person: people.Person, view: BoardView) -> store.Metadata:
+        """The batch's metadata, if `person` may ask for more takes of it now.
+
+        Raises:
+            LineError: a panel's rater (blind or not) or a locked batch.
+        """
+        if view.mode in ("blind", "rater"):
+            raise LineError(PANEL_LINES)
+        metadata = store.load_metadata(self._batch_dir, check_files=False)
+        if store.is_locked(self._batch_dir):
+            raise LineError(MORE_LOCKED.format(batch_id=metadata["batch_id"]))
+        return metadata
+
+    def estimate_more(self, line: object, takes: object = 3, like: object = "auto",
+                      text: object = None) -> dict[str, Any]:
+        """What more takes of `line` would spend, before anything is spent (lines.more's
+        estimate: characters, requests, takes, quota share or None). Changes nothing.
+
+        Raises:
+            Forbidden: the role may not ask for more takes. LineError: a panel's rater, a
+                locked batch, or a request that cannot be planned (named).
+        """
+        person = self._permit("more")
+        metadata = self._more_check(person, self._view)
+        return self._more.estimate_more(self._more_settings(), metadata, str(line),
+                                        takes=takes, like=like, text=text)
+
+    def ask_more(self, line: object, takes: object = 3, like: object = "auto",
+                 text: object = None) -> str | None:
+        """Queue a job making more takes of `line` in this batch (lines.more.submit_more, in
+        the acting person's name); the line shows as pending. Its task id, None if refused."""
+        def do(person: people.Person, view: BoardView) -> str:
+            self._more_check(person, view)
+            return self._more.submit_more(self._more_settings(), self._batch_dir, str(line),
+                                          takes=takes, like=like, text=text,
+                                          person=person.name)
+
+        task_id = self._act("more", do)
+        if task_id is None:
+            return None
+        with self.hold_sync():
+            self.pending = {**self.pending, str(line): task_id}
+            self.error = ""
+            self.notice = f"Asked for {takes} more takes of {line} (job {task_id})."
+        return task_id
+
+    def _send_estimate(self, msg: Mapping[str, Any]) -> None:
+        asked = {key: msg.get(key) for key in ("line", "takes", "like", "text")}
+        reply = {"kind": "more_estimate", "seq": msg.get("seq"), **asked}
+        try:
+            estimate = self.estimate_more(asked["line"], msg.get("takes", 3),
+                                          msg.get("like", "auto"), asked["text"])
+        except VoicelabError as exc:
+            self.send({**reply, "error": str(exc)})
+            return
+        self.send({**reply, "estimate": estimate})
+
+    def _send_more(self, msg: Mapping[str, Any]) -> None:
+        task_id = self.ask_more(msg.get("line"), msg.get("takes", 3), msg.get("like", "auto"),
+                                msg.get("text"))
+        reply = {"kind": "more", "line": msg.get("line"), "takes": msg.get("takes")}
+        if task_id is None:
+            self.send({**reply, "ok": False, "error": self.error})
+        else:
+            self.send({**reply, "ok": True, "task_id": task_id})
+
+    def show_pending(self) -> dict[str, str]:
+        """Show which lines have a "more" job queued or running (`pending`); unchanged when
+        the job list cannot be read."""
+        root = self._people_root()
+        with contextlib.suppress(VoicelabError, OSError):
+            pending = dict(self._more.pending_lines(root, self.batch_id))
+            if pending != self.pending:
+                self.pending = pending
+        return dict(self.pending)
+
     def lock(self) -> bool:
         """Lock the batch (ranking.lock, in the lead's name); the board becomes read-only, and
         on a panel batch the consensus is final. False if refused."""
@@ -458,9 +642,11 @@ class RankBoard(anywidget.AnyWidget):
 
         Cheap when nothing changed (one stat). When something did, the board reloads and says so.
         Who the board acts for is shown anew too, so a role changed meanwhile shows at once, and
-        the board shows what that person sees (a panel opened or ended elsewhere included).
+        the board shows what that person sees (a panel opened or ended elsewhere included), and
+        which lines have more takes coming (`pending`).
         """
         person = self.show_person()
+        self.show_pending()
         if (_stat_key(self._batch_dir) == self._seen
                 and self._view.viewer == (person.name, person.role)):
             return 0
@@ -474,6 +660,8 @@ class RankBoard(anywidget.AnyWidget):
         parts = []
         if changed:
             parts.append(f"{changed} take{'s' if changed != 1 else ''} changed rank elsewhere")
+        if self.landed:
+            parts.append(f"{self.landed} new take{'s' if self.landed != 1 else ''}")
         if self.locked and not was_locked:
             parts.append("the batch was locked elsewhere")
         if was_locked and not self.locked:

@@ -8,7 +8,10 @@ line's takes under opaque ids, in the order shuffled for them and labelled A, B,
 settings, seeds, take numbers or file names, and gets the audio through the kernel. Nothing
 of another rater's ranks or the consensus reaches a non-lead while the panel is open.
 `take_record` is one take as the board sees it (small and JSON-ready), `pack_peaks` its
-waveform overview as bytes.
+waveform overview as bytes. A batch's lines change over time (DESIGN decision 13): a take whose
+line's text changed is `stale` (shown struck through, never ranked), the takes of a line gone
+from the script are `removed` (hidden unless asked for); `line_records` gives each line its
+current text, and `notes_view` the director notes the person may see.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from voicelab import panel, people, quality, store
 from voicelab.errors import VoicelabError
 from voicelab.panel.views import MODES, own_rank
 
-__all__ = ["MODES", "BoardView", "board_state", "board_view", "pack_peaks", "panel_report",
-           "rank_changes", "rank_fields", "take_record"]
+__all__ = ["MODES", "BoardView", "board_state", "board_view", "line_records", "notes_view",
+           "pack_peaks", "panel_report", "rank_changes", "rank_fields", "take_changes",
+           "take_record"]
 
 PEAK_POINTS = 100
 """Bytes per take in the `peaks` trait: one per 2.4 px of the board's 240 px waveform."""
@@ -47,6 +51,20 @@ def _gain_target(takes: Sequence[Mapping[str, Any]]) -> float:
     return float(statistics.median(values)) if values else -23.0
 
 
+def retired_fields(take: Mapping[str, Any]) -> dict[str, Any]:
+    """On a stale take (its line's text changed) `stale: True` and `text_was`, the text it
+    says; on a removed take (its line left the script) `removed: True`; nothing on a current
+    take, which keeps a big batch's `takes` small. Neither may be ranked (DESIGN decision 13).
+    The same in every mode: the old text is the line's, not the take's identity."""
+    fields: dict[str, Any] = {}
+    if stale := take.get("stale"):
+        fields.update(stale=True, text_was=stale.get("text_was")
+                      if isinstance(stale, Mapping) else None)
+    if take.get("removed"):
+        fields["removed"] = True
+    return fields
+
+
 def take_record(take: Mapping[str, Any], flags: list[str], target: float) -> dict[str, Any]:
     """The board's view of one take: small and JSON-ready (the waveform travels separately)."""
     facts = _quality(take)
@@ -62,6 +80,7 @@ def take_record(take: Mapping[str, Any], flags: list[str], target: float) -> dic
         "duration_s": take.get("duration_s", facts.get("duration_s")),
         "flags": list(flags),
         "gain_db": quality.loudness_gain_db(facts.get("lufs"), target, facts.get("peak_dbfs")),
+        **retired_fields(take),
     }
 
 
@@ -132,7 +151,45 @@ def blind_record(take: Mapping[str, Any], key: str, label: str, position: int,
         "duration_s": take.get("duration_s", facts.get("duration_s")),
         "flags": list(flags),
         "gain_db": quality.loudness_gain_db(facts.get("lufs"), target, facts.get("peak_dbfs")),
+        **retired_fields(take),
     }
+
+
+def line_records(takes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The batch's lines in script order (first take order): `{line, script_text, removed}`.
+
+    `script_text` is the line's current text (its current takes'), so a line whose text changed
+    shows the new text above its struck-through stale takes; while every take is stale, the
+    newest take's. `removed`: every take of the line is removed (the line left the script).
+    """
+    lines: dict[str, dict[str, Any]] = {}
+    for take in takes:
+        current = not take.get("stale") and not take.get("removed")
+        record = lines.setdefault(take["line"], {"line": take["line"], "current": False,
+                                                 "script_text": take["script_text"],
+                                                 "removed": True})
+        if current or not record["current"]:
+            record["script_text"] = take["script_text"]
+        record["current"] = record["current"] or current
+        record["removed"] = record["removed"] and bool(take.get("removed"))
+    return [{key: record[key] for key in ("line", "script_text", "removed")}
+            for record in lines.values()]
+
+
+NOTE_FIELDS = ("text", "by", "at", "needs_pass")
+
+
+def notes_view(metadata: store.Metadata, mode: str) -> dict[str, dict[str, Any]]:
+    """The director notes the board shows (`notes` trait): line -> {text, by, at, needs_pass}.
+
+    None in `blind` and `rater` mode: a panel's raters rank alone, and a note may name a take
+    ("take 3 is the one") a blind rater must not tell apart.
+    """
+    if mode in ("blind", "rater"):
+        return {}
+    notes = metadata.get("notes") or {}
+    return {line: {key: note.get(key) for key in NOTE_FIELDS}
+            for line, note in notes.items() if isinstance(note, Mapping)}
 
 
 def panel_report(metadata: store.Metadata) -> dict[str, Any]:
@@ -209,9 +266,6 @@ def board_view(batch_dir: Path, root: Path | None, person: people.Person = peopl
         shown = takes
         records = [{**take_record(take, flags[take["file"]], target),
                     **rank_fields(take, mode, person.name)} for take in takes]
-    lines: dict[str, str] = {}
-    for take in takes:
-        lines.setdefault(take["line"], take["script_text"])
     the_panel = panel.panel_of(metadata)
     offered = mode == "solo" and not locked and person.may("panel")
     traits = {
@@ -219,7 +273,8 @@ def board_view(batch_dir: Path, root: Path | None, person: people.Person = peopl
         "skin": metadata["skin_name"],
         "voice": metadata["voice_name"],
         "takes": records,
-        "lines": [{"line": line, "script_text": text} for line, text in lines.items()],
+        "lines": line_records(takes),
+        "notes": notes_view(metadata, mode),
         "peaks": b"".join(pack_peaks(_quality(t).get("peaks") or []) for t in shown),
         "audio_path": "" if mode == "blind" else _audio_path(batch_dir, root),
         "locked": locked,
@@ -250,6 +305,16 @@ def board_state(batch_dir: Path, root: Path | None,
         MetadataError: the batch's metadata.json is missing or invalid.
     """
     return board_view(batch_dir, root, person).traits
+
+
+def take_changes(before: Sequence[Mapping[str, Any]],
+                 after: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    """Between two `takes` lists: how many takes in both have a different rank, and how many
+    takes are new (a job adding takes to a line, DESIGN decision 13)."""
+    old = {t["file"]: t["rank"] for t in before}
+    new = {t["file"]: t["rank"] for t in after}
+    return (sum(old[f] != new[f] for f in old.keys() & new.keys()),
+            len(new.keys() - old.keys()))
 
 
 def rank_changes(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> int:
