@@ -758,12 +758,13 @@ test("bind_model: trait changes redraw, Python's messages reach their handlers; 
   state.derive();
   const renderer = fake_renderer();
   const audio = recorder(["receive"]);
-  const actions = recorder(["on_ack"]);
+  const actions = recorder(["on_ack", "on_estimate", "on_more"]);
   const cleanup = bind_model(model, { state, audio, renderer, actions });
   assert.deepEqual([...model.handlers.keys()].sort(), [
     "change:allowed", "change:audio_path", "change:error", "change:lines", "change:locked",
-    "change:mode", "change:notice", "change:panel", "change:peaks", "change:person",
-    "change:raters_offered", "change:role", "change:takes", "msg:custom",
+    "change:mode", "change:notes", "change:notice", "change:panel", "change:peaks",
+    "change:pending", "change:person", "change:raters_offered", "change:role", "change:takes",
+    "msg:custom",
   ]);
   model.traits.takes = [take("a1", "A", 1)];
   model.emit("change:takes");
@@ -780,8 +781,12 @@ test("bind_model: trait changes redraw, Python's messages reach their handlers; 
   model.emit("msg:custom", { kind: "ack", seq: "v:1", ok: true }, []);
   model.emit("msg:custom", { kind: "audio", file: "a1" }, [bytes]);
   model.emit("msg:custom", { kind: "export", name: "x.zip", missing: [] }, [bytes]);
+  model.emit("msg:custom", { kind: "more_estimate", seq: "e1", estimate: {} }, []);
+  model.emit("msg:custom", { kind: "more", line: "A", ok: true, task_id: "t" }, []);
   model.emit("msg:custom", { kind: "unknown" }, []);
   assert.deepEqual(actions.calls.on_ack, [[{ kind: "ack", seq: "v:1", ok: true }]]);
+  assert.deepEqual(actions.calls.on_estimate, [[{ kind: "more_estimate", seq: "e1", estimate: {} }]]);
+  assert.deepEqual(actions.calls.on_more, [[{ kind: "more", line: "A", ok: true, task_id: "t" }]]);
   assert.deepEqual(audio.calls.receive, [[{ kind: "audio", file: "a1" }, [bytes]]]);
   assert.deepEqual(renderer.calls.show_export, [[{ kind: "export", name: "x.zip", missing: [] }, bytes]]);
   cleanup();
@@ -1205,7 +1210,7 @@ test("every part a role may lack is hidden by the styles when `allowed` lacks it
     ...[...js.matchAll(/data-needs="(\w+)"/g)].map((m) => m[1]),
     ...[...js.matchAll(/dataset\.needs = "(\w+)"/g)].map((m) => m[1]),
   ]);
-  assert.deepEqual([...needs].sort(), ["export", "lock", "panel", "rank", "undo", "unlock"]);
+  assert.deepEqual([...needs].sort(), ["export", "lock", "more", "note", "panel", "rank", "undo", "unlock"]);
   for (const action of needs) {
     const rule = `.vl-rank-board:not([data-allowed~="${action}"]) [data-needs~="${action}"]`;
     assert.ok(css.includes(rule), `rank_board.css does not hide ${action}`);

@@ -30,12 +30,12 @@ const synced = (source) => all(source, /^ {4}(\w+) = traitlets\.\w+\(.*\.tag\(sy
 test("every kind the board's JS sends is handled by RankBoard.handle, and back", () => {
   const js_sends = all(board_js, /model\.send\(\{ kind: "(\w+)"/g);
   const py_handles = all(board_py, /kind == "(\w+)"/g);
-  assert.deepEqual(sorted(js_sends), ["audio", "close", "export", "lock", "override", "panel",
-    "rank", "refresh", "reopen", "undo", "unlock"]);
+  assert.deepEqual(sorted(js_sends), ["audio", "close", "export", "lock", "more", "more_estimate",
+    "note", "override", "panel", "rank", "refresh", "reopen", "undo", "unlock"]);
   assert.deepEqual(sorted(py_handles), sorted(js_sends));
   const py_sends = all(board_py, /"kind": "(\w+)"/g);
   const js_handles = all(board_js, /msg\?\.kind === "(\w+)"/g);
-  assert.deepEqual(sorted(py_sends), ["ack", "audio", "export"]);
+  assert.deepEqual(sorted(py_sends), ["ack", "audio", "export", "more", "more_estimate"]);
   assert.deepEqual(sorted(js_handles), sorted(py_sends));
 });
 

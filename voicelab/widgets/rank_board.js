@@ -7,9 +7,10 @@
  * (tests/js/rank_board.test.mjs); `default` is the widget.
  *
  * State comes from Python traits (takes, lines, peaks, locked, error, notice, person, role,
- * allowed, mode, panel, ...). Actions go to Python as messages (rank, undo, lock, unlock,
- * refresh, audio, export; a lead's panel, override, close, reopen) and Python answers some
- * (ack, audio, export): docs/widget-protocol.md describes every trait and message. The cascade
+ * allowed, mode, panel, notes, pending, ...). Actions go to Python as messages (rank, undo,
+ * lock, unlock, refresh, audio, export, note, more_estimate, more; a lead's panel, override,
+ * close, reopen) and Python answers some (ack, audio, export, more_estimate, more):
+ * docs/widget-protocol.md describes every trait and message. The cascade
  * is computed here only to show a rank change at once, and Python's reply (the true state)
  * replaces it. `allowed` (what the person's role may do) only hides controls and refuses at
  * once what Python would refuse: Python asks the server who acts, at every action.
@@ -20,9 +21,15 @@
  * read-only, and a Disagreements view where the lead sets a line's final ranks). The board
  * shows what the traits hold; Python decides what they may hold.
  *
+ * A batch's lines change (DESIGN decision 13): a `stale` take (its line's text changed) is shown
+ * struck through and a `removed` one (its line left the script) only with "Show removed"; neither
+ * can be ranked, and neither counts in a line's slots or the progress. A line carries a director
+ * note (`n`), and more takes of it can be asked for (`g`); the new takes show when they land.
+ *
  * @typedef {{file: string, line: string, take_number: number, rank: number|null,
  *   ranked_at: string|null, ranked_by: string|null, settings: Object<string, number|boolean>,
- *   duration_s: number|null, flags: string[], gain_db: number, label?: string}} Take
+ *   duration_s: number|null, flags: string[], gain_db: number, label?: string,
+ *   stale?: boolean, text_was?: string|null, removed?: boolean}} Take
  */
 
 export const MAX_RANK = 5;
@@ -35,6 +42,8 @@ const DECODED_KEEP = 32;
 const PREFETCH_AHEAD = 2;
 const PENDING_TIMEOUT_MS = 15000;
 const NOTICE_MS = 6000;
+export const MAX_MORE = 20; // takes one "more takes" request may ask for (voicelab.lines.plan)
+const ESTIMATE_DELAY_MS = 250;
 
 /**
  * A line's ranks after giving `file` the rank `rank` (null clears): DESIGN decision 1, the same
@@ -133,6 +142,10 @@ export function action_for_key(event) {
       return { type: "disagreements" };
     case "c":
       return { type: "close_line" };
+    case "n":
+      return { type: "note" };
+    case "g":
+      return { type: "more" };
     default:
       return null;
   }
@@ -154,20 +167,59 @@ export function group_takes(lines, takes) {
   return groups;
 }
 
-/** Whether a line has its best take (a take ranked 1). */
+/**
+ * Why a take cannot be ranked: "stale" (its line's text changed), "removed" (its line left the
+ * script), or "" (a current take).
+ */
+export function retired(take) {
+  if (take?.stale) return "stale";
+  return take?.removed ? "removed" : "";
+}
+
+/** Whether a take counts: neither stale nor removed (only those hold slots and count). */
+export const is_current = (take) => !retired(take);
+
+/** What a stale take's badge says on hover: the line's text it says. */
+export function stale_title(take) {
+  const was = take?.text_was;
+  return was ? `text was: “${was}”` : "its line's text changed";
+}
+
+/** Why a rank key, drop or × on a stale or removed take changes nothing ("" for a current one). */
+export function retired_message(take) {
+  const why = retired(take);
+  if (why === "stale") {
+    return `${take_label(take)} is stale: its line's text changed (${stale_title(take)}). Rank its new takes.`;
+  }
+  if (why === "removed") return `${take_label(take)} is removed: its line is gone from the script.`;
+  return "";
+}
+
+/** Whether a line's takes are all removed (the line left the script); false with no takes. */
+export function line_removed(line_takes) {
+  return line_takes.length > 0 && line_takes.every((t) => t.removed);
+}
+
+/** Whether a line has its best take (a current take ranked 1). */
 export function has_best(line_takes, rank_of) {
-  return line_takes.some((t) => rank_of.get(t.file) === 1);
+  return line_takes.some((t) => is_current(t) && rank_of.get(t.file) === 1);
 }
 
 /**
- * Progress: lines with a rank-1 take, out of all lines.
+ * Progress: lines with a rank-1 current take, out of the lines still in the script (a line
+ * whose takes are all removed does not count).
  * @param {Map<string, Take[]>} groups
  * @param {Map<string, number|null>} rank_of
  */
 export function progress(groups, rank_of) {
   let done = 0;
-  for (const list of groups.values()) if (has_best(list, rank_of)) done += 1;
-  return { done, total: groups.size };
+  let total = 0;
+  for (const list of groups.values()) {
+    if (line_removed(list)) continue;
+    total += 1;
+    if (has_best(list, rank_of)) done += 1;
+  }
+  return { done, total };
 }
 
 /**
@@ -182,7 +234,7 @@ export function progress(groups, rank_of) {
 export function visible_lines(groups, rank_of, only_unranked, sticky) {
   const names = [...groups.keys()];
   if (!only_unranked) return names;
-  return names.filter((n) => sticky.has(n) || !has_best(groups.get(n), rank_of));
+  return names.filter((n) => sticky.has(n) || !(has_best(groups.get(n), rank_of) || line_removed(groups.get(n))));
 }
 
 /**
@@ -353,9 +405,80 @@ export function chosen_raters(ticked, typed) {
   return [...new Set(names.filter(Boolean))];
 }
 
+/**
+ * A line's director note as its header shows it, and its tooltip: "text" and "alice, 2026-03-01
+ * 14:05 UTC: text"; both "" without a note. A note with only the flag has no text.
+ * @param {{text: string, by: string, at: string, needs_pass: boolean}|undefined} note
+ */
+export function note_label(note) {
+  if (!note) return { text: "", title: "" };
+  const when = typeof note.at === "string" ? note.at.replace("T", " ").slice(0, 16) : "";
+  const who = [note.by, when && `${when} UTC`].filter(Boolean).join(", ");
+  const pass = note.needs_pass ? " (needs another pass)" : "";
+  return { text: note.text ?? "", title: `${who}${pass}: ${note.text || "no text"}` };
+}
+
+/**
+ * The "more takes" request the dialog sends, from what it holds: `takes` a whole number 1-20
+ * (else null: the dialog says so), `like` 1 ("like the #1") or null ("the batch's ranges"),
+ * and `text` the edited line, or null when it is empty or the line's text as it is.
+ * @param {{takes: string|number, like: string, text: string}} fields
+ * @param {string} current_text the line's text now
+ */
+export function more_request({ takes, like, text }, current_text) {
+  const count = Number(takes);
+  const whole = Number.isInteger(count) && count >= 1 && count <= MAX_MORE ? count : null;
+  const edited = String(text ?? "").trim();
+  return {
+    takes: whole,
+    like: like === "1" || like === 1 ? 1 : null,
+    text: edited && edited !== String(current_text ?? "").trim() ? edited : null,
+  };
+}
+
+/** The same request: what an estimate was made for is what would be sent. */
+export const same_request = (a, b) =>
+  Boolean(a && b) && a.line === b.line && a.takes === b.takes && a.like === b.like && a.text === b.text;
+
+const count_of = (n, word) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * The estimate as the "more takes" dialog shows it, before anything is spent: "3 takes · 3
+ * requests · 126 characters", then the quota share when the engine has one ("0.4 % of the
+ * 30,000 characters left"; "not enough" when it is short), or why it is not known.
+ * @param {{takes: number, requests: number, characters: number, quota: object|null,
+ *   text_changed?: boolean}} estimate
+ */
+export function estimate_label(estimate) {
+  if (!estimate) return "";
+  const parts = [count_of(estimate.takes ?? 0, "take"), count_of(estimate.requests ?? 0, "request"),
+    count_of(estimate.characters ?? 0, "character")];
+  const quota = estimate.quota;
+  if (quota && typeof quota.error === "string") parts.push(`quota not known: ${quota.error}`);
+  else if (quota && typeof quota.remaining === "number") {
+    const share = typeof quota.share === "number" ? `${(quota.share * 100).toFixed(1)} % of` : "all of";
+    const left = `${share} the ${quota.remaining.toLocaleString("en")} characters left`;
+    parts.push(quota.enough === false ? `not enough: ${left}` : left);
+  } else parts.push("no quota (a local engine)");
+  if (estimate.text_changed) parts.push("the line's current takes go stale");
+  return parts.join(" · ");
+}
+
+/** A pending line's badge: "3 takes coming" (when this view asked for them), else "takes coming". */
+export function pending_label(takes) {
+  return Number.isInteger(takes) && takes > 0 ? `${count_of(takes, "take")} coming` : "takes coming";
+}
+
+/** What a "more takes" on a locked batch says (voicelab rank_board.MORE_LOCKED, in words). */
+export const MORE_LOCKED_MESSAGE = "This batch is locked: a lead unlocks it first to ask for more takes.";
+/** Notes and more takes on a panel rater's board (voicelab rank_board.PANEL_LINES). */
+export const PANEL_LINES_MESSAGE =
+  "A panel's raters rank alone: notes and more takes wait until the panel ends (a lead can).";
+
 const ACTION_WORDS = {
   ...{ rank: "rank", undo: "undo", lock: "lock a batch", unlock: "unlock a batch" },
   ...{ export: "export", panel: "run a rating panel" },
+  ...{ note: "write director notes", more: "ask for more takes" },
 };
 
 /** Rank keys on a lead's panel board outside Disagreements (voicelab rank_board.LEAD_RANKS). */
@@ -365,14 +488,19 @@ export const LEAD_RANK_MESSAGE =
 /**
  * Why the board refuses an action the role does not allow, at once and without asking Python:
  * "View only: a viewer cannot rank." (a role that may not rank), "Only this panel's raters
- * rank here." (a designer or lead on a panel they do not rate), else "Only a lead can lock a
- * batch." (the lead's actions).
+ * rank here." (a designer or lead on a panel they do not rate), notes and more takes on a
+ * panel rater's board (PANEL_LINES_MESSAGE) or by a viewer ("View only: a viewer cannot write
+ * director notes."), else "Only a lead can lock a batch." (the lead's actions).
  * @param {string} role the `role` trait
  * @param {string} action a key of ACTION_WORDS
  * @param {string} [mode] the `mode` trait
  */
 export function refusal(role, action, mode = "solo") {
   const words = ACTION_WORDS[action] ?? action;
+  if (action === "note" || action === "more") {
+    if (mode === "blind" || mode === "rater") return PANEL_LINES_MESSAGE;
+    return `View only: a ${role || "viewer"} cannot ${words}.`;
+  }
   if (action === "rank" || action === "undo") {
     const panel = (mode === "blind" || mode === "rater") && (role === "designer" || role === "lead");
     if (panel) return "You are not one of this panel's raters: only its raters rank here.";
@@ -441,6 +569,9 @@ const TEMPLATE = `
     <span class="vl-progress" data-done="0" data-total="0"></span>
     <span class="vl-view-only" data-lacks="rank">View only</span>
     <label class="vl-toggle"><input type="checkbox" class="vl-filter-unranked"> Unranked only</label>
+    <label class="vl-toggle vl-show-removed" hidden
+      title="Show the takes of lines gone from the script, greyed (they keep their ranks, never exported)">
+      <input type="checkbox" class="vl-show-removed-toggle"> Show removed</label>
     <label class="vl-toggle"><input type="checkbox" class="vl-loop-toggle"> Loop</label>
     <label class="vl-toggle" title="Play every take at the same loudness (measured at generation)">
       <input type="checkbox" class="vl-loudness-toggle" checked> Match loudness</label>
@@ -489,7 +620,36 @@ const TEMPLATE = `
       <button type="button" class="vl-panel-cancel">Cancel</button>
     </div>
   </div>
-  <div class="vl-scroll"><div class="vl-spacer"></div></div>
+  <div class="vl-scroll"><div class="vl-spacer">
+    <div class="vl-note-editor vl-popover" role="dialog" aria-modal="false" aria-label="Director note" hidden>
+      <div class="vl-popover-title vl-note-title"></div>
+      <textarea class="vl-note-input" rows="3" maxlength="2000" aria-label="Note"
+        placeholder="What should the next pass change?"></textarea>
+      <label class="vl-toggle"><input type="checkbox" class="vl-note-pass"> Needs another pass</label>
+      <div class="vl-popover-buttons">
+        <button type="button" class="vl-note-save">Save</button>
+        <button type="button" class="vl-note-cancel">Cancel</button>
+        <span class="vl-popover-hint"><kbd>Ctrl</kbd>+<kbd>Enter</kbd> saves · <kbd>Esc</kbd> cancels · an empty note without the flag is removed</span>
+      </div>
+    </div>
+    <div class="vl-more-dialog vl-popover" role="dialog" aria-modal="false" aria-label="More takes" hidden>
+      <div class="vl-popover-title vl-more-title"></div>
+      <div class="vl-more-fields">
+        <label>How many <input type="number" class="vl-more-count" min="1" max="20" step="1" value="3"></label>
+        <label>Settings <select class="vl-more-like">
+          <option value="1">like the #1 (close to its settings, new seeds)</option>
+          <option value="ranges">the batch's ranges</option></select></label>
+      </div>
+      <label class="vl-more-text-label">Text <input type="text" class="vl-more-text"
+        aria-label="Text of the line" title="Edit the line to say something new: its current takes then go stale"></label>
+      <div class="vl-more-estimate" role="status"></div>
+      <div class="vl-popover-buttons">
+        <button type="button" class="vl-more-submit" disabled>Ask for takes</button>
+        <button type="button" class="vl-more-cancel">Cancel</button>
+        <span class="vl-popover-hint">Nothing is spent until you ask · <kbd>Esc</kbd> cancels</span>
+      </div>
+    </div>
+  </div></div>
   <div class="vl-legend">
     <span data-needs="rank"><kbd>1</kbd>–<kbd>5</kbd> rank</span>
     <span data-needs="rank"><kbd>0</kbd>/<kbd>⌫</kbd> clear</span>
@@ -499,6 +659,8 @@ const TEMPLATE = `
     <span><kbd>Space</kbd> play/pause</span>
     <span><kbd>Enter</kbd> play, then next take</span>
     <span data-needs="rank">drag a take onto a rank slot</span>
+    <span data-needs="note"><kbd>n</kbd> note on the line</span>
+    <span data-needs="more"><kbd>g</kbd> more takes of the line</span>
     <span data-needs="panel" data-mode-only="lead"><kbd>d</kbd> Disagreements</span>
     <span data-needs="panel" data-mode-only="lead"><kbd>c</kbd> close or reopen the line</span>
   </div>`;
@@ -661,16 +823,25 @@ export function create_view_state(model, { view_id = Math.random().toString(36).
     matched: true,
     dragging: null,
     disagreements: false, // a lead's Disagreements view
+    show_removed: false, // "Show removed": the takes of lines gone from the script, greyed
+    asked: new Map(), // task id -> how many takes this view asked for (the pending badge)
     view: null,
   };
 
   /** How the person sees the batch: solo, lead, blind or rater (the `mode` trait). */
   state.mode = () => model.get("mode") || "solo";
 
-  /** Recompute `view` from the traits and the pending changes; keep focus on a shown take. */
+  /**
+   * Recompute `view` from the traits and the pending changes; keep focus on a shown take.
+   * Removed takes (and lines) are left out unless `show_removed`; the cascade of pending
+   * changes still counts them, as Python's does (they keep their ranks).
+   */
   state.derive = () => {
     const takes = model.get("takes") ?? [];
-    const groups = group_takes(model.get("lines") ?? [], takes);
+    const shown_takes = state.show_removed ? takes : takes.filter((t) => !t.removed);
+    const all_lines = model.get("lines") ?? [];
+    const shown_lines = state.show_removed ? all_lines : all_lines.filter((l) => !l.removed);
+    const groups = group_takes(shown_lines, shown_takes);
     const rank_of = apply_pending(takes, state.pending);
     if (state.mode() !== "lead") state.disagreements = false;
     const panel = model.get("panel") ?? {};
@@ -685,9 +856,12 @@ export function create_view_state(model, { view_id = Math.random().toString(36).
     const take_of = new Map(takes.map((t) => [t.file, t]));
     const index_of = new Map(takes.map((t, i) => [t.file, i]));
     const row_index = new Map(rows.map((r, i) => [r.key, i]));
+    const text_of = new Map(all_lines.map((l) => [l.line, l.script_text ?? ""]));
+    const has_removed = takes.some((t) => t.removed);
     state.view = {
       ...{ takes, groups, rank_of, lines, rows, height, order },
-      ...{ take_of, index_of, row_index, panel, panel_lines },
+      ...{ take_of, index_of, row_index, panel, panel_lines, text_of, has_removed },
+      ...{ notes: model.get("notes") ?? {}, pending: model.get("pending") ?? {} },
     };
     if (!take_of.has(state.focused) || !order.includes(state.focused)) {
       state.focused = order[0] ?? null;
@@ -756,6 +930,15 @@ export function create_view_state(model, { view_id = Math.random().toString(36).
     state.sticky = new Set(lines.filter((n) => !has_best(groups.get(n), rank_of)));
     state.derive();
   };
+
+  /** "Show removed": the takes of lines gone from the script, greyed, or not. */
+  state.set_show_removed = (on) => {
+    state.show_removed = Boolean(on);
+    state.derive();
+  };
+
+  /** Whether a line may get more takes now (the role, the mode, an open batch). */
+  state.more_offered = () => state.may("more") && !state.readonly();
 
   /** The message box's text: a local message, else Python's `error` unless dismissed. */
   state.message = () => {
@@ -881,12 +1064,36 @@ export function create_audio(model, state, hooks) {
 
 // --- rows --------------------------------------------------------------------------------
 
-/** A line's header row: its name, script text and the five rank slots. */
+/** A small button of a line's header ("Note", "More takes…"), shown to roles that may. */
+function line_button(cls, label, line, needs, title) {
+  const button = make_node("button", cls, label);
+  button.type = "button";
+  button.dataset.line = line;
+  button.dataset.needs = needs;
+  button.title = title;
+  return button;
+}
+
+/**
+ * A line's header row: its name and script text, its director note, the pending badge of more
+ * takes coming, the Note and More takes buttons, and the five rank slots.
+ */
 function build_line_row(line) {
   const row = make_node("div", "vl-row vl-line");
   row.dataset.line = line;
   const text = make_node("div", "vl-line-text");
   text.append(make_node("span", "vl-line-name", line), make_node("span", "vl-line-script"));
+  const note = make_node("div", "vl-line-note");
+  note.hidden = true;
+  note.append(make_node("span", "vl-needs-pass", "needs another pass"), make_node("span", "vl-note-text"));
+  const pending = make_node("span", "vl-line-pending");
+  pending.hidden = true;
+  const actions = make_node("div", "vl-line-actions");
+  actions.append(
+    line_button("vl-note-button", "Note", line, "note", "Write a director note on this line (n)"),
+    line_button("vl-more-button", "More takes…", line, "more",
+      "Ask for more takes of this line, like its best take or across the batch's ranges (g)"),
+  );
   const slots = make_node("div", "vl-slots");
   for (let rank = 1; rank <= MAX_RANK; rank += 1) {
     const slot = make_node("div", "vl-slot");
@@ -897,8 +1104,34 @@ function build_line_row(line) {
   }
   const panel = make_node("div", "vl-line-panel");
   panel.hidden = true;
-  row.append(text, panel, slots);
+  row.append(text, note, pending, actions, panel, slots);
   return row;
+}
+
+/**
+ * A line header's note (text, a "needs another pass" badge; the author and time on hover)
+ * and its "takes coming" badge while a job makes more takes of it.
+ * @param {{note: object|undefined, task: string|undefined, coming: number|undefined}} shown
+ */
+function fill_line_extras(row, { note, task, coming }) {
+  const box = row.querySelector(".vl-line-note");
+  if (box) {
+    const { text, title } = note_label(note);
+    box.hidden = !note;
+    box.dataset.needsPass = String(Boolean(note?.needs_pass));
+    box.querySelector(".vl-needs-pass").hidden = !note?.needs_pass;
+    const text_node = box.querySelector(".vl-note-text");
+    if (text_node.textContent !== text) text_node.textContent = text;
+    if (box.title !== title) box.title = title;
+  }
+  const badge = row.querySelector(".vl-line-pending");
+  if (badge) {
+    badge.hidden = !task;
+    badge.dataset.task = task ?? "";
+    const label = task ? pending_label(coming) : "";
+    if (badge.textContent !== label) badge.textContent = label;
+    badge.title = task ? `Job ${task} is making more takes of this line; they show when they land` : "";
+  }
 }
 
 /**
@@ -953,12 +1186,13 @@ function fill_line_row(row, { line, script, list, rank_of, readonly, locked, pan
   const panel_box = row.querySelector(".vl-line-panel");
   if (panel_box) fill_line_panel(panel_box, line, panel_line ?? null, locked);
   row.dataset.ranked = String(has_best(list, rank_of));
+  row.classList.toggle("vl-removed", line_removed(list));
   const script_node = row.querySelector(".vl-line-script");
   if (script_node.textContent !== script) script_node.textContent = script;
   row.querySelector(".vl-line-text").title = `${line}: ${script}`;
   for (const slot of row.querySelectorAll(".vl-slot")) {
     const rank = Number(slot.dataset.rank);
-    const holder = list.find((t) => rank_of.get(t.file) === rank);
+    const holder = list.find((t) => !t.stale && rank_of.get(t.file) === rank);
     const current = slot.dataset.file ?? "";
     if ((holder?.file ?? "") === current) continue;
     for (const child of [...slot.children]) if (child.className !== "vl-slot-label") child.remove();
@@ -966,7 +1200,7 @@ function fill_line_row(row, { line, script, list, rank_of, readonly, locked, pan
       slot.dataset.file = holder.file;
       const chip = make_node("span", "vl-slot-take", take_label(holder));
       chip.dataset.dragFile = holder.file;
-      chip.draggable = !readonly;
+      chip.draggable = !readonly && is_current(holder);
       const clear = make_node("button", "vl-slot-clear", "×");
       clear.type = "button";
       clear.title = "Clear this rank";
@@ -979,8 +1213,9 @@ function fill_line_row(row, { line, script, list, rank_of, readonly, locked, pan
     slot.classList.toggle("vl-filled", Boolean(holder));
   }
   for (const chip of row.querySelectorAll(".vl-slot-take")) {
-    chip.draggable = !readonly;
-    const who = ranked_label(list.find((t) => t.file === chip.dataset.dragFile));
+    const holder = list.find((t) => t.file === chip.dataset.dragFile);
+    chip.draggable = !readonly && is_current(holder);
+    const who = ranked_label(holder);
     if (chip.title !== who) chip.title = who;
   }
 }
@@ -998,11 +1233,8 @@ function build_take_row(take) {
   const canvas = make_node("canvas", "vl-wave-canvas");
   wave.append(canvas, make_node("div", "vl-playhead"));
   const flags = make_node("span", "vl-flags");
-  for (const flag of take.flags ?? []) {
-    const badge = make_node("span", "vl-flag", flag.replaceAll("_", " "));
-    badge.dataset.flag = flag;
-    flags.append(badge);
-  }
+  const retired_badge = make_node("span", "vl-retired");
+  retired_badge.hidden = true;
   const settings = make_node("span", "vl-settings", settings_label(take.settings));
   const shown = Object.keys(take.settings ?? {}).length > 0; // none on a blind board
   settings.title = shown ? JSON.stringify(take.settings) : "";
@@ -1016,6 +1248,7 @@ function build_take_row(take) {
     make_node("span", "vl-duration", format_duration(take.duration_s)),
     raters,
     settings,
+    retired_badge, // at the end: the columns of stale and current takes stay aligned
     flags,
   );
   return row;
@@ -1048,9 +1281,38 @@ function fill_raters(box, ranks) {
  * @param {{take: Take, rank: number|null, focused: boolean, playing: boolean, readonly: boolean,
  *   duration_s: number|undefined, raters: {name: string, rank: number|null}[]|null}} shown
  */
+/**
+ * A take row's QC flags, and what it is if it cannot be ranked: a "stale" badge (the line's old
+ * text on hover) or a "removed" one. Stale marks come while the board is open (a sync), and
+ * flags compare the takes of a line, so both follow the traits.
+ */
+function fill_take_marks(row, take) {
+  const why = retired(take);
+  row.classList.toggle("vl-stale", why === "stale");
+  row.classList.toggle("vl-removed", why === "removed");
+  const badge = row.querySelector(".vl-retired");
+  if (badge) {
+    badge.hidden = !why;
+    badge.dataset.why = why;
+    badge.textContent = why;
+    badge.title = why === "stale" ? `Stale, not ranked: ${stale_title(take)}`
+      : why === "removed" ? "Removed: its line is gone from the script; never exported" : "";
+  }
+  const flags = row.querySelector(".vl-flags");
+  const key = (take.flags ?? []).join(" ");
+  if (!flags || flags.dataset.key === key) return;
+  flags.dataset.key = key;
+  flags.replaceChildren(...(take.flags ?? []).map((flag) => {
+    const node = make_node("span", "vl-flag", flag.replaceAll("_", " "));
+    node.dataset.flag = flag;
+    return node;
+  }));
+}
+
 function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s, raters }) {
   const raters_box = row.querySelector(".vl-raters");
   if (raters_box) fill_raters(raters_box, raters ?? null);
+  fill_take_marks(row, take);
   const saved = take.rank ?? null;
   row.dataset.rank = rank === null ? "" : String(rank);
   row.dataset.rankedBy = take.ranked_by ?? "";
@@ -1061,7 +1323,7 @@ function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s
   row.classList.toggle("vl-pending", rank !== saved);
   row.classList.toggle("vl-focused", focused);
   row.classList.toggle("vl-playing", playing);
-  row.draggable = !readonly;
+  row.draggable = !readonly && is_current(take);
   row.querySelector(".vl-play").textContent = playing ? "❚❚" : "▶";
   const duration = format_duration(duration_s);
   const duration_node = row.querySelector(".vl-duration");
@@ -1153,8 +1415,10 @@ export function create_toolbar(root, model, state) {
   const unlock_button = root.querySelector(".vl-unlock-button");
   const undo_button = root.querySelector(".vl-undo-button");
   const view_only = root.querySelector(".vl-view-only");
+  const show_removed = root.querySelector(".vl-show-removed");
   const update = () => {
     const locked = state.readonly();
+    if (show_removed) show_removed.hidden = !state.view.has_removed && !state.show_removed;
     const person = model.get("person") || "unknown";
     const mode = state.mode();
     view_only.title =
@@ -1317,6 +1581,167 @@ export function create_panel_dialog(root, model, state) {
 }
 
 /**
+ * Put a line's popover (note editor, "more takes" dialog) just under the line's header, over its
+ * takes; false when the line is not shown (filtered out), so the popover closes.
+ */
+function place_popover(popover, state, line) {
+  const index = state.view.row_index.get(`L:${line}`);
+  if (index === undefined) return false;
+  popover.style.top = `${state.view.rows[index].top + LINE_HEIGHT}px`;
+  return true;
+}
+
+/**
+ * The note editor of a line: `open(line)` fills it from the line's note (`notes`), under the
+ * line's header, with the focus in the text; `fields()` is what Save sends ({line, text,
+ * needs_pass}). Closed by Save, Cancel or Escape (the focus goes back to the board), and hidden
+ * once the role may no longer write notes or the line is no longer shown.
+ * @param {{querySelector: Function, focus: Function}} root the board's root element
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ */
+export function create_note_editor(root, model, state) {
+  const editor = root.querySelector(".vl-note-editor");
+  const title = root.querySelector(".vl-note-title");
+  const input = root.querySelector(".vl-note-input");
+  const pass = root.querySelector(".vl-note-pass");
+  let line = null;
+  const open = (which) => {
+    if (!which || !state.may("note") || !place_popover(editor, state, which)) return;
+    line = which;
+    const note = (model.get("notes") ?? {})[which];
+    title.textContent = `Director note on ${which}`;
+    input.value = note?.text ?? "";
+    pass.checked = Boolean(note?.needs_pass);
+    editor.dataset.line = which;
+    editor.hidden = false;
+    input.focus();
+  };
+  const close = () => {
+    editor.hidden = true;
+    line = null;
+    focus_board(root);
+  };
+  const fields = () => ({ line, text: input.value, needs_pass: Boolean(pass.checked) });
+  const update = () => {
+    if (editor.hidden) return;
+    if (!state.may("note") || !place_popover(editor, state, line)) close();
+  };
+  return { open, close, fields, is_open: () => !editor.hidden, update };
+}
+
+/**
+ * The "more takes" dialog of a line: `open(line)` (a role that may, on an open batch) offers how
+ * many (1-20, 3), "like the #1" (the default when the line has a rank-1 current take, and only
+ * then) or "the batch's ranges", and the line's text to edit; `request()` is what it asks for
+ * ({line, takes, like, text}: `more_request`). The estimate Python sends back for the request
+ * as it stands is shown (`show_estimate`), and only then can it be sent; `show_result` takes
+ * Python's `more` reply: closes on success, says why otherwise. Hidden once no longer offered
+ * (the batch locked, the role lost) or the line is no longer shown.
+ * @param {{querySelector: Function, focus: Function}} root the board's root element
+ * @param {{get: Function}} model
+ * @param {ReturnType<typeof create_view_state>} state
+ */
+export function create_more_dialog(root, model, state) {
+  const dialog = root.querySelector(".vl-more-dialog");
+  const title = root.querySelector(".vl-more-title");
+  const count = root.querySelector(".vl-more-count");
+  const like = root.querySelector(".vl-more-like");
+  const text = root.querySelector(".vl-more-text");
+  const estimate_box = root.querySelector(".vl-more-estimate");
+  const submit = root.querySelector(".vl-more-submit");
+  let line = null;
+  let expected = null; // {seq, request}: the estimate asked for last
+  let estimated = null; // the request the shown estimate is for
+  let sending = false;
+
+  const request = () => ({ line, ...more_request({ takes: count.value, like: like.value, text: text.value },
+    state.view.text_of.get(line)) });
+  const refresh_submit = () => {
+    const now = request();
+    submit.disabled = sending || !same_request(now, estimated);
+    submit.textContent = now.takes ? `Ask for ${count_of(now.takes, "take")}` : "Ask for takes";
+  };
+  const say = (message, kind) => {
+    estimate_box.textContent = message;
+    estimate_box.dataset.kind = kind;
+  };
+  const open = (which) => {
+    if (!which || !state.more_offered() || !place_popover(dialog, state, which)) return;
+    line = which;
+    const best = has_best(state.view.groups.get(which) ?? [], state.view.rank_of);
+    title.textContent = `More takes of ${which}`;
+    count.value = "3";
+    like.querySelector("option[value='1']").disabled = !best;
+    like.value = best ? "1" : "ranges";
+    text.value = state.view.text_of.get(which) ?? "";
+    Object.assign(dialog.dataset, { line: which });
+    expected = estimated = null;
+    sending = false;
+    say("Estimating…", "wait");
+    refresh_submit();
+    dialog.hidden = false;
+    count.focus();
+  };
+  const close = () => {
+    dialog.hidden = true;
+    line = expected = estimated = null;
+    focus_board(root);
+  };
+  /** An estimate was asked for `req` with `seq`: only its answer counts. */
+  const expect = (seq, req) => {
+    expected = { seq, request: req };
+    estimated = null;
+    say("Estimating…", "wait");
+    refresh_submit();
+  };
+  /** What the dialog says when the request cannot be sent as it is (no estimate asked). */
+  const invalid = (message) => {
+    expected = estimated = null;
+    say(message, "error");
+    refresh_submit();
+  };
+  /** Python's `more_estimate` reply; replies to earlier requests, or other views', are ignored. */
+  const show_estimate = (msg) => {
+    if (dialog.hidden || !expected || msg.seq !== expected.seq) return false;
+    if (msg.error) say(msg.error, "error");
+    else {
+      estimated = expected.request;
+      say(`Estimate: ${estimate_label(msg.estimate)}`, "estimate");
+    }
+    refresh_submit();
+    return true;
+  };
+  const start = () => {
+    sending = true;
+    say("Asking…", "wait");
+    refresh_submit();
+  };
+  /** Python's `more` reply: true when the job was queued (the dialog closes). */
+  const show_result = (msg) => {
+    if (dialog.hidden || !sending || msg.line !== line) return false;
+    sending = false;
+    if (msg.ok) {
+      close();
+      return true;
+    }
+    say(msg.error || "Refused.", "error");
+    refresh_submit();
+    return false;
+  };
+  const update = () => {
+    if (dialog.hidden) return;
+    if (!state.more_offered() || !place_popover(dialog, state, line)) close();
+  };
+  return {
+    ...{ open, close, request, expect, invalid, show_estimate, start, show_result, update },
+    changed: refresh_submit,
+    is_open: () => !dialog.hidden,
+    ready: () => !submit.disabled,
+  };
+}
+
+/**
  * Offer `bytes` as the file `name` through the link `link`, and start the download: the link
  * stays shown ("Download <name>") for another try; the object URL it held before is released.
  * @param {{href: string, download: string, textContent: string, hidden: boolean,
@@ -1423,6 +1848,8 @@ export function create_line_list(root, model, state, audio) {
     const { rank_of } = state.view;
     const locked = state.readonly();
     fill_line_row(row, { line, script, list, rank_of, readonly: frozen(), locked, panel_line: panel_line(line) });
+    const task = state.view.pending[line];
+    fill_line_extras(row, { note: state.view.notes[line], task, coming: state.asked.get(task) });
   };
 
   const fill_take = (row, file) => {
@@ -1502,6 +1929,26 @@ export function create_line_list(root, model, state, audio) {
     }
   };
 
+  /** Where the focused take's row is in the viewport, to keep it there when rows move. */
+  const anchor = () => {
+    const index = state.view?.row_index.get(`T:${state.focused}`);
+    if (index === undefined) return null;
+    const top = state.view.rows[index].top - scroller.scrollTop;
+    return top >= 0 && top < (scroller.clientHeight || 600) ? { file: state.focused, top } : null;
+  };
+
+  /**
+   * After new traits (takes landing on a line above, a sync), scroll so the focused take stays
+   * where it was on screen: what the user looks at does not jump.
+   */
+  const restore = (was) => {
+    if (!was || state.focused !== was.file) return;
+    const index = state.view.row_index.get(`T:${was.file}`);
+    if (index === undefined) return;
+    const moved = state.view.rows[index].top - scroller.scrollTop - was.top;
+    if (moved) scroller.scrollTop += moved;
+  };
+
   /** A decoded take: its row (if mounted) gets the real waveform and duration. */
   const redraw_take = (file) => {
     const row = mounted.get(`T:${file}`);
@@ -1519,6 +1966,7 @@ export function create_line_list(root, model, state, audio) {
 
   return {
     ...{ scroller, update, update_playhead, ensure_visible, redraw_take, redraw_waves },
+    ...{ anchor, restore },
     scroll_to_top: () => (scroller.scrollTop = 0),
   };
 }
@@ -1538,6 +1986,8 @@ export function create_renderer(el, model, state, audio) {
   const dialog = create_lock_dialog(root, model, state);
   const panel_bar = create_panel_bar(root, model, state);
   const panel_dialog = create_panel_dialog(root, model, state);
+  const note_editor = create_note_editor(root, model, state);
+  const more_dialog = create_more_dialog(root, model, state);
   const exporter = create_export(root, state);
   const messages = create_messages(root, model, state);
   const list = create_line_list(root, model, state, audio);
@@ -1558,6 +2008,8 @@ export function create_renderer(el, model, state, audio) {
     frame = 0;
     mark_board(root, model, state, player);
     for (const part of [toolbar, panel_bar, dialog, panel_dialog, exporter, messages, list]) part.update();
+    note_editor.update(); // after the rows: they place it
+    more_dialog.update();
     draw_playhead();
   };
   const schedule = () => {
@@ -1576,8 +2028,18 @@ export function create_renderer(el, model, state, audio) {
     root.remove();
   };
 
-  const { scroller, ensure_visible, redraw_take, redraw_waves, scroll_to_top } = list;
+  const { scroller, ensure_visible, redraw_take, redraw_waves, scroll_to_top, anchor, restore } = list;
+  /** Open a line's popover (the other one closes), its line's header in view. */
+  const popover = (part, other) => (line) => {
+    other.is_open() && other.close();
+    const first = state.view.groups.get(line)?.[0];
+    if (first) ensure_visible(first.file);
+    part.open(line);
+  };
   return {
+    ...{ anchor, restore, note_editor, more_dialog },
+    open_note: popover(note_editor, more_dialog),
+    open_more: popover(more_dialog, note_editor),
     ...{ root, scroller, draw, schedule, schedule_playhead, ensure_visible, redraw_take, redraw_waves },
     ...{ show_local, show_notice: messages.show_notice, focus: () => focus_board(root) },
     ...{ open_confirm: dialog.open, close_confirm: dialog.close, confirm_open: dialog.is_open },
@@ -1629,6 +2091,11 @@ export function create_actions(model, state, audio, renderer) {
    * Disagreements: the normal view shows the consensus.
    */
   const send_rank = (file, rank) => {
+    const why = retired_message(state.view.take_of.get(file));
+    if (why) {
+      renderer.show_local(why); // Python would refuse it too (TakeRetired)
+      return;
+    }
     const kind = state.rank_kind();
     if (!kind) {
       renderer.show_local(LEAD_RANK_MESSAGE);
@@ -1678,6 +2145,81 @@ export function create_actions(model, state, audio, renderer) {
     return true;
   };
 
+  /** The line the line keys (n, g) act on: the focused take's. */
+  const focused_line = () => state.line_of(state.focused);
+
+  /** Open the note editor of a line (n, "Note"), if the role may write notes. */
+  const open_note = (line = focused_line()) => {
+    if (!line) return;
+    if (!state.may("note")) renderer.show_local(refusal(model.get("role"), "note", state.mode()));
+    else renderer.open_note(line);
+  };
+
+  /** Save: the note to Python, which writes it in the person's name; the editor closes. */
+  const save_note = () => {
+    const { line, text, needs_pass } = renderer.note_editor.fields();
+    if (!line || refuse("note", { locked: false })) return;
+    model.send({ kind: "note", line, text, needs_pass });
+    renderer.note_editor.close();
+  };
+
+  let estimates = 0;
+  let estimate_timer = 0;
+
+  /** Open the "more takes" dialog of a line (g, "More takes…") and ask for its estimate. */
+  const open_more = (line = focused_line()) => {
+    if (!line) return;
+    if (!state.may("more")) renderer.show_local(refusal(model.get("role"), "more", state.mode()));
+    else if (state.readonly()) renderer.show_local(MORE_LOCKED_MESSAGE);
+    else {
+      renderer.open_more(line);
+      estimate_more();
+    }
+  };
+
+  /** Ask Python what the dialog's request would spend; only the last answer is shown. */
+  const estimate_more = () => {
+    clearTimeout(estimate_timer);
+    const dialog = renderer.more_dialog;
+    if (!dialog.is_open()) return;
+    const request = dialog.request();
+    if (request.takes === null) {
+      dialog.invalid(`How many: a whole number from 1 to ${MAX_MORE}.`);
+      return;
+    }
+    const seq = `e${++estimates}:${Math.random().toString(36).slice(2, 8)}`;
+    dialog.expect(seq, request);
+    const { line, takes, like, text } = request;
+    model.send({ kind: "more_estimate", line, takes, like, text, seq });
+  };
+
+  /** The dialog's fields changed: the shown estimate no longer holds; ask again, shortly. */
+  const more_changed = () => {
+    renderer.more_dialog.changed();
+    clearTimeout(estimate_timer);
+    estimate_timer = setTimeout(estimate_more, ESTIMATE_DELAY_MS);
+  };
+
+  /** "Ask for N takes": the request just estimated, to Python, which queues the job. */
+  const ask_more = () => {
+    const dialog = renderer.more_dialog;
+    if (!dialog.is_open() || !dialog.ready()) return;
+    if (!state.more_offered()) {
+      renderer.show_local(state.readonly() ? MORE_LOCKED_MESSAGE : refusal(model.get("role"), "more", state.mode()));
+      return;
+    }
+    const { line, takes, like, text } = dialog.request();
+    dialog.start();
+    model.send({ kind: "more", line, takes, like, text });
+  };
+
+  /** Python's `more` reply: a queued job's takes are counted for the line's pending badge. */
+  const on_more = (msg) => {
+    if (msg.ok && msg.task_id) state.asked.set(msg.task_id, msg.takes);
+    renderer.more_dialog.show_result(msg);
+    renderer.schedule();
+  };
+
   /** Python's `ack` of a rank message. */
   const on_ack = (msg) => {
     if (state.settle(msg.seq)) renderer.schedule();
@@ -1708,6 +2250,8 @@ export function create_actions(model, state, audio, renderer) {
   return {
     ...{ set_focus, send_rank, on_ack, expire_pending, refuse, undo, lock, unlock, export_selects },
     ...{ close_line, reopen_line, toggle_line, toggle_disagreements, open_panel },
+    ...{ open_note, save_note, open_more, estimate_more, more_changed, ask_more, on_more },
+    on_estimate: (msg) => renderer.more_dialog.show_estimate(msg),
     refresh: () => model.send({ kind: "refresh" }),
   };
 }
@@ -1748,6 +2292,13 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
     }
     if (hit(".vl-panel-cancel")) return renderer.close_panel_dialog();
     if (hit(".vl-panel-dialog")) return; // its checkboxes and text field keep the focus
+    if (hit(".vl-note-button")) return actions.open_note(hit(".vl-note-button").dataset.line);
+    if (hit(".vl-more-button")) return actions.open_more(hit(".vl-more-button").dataset.line);
+    if (hit(".vl-note-save")) return actions.save_note();
+    if (hit(".vl-note-cancel")) return renderer.note_editor.close();
+    if (hit(".vl-more-submit")) return actions.ask_more();
+    if (hit(".vl-more-cancel")) return renderer.more_dialog.close();
+    if (hit(".vl-popover")) return; // its fields keep the focus
     if (hit(".vl-disagreements-button")) {
       actions.toggle_disagreements();
       return renderer.focus();
@@ -1818,7 +2369,11 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
   const on_change = (event) => {
     const target = event.target;
     if (target.closest?.(".vl-panel-dialog")) return; // the dialog's choices: nothing to redraw
-    if (target.matches(".vl-filter-unranked")) {
+    if (target.closest?.(".vl-more-dialog")) return actions.more_changed?.();
+    if (target.closest?.(".vl-note-editor")) return;
+    if (target.matches(".vl-show-removed-toggle")) {
+      state.set_show_removed(target.checked);
+    } else if (target.matches(".vl-filter-unranked")) {
       state.filter_unranked(target.checked);
       renderer.scroll_to_top();
     } else if (target.matches(".vl-loop-toggle")) {
@@ -1831,16 +2386,43 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
     renderer.schedule();
   };
 
-  return listen(root, { click: on_click, change: on_change });
+  /** Typing in the "more takes" dialog: the estimate follows (the change event comes late). */
+  const on_input = (event) => {
+    if (event.target.closest?.(".vl-more-dialog")) actions.more_changed?.();
+  };
+
+  return listen(root, { click: on_click, change: on_change, input: on_input });
 }
 
 /**
- * The board's keys (`action_for_key`); typing in a text field and the open dialog (lock, or
- * "Rate as a panel") come first: there only Escape counts, and closes it.
+ * Keys while a line's popover is open: Escape closes it, Ctrl+Enter (Cmd+Enter) saves the note,
+ * Enter in a field of the "more takes" dialog asks (once its estimate shows); every other key
+ * is the fields'. True when a popover is open (the board's own keys then do nothing).
+ */
+function popover_key(event, renderer, actions) {
+  const note = renderer.note_editor;
+  const more = renderer.more_dialog;
+  const open = note?.is_open() ? note : more?.is_open() ? more : null;
+  if (!open) return false;
+  const save = event.key === "Enter" && (event.ctrlKey || event.metaKey);
+  if (event.key === "Escape") open.close();
+  else if (open === note && save) actions.save_note();
+  else if (open === more && event.key === "Enter" && event.target.matches?.("input")) actions.ask_more();
+  else return true;
+  event.preventDefault();
+  event.stopPropagation();
+  return true;
+}
+
+/**
+ * The board's keys (`action_for_key`); typing in a text field and the open dialog (lock, "Rate
+ * as a panel", a line's note or more takes) come first: there only Escape (and a popover's
+ * save keys) count.
  */
 export function bind_keys(root, { state, audio, renderer, actions }) {
   const on_key = (event) => {
     const target = event.target;
+    if (popover_key(event, renderer, actions)) return;
     if (renderer.panel_dialog_open?.()) {
       if (event.key === "Escape") renderer.close_panel_dialog();
       return;
@@ -1860,6 +2442,8 @@ export function bind_keys(root, { state, audio, renderer, actions }) {
     else if (action.type === "undo") actions.undo();
     else if (action.type === "disagreements") actions.toggle_disagreements?.();
     else if (action.type === "close_line") actions.toggle_line?.();
+    else if (action.type === "note") actions.open_note?.();
+    else if (action.type === "more") actions.open_more?.();
     else if (action.type === "take") actions.set_focus(step_take(order, state.focused, action.delta));
     else if (action.type === "line") {
       actions.set_focus(step_line(lines, groups, state.line_of(state.focused), action.delta));
@@ -1889,8 +2473,10 @@ export function bind_drag_drop(root, { state, renderer, actions }) {
   const on_drag_start = (event) => {
     const source = event.target.closest?.("[data-drag-file]");
     const action = drag_action();
-    if (source && !state.readonly() && action && !state.may(action)) actions.refuse(action);
-    if (!source || state.readonly() || !action || !state.may(action)) {
+    const why = source ? retired_message(state.view.take_of.get(source.dataset.dragFile)) : "";
+    if (why) renderer.show_local(why);
+    else if (source && !state.readonly() && action && !state.may(action)) actions.refuse(action);
+    if (!source || why || state.readonly() || !action || !state.may(action)) {
       event.preventDefault();
       return;
     }
@@ -1931,10 +2517,20 @@ export function bind_drag_drop(root, { state, renderer, actions }) {
   });
 }
 
-/** Trait changes and Python's messages (`ack`, `export`, `audio`: docs/widget-protocol.md). */
+/**
+ * Trait changes and Python's messages (`ack`, `export`, `audio`, `more_estimate`, `more`:
+ * docs/widget-protocol.md).
+ */
 export function bind_model(model, { state, audio, renderer, actions }) {
   const on_state = () => {
     state.derive();
+    renderer.schedule();
+  };
+  /** New takes (a job's landing, a sync): the focused take stays where it is on screen. */
+  const on_takes = () => {
+    const was = renderer.anchor?.();
+    state.derive();
+    renderer.restore?.(was);
     renderer.schedule();
   };
   const on_peaks = () => {
@@ -1949,9 +2545,12 @@ export function bind_model(model, { state, audio, renderer, actions }) {
     if (msg?.kind === "ack") actions.on_ack(msg);
     else if (msg?.kind === "export") renderer.show_export(msg, buffers?.[0]);
     else if (msg?.kind === "audio") audio.receive(msg, buffers);
+    else if (msg?.kind === "more_estimate") actions.on_estimate(msg);
+    else if (msg?.kind === "more") actions.on_more(msg);
   };
   return subscribe(model, {
-    ...{ "change:takes": on_state, "change:lines": on_state },
+    ...{ "change:takes": on_takes, "change:lines": on_state },
+    ...{ "change:notes": on_state, "change:pending": on_state },
     ...{ "change:locked": on_state, "change:audio_path": on_state },
     ...{ "change:allowed": renderer.schedule, "change:role": renderer.schedule },
     ...{ "change:person": renderer.schedule, "change:raters_offered": renderer.schedule },
