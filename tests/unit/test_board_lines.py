@@ -22,6 +22,7 @@ from tests.unit.test_board_people import Visit, history_of, snapshot
 from voicelab import lines, ranking, registry, store
 from voicelab.config import Settings
 from voicelab.errors import BatchLocked, LineError
+from voicelab.widgets import views
 from voicelab.widgets.rank_board import RankBoard
 from voicelab.widgets.rank_state import PEAK_POINTS
 
@@ -405,3 +406,35 @@ def test_the_real_submit_queues_a_more_job_that_the_board_shows_pending(
     assert snapshot(batch) == before, "queued: nothing is made until a worker runs it"
     again = RankBoard(batch, root=root, settings=Settings(audio_root=root))
     assert again.pending == {"Line_2": task_id}, "another board sees it pending"
+
+
+# --- the batch list counts notes -------------------------------------------------------------
+
+
+def test_note_counts_count_lines_with_a_note_and_those_needing_another_pass() -> None:
+    assert views.note_counts({"takes": []}) == {"notes": 0, "needs_pass": 0}
+    notes = {"A": {"text": "x", "needs_pass": True}, "B": {"text": "", "needs_pass": True},
+             "C": {"text": "y", "needs_pass": False}}
+    assert views.note_counts({"notes": notes}) == {"notes": 3, "needs_pass": 2}
+    assert views.note_counts({"notes": "broken"}) == {"notes": 0, "needs_pass": 0}
+
+
+def test_the_batch_list_shows_each_batchs_notes_and_follows_new_ones(
+        batch: Path, root: Path) -> None:
+    quiet = make_batch(root, skin="Quiet", lines=2)
+    lines.set_note(batch, "Line_1", "Warmer", needs_pass=True, person="lena")
+    lines.set_note(batch, "Line_2", "Fine as is", person="lena")
+    box = views.batches_view(root=root)
+    (search, refresh), table = box.children[0].children, box.children[1]
+    assert f'data-batch-id="{batch.name}" data-locked="false" data-notes="2" ' \
+           'data-needs-pass="1"' in table.value
+    assert "2 notes · <span class=\"vl-batch-pass\">1 needs another pass</span>" in table.value
+    assert f'data-batch-id="{quiet.name}" data-locked="false" data-notes="0"' in table.value
+    lines.set_note(quiet, "Line_2", "", needs_pass=True, person="lena")
+    lines.set_note(batch, "Line_2", "Again", needs_pass=True, person="lena")
+    refresh.click()
+    assert f'data-batch-id="{quiet.name}" data-locked="false" data-notes="1" ' \
+           'data-needs-pass="1"' in table.value
+    assert "2 notes · <span class=\"vl-batch-pass\">2 need another pass</span>" in table.value
+    search.value = "Quiet"
+    assert f'data-batch-id="{batch.name}"' not in table.value and "1 note · " in table.value

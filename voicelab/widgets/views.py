@@ -1,6 +1,8 @@
 """What the dashboards show: the functions notebooks call, so notebooks hold no logic.
 
-`batches_view()` lists every batch with a filter and links to the ranking dashboard;
+`batches_view()` lists every batch with a filter and links to the ranking dashboard, with each
+batch's director notes counted (`note_counts`: the lines with a note, and those needing another
+pass);
 `rank_view(batch_id)` is that dashboard; `query_param(name)` reads the page's URL query in
 Voila (waiting for the request first when the kernel was preheated, as `wait_for_visit` does).
 """
@@ -10,9 +12,10 @@ from __future__ import annotations
 import html
 import os
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict
 
 import ipywidgets
 
@@ -36,6 +39,8 @@ _TABLE_CSS = """<style>
 .vl-batch-list .vl-batch-table td.vl-num { font-variant-numeric: tabular-nums; }
 .vl-batch-list .vl-batch-table a { color: var(--jp-content-link-color, #1976d2); }
 .vl-batch-list .vl-batch-row[data-locked="true"] .vl-batch-state { font-weight: 600; }
+.vl-batch-list .vl-batch-notes { white-space: nowrap; }
+.vl-batch-list .vl-batch-pass { color: var(--jp-warn-color1, #f57c00); font-weight: 600; }
 .vl-batch-list .vl-batch-empty { color: var(--jp-ui-font-color2, #666); padding: 8px 0; }
 </style>"""
 
@@ -114,24 +119,84 @@ def matches(record: store.BatchRecord, query: str) -> bool:
     return all(word in text for word in query.lower().split())
 
 
-def batch_table_html(records: Sequence[store.BatchRecord], query: str = "") -> str:
-    """The batch list as an HTML table (rows filtered by `query`), each linking to its board."""
+class NoteCounts(TypedDict):
+    """A batch's director notes, counted for the batch list."""
+
+    notes: int
+    """Lines with a note (text, or only the "needs another pass" flag)."""
+    needs_pass: int
+    """Lines flagged "needs another pass"."""
+
+
+def note_counts(metadata: Mapping[str, object]) -> NoteCounts:
+    """How many of a batch's lines have a director note, and how many need another pass
+    (`metadata["notes"]`, voicelab.lines.set_note); pure."""
+    notes = metadata.get("notes")
+    entries = [n for n in notes.values() if isinstance(n, Mapping)] \
+        if isinstance(notes, Mapping) else []
+    return {"notes": len(entries), "needs_pass": sum(n.get("needs_pass") is True for n in entries)}
+
+
+_counted: dict[str, tuple[tuple[int, int], NoteCounts]] = {}
+"""Batch folder -> (metadata.json's mtime and size, its note counts): a filter keystroke or a
+rescan reads only the metadata that changed."""
+
+
+def batch_note_counts(records: Sequence[store.BatchRecord]) -> dict[str, NoteCounts]:
+    """The note counts of these batches (by `path`), read from their metadata.json only when
+    it changed since last counted; a batch that cannot be read counts none."""
+    counts: dict[str, NoteCounts] = {}
+    for record in records:
+        path = record["path"]
+        try:
+            st = os.stat(os.path.join(path, store.METADATA_NAME))
+            key = (st.st_mtime_ns, st.st_size)
+            cached = _counted.get(path)
+            if cached is None or cached[0] != key:
+                cached = key, note_counts(store.load_metadata(path, check_files=False))
+                _counted[path] = cached
+            counts[path] = cached[1]
+        except (OSError, VoicelabError):
+            counts[path] = {"notes": 0, "needs_pass": 0}
+    return counts
+
+
+def _notes_cell(counts: NoteCounts) -> str:
+    if not counts["notes"]:
+        return '<td class="vl-batch-notes">&ndash;</td>'
+    notes = f"{counts['notes']} note{'s' if counts['notes'] != 1 else ''}"
+    flagged = (f' · <span class="vl-batch-pass">{counts["needs_pass"]} need'
+               f'{"s" if counts["needs_pass"] == 1 else ""} another pass</span>'
+               if counts["needs_pass"] else "")
+    return f'<td class="vl-batch-notes">{notes}{flagged}</td>'
+
+
+def batch_table_html(records: Sequence[store.BatchRecord], query: str = "",
+                     notes: Mapping[str, NoteCounts] | None = None) -> str:
+    """The batch list as an HTML table (rows filtered by `query`), each linking to its board,
+    with its director notes counted (`notes` by batch path; default: `batch_note_counts` of the
+    rows shown)."""
     shown = [r for r in records if matches(r, query)]
+    counted = batch_note_counts(shown) if notes is None else notes
     head = "".join(
-        f"<th>{h}</th>" for h in ("Skin", "Voice", "Batch", "Generated", "Takes", "Ranked", "State")
+        f"<th>{h}</th>"
+        for h in ("Skin", "Voice", "Batch", "Generated", "Takes", "Ranked", "Notes", "State")
     )
     rows = []
     for r in shown:
+        counts = counted.get(r["path"], {"notes": 0, "needs_pass": 0})
         href = f"{RANK_PAGE}?{urllib.parse.urlencode({'batch_id': r['batch_id']})}"
         share = r["ranked_count"] / r["take_count"] if r["take_count"] else 0.0
         bid, locked = html.escape(r["batch_id"]), str(r["locked"]).lower()
         rows.append(
-            f'<tr class="vl-batch-row" data-batch-id="{bid}" data-locked="{locked}">'
+            f'<tr class="vl-batch-row" data-batch-id="{bid}" data-locked="{locked}" '
+            f'data-notes="{counts["notes"]}" data-needs-pass="{counts["needs_pass"]}">'
             f"<td>{html.escape(r['skin'])}</td><td>{html.escape(r['voice'])}</td>"
             f'<td><a class="vl-batch-link" href="{html.escape(href)}">{bid}</a></td>'
             f"<td>{html.escape(_when(r['generated_at_utc']))}</td>"
             f'<td class="vl-num">{r["take_count"]}</td>'
             f'<td class="vl-num">{r["ranked_count"]} ({share:.0%})</td>'
+            f"{_notes_cell(counts)}"
             f'<td class="vl-batch-state">{"locked" if r["locked"] else "open"}</td></tr>'
         )
     count = f'<div class="vl-batch-count">{len(shown)} of {len(records)} batches</div>'
@@ -146,8 +211,8 @@ def batches_view(root: Path | None = None, query: str = "") -> ipywidgets.VBox:
     """Every batch under `root` (default AUDIO_ROOT), newest first, with a live text filter.
 
     Classes for pages and tests: `.vl-batch-list` (the box), `.vl-batch-filter` (the filter
-    input's widget), `.vl-batch-refresh` (rescan button), `tr.vl-batch-row[data-batch-id]`,
-    `a.vl-batch-link`.
+    input's widget), `.vl-batch-refresh` (rescan button), `tr.vl-batch-row[data-batch-id]`
+    (with `data-notes` and `data-needs-pass`), `a.vl-batch-link`, `td.vl-batch-notes`.
     """
     root = Path(root) if root is not None else get_settings().audio_root
     records = {"all": store.find_batches(root)}
