@@ -9,6 +9,16 @@ It follows /work/shared/reference/elevenlabs-api-full.md §8: on TTS it checks, 
 faults, the quota (401 quota_exceeded) and the concurrency limit (429), and finally answers 200
 with a real MP3 tone and the API's headers. Test-only routes: `GET /_fake/stats` and
 `POST /_fake/fail_next` ({"n", "kind", "retry_after"}) for a fake running in another process.
+
+Pronunciation dictionaries (elevenlabs-api.md, "Pronunciation dictionaries"):
+`POST /v1/pronunciation-dictionaries/add-from-rules` checks the body (422 list shape: `name` and
+`rules` required; each rule a `string_to_replace`, a `type` alias or phoneme, an `alias`, or a
+`phoneme` with an `alphabet`; optional booleans `case_sensitive`, `word_boundaries`), then the key
+(401), then the alphabet (400 unless ipa or cmu-arpabet); it remembers the dictionary and answers
+its `id` and `version_id`. TTS checks `pronunciation_dictionary_locators` the same way: shape at
+the schema layer (422), then, after the key, at most 3 and every id (and version) known (400).
+Every dictionary received is in `dictionaries` (id -> body and version) and the TTS log keeps each
+request body as sent, so a test sees exactly what reached the service.
 """
 
 from __future__ import annotations
@@ -39,6 +49,8 @@ FAULTS = ("429_busy", "429_concurrent", "500", "503", "drop", "truncate", "garba
 SAMPLE_RATE = 44_100
 SECONDS_PER_CHAR = 0.06
 MAX_AUDIO_S = 3.0
+MAX_LOCATORS = 3
+ALPHABETS = ("ipa", "cmu-arpabet")
 MODELS: dict[str, tuple[str, int, str, bool]] = {  # id -> name, max chars, group, can TTS
     "eleven_multilingual_v2": ("Eleven Multilingual v2", 10_000, "standard", True),
     "eleven_flash_v2_5": ("Eleven Flash v2.5", 40_000, "turbo", True),
@@ -94,7 +106,8 @@ class FakeElevenLabs:
 
     `concurrency_limit=None` admits everything (then `max_in_flight` shows the client's own
     concurrency); `quota` is in billed characters (`cost_factor` x text length); `faults` are
-    drawn at `fault_rate` from FAULTS; `tts_log` keeps the last 1000 TTS bodies as sent.
+    drawn at `fault_rate` from FAULTS; `tts_log` keeps the last 1000 TTS bodies as sent;
+    `dictionaries` holds every pronunciation dictionary added (id -> name, rules, version_id).
     Counters: `requests` (all routes), `routes`, `tts` (by outcome), `characters_billed`,
     `in_flight` and `max_in_flight` (admitted TTS requests).
     """
@@ -127,6 +140,7 @@ class FakeElevenLabs:
         self.slow_seconds = slow_seconds
         self.cost_factor, self.cost_header = cost_factor, cost_header
         self.tts_log: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.dictionaries: dict[str, dict[str, Any]] = {}
         self.voices = _make_voices(voices, seed)
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -341,6 +355,85 @@ def validate_tts_body(body: Any) -> list[dict[str, Any]]:
                              or not 0 <= seed <= 4_294_967_295):
         errors.append({"type": "int_range", "loc": ["body", "seed"], "input": seed,
                        "msg": "Must be integer between 0 and 4294967295"})
+    errors += _locator_errors(body.get("pronunciation_dictionary_locators"))
+    return errors
+
+
+def _string_error(loc: list[Any], value: Any, *, required: bool = True) -> dict[str, Any] | None:
+    if value is None and required:
+        return {"type": "missing", "loc": loc, "msg": "Field required", "input": None}
+    if value is not None and not isinstance(value, str):
+        return {"type": "string_type", "loc": loc, "msg": "Input should be a valid string",
+                "input": value}
+    return None
+
+
+def _locator_errors(locators: Any) -> list[dict[str, Any]]:
+    """The schema layer's errors for `pronunciation_dictionary_locators` (null or a list)."""
+    if locators is None:
+        return []
+    loc: list[Any] = ["body", "pronunciation_dictionary_locators"]
+    if not isinstance(locators, list):
+        return [{"type": "list_type", "loc": loc, "msg": "Input should be a valid list",
+                 "input": locators}]
+    errors: list[dict[str, Any]] = []
+    for i, item in enumerate(locators):
+        if not isinstance(item, dict):
+            errors.append({"type": "model_attributes_type", "loc": [*loc, i],
+                           "msg": "Input should be a valid dictionary or object", "input": item})
+            continue
+        for name, required in (("pronunciation_dictionary_id", True), ("version_id", False)):
+            error = _string_error([*loc, i, name], item.get(name), required=required)
+            if error:
+                errors.append(error)
+    return errors
+
+
+def validate_rules_body(body: Any) -> list[dict[str, Any]]:
+    """The 422 errors for an add-from-rules body: a name and a list of alias or phoneme rules."""
+    if not isinstance(body, dict):
+        return [{"type": "model_attributes_type", "loc": ["body"],
+                 "msg": "Input should be a valid dictionary or object", "input": body}]
+    errors: list[dict[str, Any]] = []
+    error = _string_error(["body", "name"], body.get("name"))
+    if error:
+        errors.append(error)
+    rules = body.get("rules")
+    if not isinstance(rules, list):
+        missing = rules is None
+        errors.append({"type": "missing" if missing else "list_type", "loc": ["body", "rules"],
+                       "msg": "Field required" if missing else "Input should be a valid list",
+                       "input": rules})
+        return errors
+    for i, rule in enumerate(rules):
+        loc: list[Any] = ["body", "rules", i]
+        if not isinstance(rule, dict):
+            errors.append({"type": "model_attributes_type", "loc": loc, "input": rule,
+                           "msg": "Input should be a valid dictionary or object"})
+            continue
+        kind = rule.get("type")
+        if kind not in ("alias", "phoneme"):
+            errors.append({"type": "union_tag_invalid" if kind else "union_tag_not_found",
+                           "loc": loc, "input": rule,
+                           "msg": "Input tag does not match any of the expected tags: 'alias', "
+                                  "'phoneme'" if kind else
+                                  "Unable to extract tag using discriminator 'type'"})
+            continue
+        loc = [*loc, kind]
+        needed = ("string_to_replace", "alias") if kind == "alias" else (
+            "string_to_replace", "phoneme", "alphabet")
+        for name in needed:
+            error = _string_error([*loc, name], rule.get(name))
+            if error:
+                errors.append(error)
+            elif name == "string_to_replace" and not rule[name]:
+                errors.append({"type": "string_too_short", "loc": [*loc, name], "input": "",
+                               "ctx": {"min_length": 1},
+                               "msg": "String should have at least 1 character"})
+        for name in ("case_sensitive", "word_boundaries"):
+            if name in rule and not isinstance(rule[name], bool):
+                errors.append({"type": "bool_type", "loc": [*loc, name], "input": rule[name],
+                               "msg": "Input should be a valid boolean"})
     return errors
 
 
@@ -497,6 +590,10 @@ class _Handler(BaseHTTPRequestHandler):
             fake.fail_next(int(order.get("n", 1)), str(order.get("kind")), order.get("retry_after"))
             self._json(200, fake.stats())
             return
+        if path == "/v1/pronunciation-dictionaries/add-from-rules":
+            fake._count("pronunciation_dictionaries")
+            self._add_dictionary(raw)
+            return
         if not (path.startswith("/v1/text-to-speech/") and path.count("/") == 3):
             fake._count("other")
             self._json(404, {"detail": "Not Found"})
@@ -507,6 +604,59 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(ValueError):
             fake.tts_log.append({"voice_id": voice_id, "query": query, "body": json.loads(raw)})
         self._tts(voice_id, raw)
+
+    def _add_dictionary(self, raw: bytes) -> None:
+        fake = self.server_fake
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            self._json(422, _validation([{"type": "json_invalid", "loc": ["body", 0],
+                                          "msg": "JSON decode error", "input": {},
+                                          "ctx": {"error": str(exc)}}]))
+            return
+        errors = validate_rules_body(body)
+        if errors:
+            self._json(422, _validation(errors))
+            return
+        if not self._authorized():
+            return
+        for rule in body["rules"]:
+            if rule["type"] == "phoneme" and rule["alphabet"] not in ALPHABETS:
+                self._detail(400, "invalid_alphabet", f"Alphabet {rule['alphabet']!r} is not "
+                             f"supported; use one of {', '.join(ALPHABETS)}.")
+                return
+        rng = random.Random()
+        ident, version = _random_id(rng), _random_id(rng)
+        with fake._lock:
+            fake.dictionaries[ident] = {"name": body["name"], "rules": body["rules"],
+                                        "description": body.get("description"),
+                                        "version_id": version}
+        self._json(200, {"id": ident, "name": body["name"], "created_by": "fake-user",
+                         "creation_time_unix": int(time.time()), "version_id": version,
+                         "version_rules_num": len(body["rules"]),
+                         "description": body.get("description"),
+                         "permission_on_resource": "admin"})
+
+    def _locators_refused(self, locators: list[dict[str, Any]] | None) -> bool:
+        """Refuse (400) more than 3 locators or an unknown dictionary or version."""
+        fake = self.server_fake
+        if not locators:
+            return False
+        if len(locators) > MAX_LOCATORS:
+            fake._outcome("400")
+            self._detail(400, "too_many_pronunciation_dictionaries", f"A request may use at most "
+                         f"{MAX_LOCATORS} pronunciation dictionaries, not {len(locators)}.")
+            return True
+        with fake._lock:
+            known = {k: v["version_id"] for k, v in fake.dictionaries.items()}
+        for locator in locators:
+            ident, version = locator["pronunciation_dictionary_id"], locator.get("version_id")
+            if ident not in known or (version is not None and version != known[ident]):
+                fake._outcome("400")
+                self._detail(400, "pronunciation_dictionary_not_found", "Pronunciation "
+                             f"dictionary {ident} (version {version}) was not found.")
+                return True
+        return False
 
     def _tts(self, voice_id: str, raw: bytes) -> None:
         fake = self.server_fake
@@ -531,6 +681,8 @@ class _Handler(BaseHTTPRequestHandler):
             fake._outcome("400")
             self._detail(400, "model_not_found", f"A model with model ID {model_id} does not "
                          "exist or cannot do text to speech.")
+            return
+        if self._locators_refused(body.get("pronunciation_dictionary_locators")):
             return
         if voice_id not in fake.voice_ids:
             fake._outcome("404")

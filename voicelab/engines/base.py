@@ -8,6 +8,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from voicelab.config import Settings
+from voicelab.pronunciation import Dictionary
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,13 @@ class Engine(Protocol):
         ...
 
     def synthesize(self, text: str, voice_id: str, settings: TakeSettings, seed: int | None,
-                   model_id: str | None) -> Synthesis:
-        """Speak `text`; raise an EngineError subclass on failure (never retry here)."""
+                   model_id: str | None, *,
+                   pronunciations: Dictionary | None = None) -> Synthesis:
+        """Speak `text`; raise an EngineError subclass on failure (never retry here).
+
+        `text` is the script's line as written; `pronunciations` (the run's dictionary, or
+        None) is applied by the engine, each in its own way (see the engine's docstring).
+        """
         ...
 
     def max_text_length(self, model_id: str | None) -> int:

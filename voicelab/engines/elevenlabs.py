@@ -6,6 +6,15 @@ Instead every failure becomes one voicelab.errors class, and each raised EngineE
 `timeout`, `connection`, `bad_audio`) so the generator can tell a concurrency 429 from a busy one.
 The API key lives only in the session's headers: messages are built here, never copied from a
 requests exception, and any echo of the key is masked.
+
+Pronunciations (voicelab.pronunciation): with a model that applies phoneme rules
+(`supports_phoneme_rules`), the run's dictionary is uploaded once per dictionary hash through
+`POST /v1/pronunciation-dictionaries/add-from-rules` (alias rules, and phoneme rules in IPA where
+an entry has ipa) and every request names it in `pronunciation_dictionary_locators`; the text goes
+as written, so the service applies both kinds of rule. With any other model the dictionary's
+aliases are substituted in the text here and no dictionary is uploaded (phoneme rules would be
+ignored, and an IPA-only entry leaves its word as written). Substituting as well as sending
+locators would hide the words the phoneme rules look for, so the two are never combined.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
+from voicelab import pronunciation
 from voicelab.audio import decode_mp3
 from voicelab.config import DEFAULT_ELEVENLABS_BASE_URL, Settings
 from voicelab.engines.base import Synthesis, TakeSettings, Voice
@@ -33,6 +43,7 @@ from voicelab.errors import (
     TakeRejected,
     TransientEngineError,
 )
+from voicelab.pronunciation import Dictionary
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +58,9 @@ TEXT_LIMITS = {
     "eleven_v3": 3_000,
 }
 UNKNOWN_MODEL_TEXT_LIMIT = 10_000
+# Models that apply a pronunciation dictionary's phoneme rules (see supports_phoneme_rules).
+PHONEME_MODELS = frozenset({"eleven_flash_v2", "eleven_turbo_v2", "eleven_monolingual_v1"})
+MAX_LOCATORS = 3
 
 OUTPUT_FORMAT = "mp3_44100_128"
 CACHE_TTL_S = 600.0
@@ -64,6 +78,27 @@ class ModelInfo(TypedDict):
     max_text_length: int
     concurrency_group: str
     languages: list[str]
+
+
+class Locator(TypedDict):
+    """One item of a text-to-speech request's `pronunciation_dictionary_locators`."""
+
+    pronunciation_dictionary_id: str
+    version_id: str | None
+
+
+def supports_phoneme_rules(model_id: str | None) -> bool:
+    """Whether `model_id` (the default model when None) applies phoneme rules.
+
+    ElevenLabs documents phoneme rules for its English-only models only: Eleven Flash v2
+    (`eleven_flash_v2`), Eleven Turbo v2 (`eleven_turbo_v2`) and Eleven English v1
+    (`eleven_monolingual_v1`); Multilingual v2, the v2.5 models and v3 ignore them (alias rules
+    work with every model). Sources: ../shared/reference/elevenlabs-api.md, "Pronunciation
+    dictionaries", and ElevenLabs' best-practices page ("Phoneme tags are only compatible with
+    Eleven Flash v2, Eleven Turbo v2 and Eleven English v1"). Exact ids: `eleven_flash_v2_5` is
+    not `eleven_flash_v2`. The one place to change when the service adds models.
+    """
+    return (model_id or DEFAULT_MODEL) in PHONEME_MODELS
 
 
 class Quota(TypedDict):
@@ -182,6 +217,9 @@ class ElevenLabs:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers.update({"xi-api-key": api_key, "accept": "application/json"})
+        # Dictionary hash -> its locator, or the refusal of its upload (never sent twice).
+        self._dictionaries: dict[str, Locator | EngineError] = {}
+        self._dictionaries_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ElevenLabs:
@@ -222,8 +260,14 @@ class ElevenLabs:
         settings: TakeSettings,
         seed: int | None = None,
         model_id: str | None = None,
+        *,
+        pronunciations: Dictionary | None = None,
     ) -> Synthesis:
         """Speak `text` with one voice as an MP3; raise an EngineError subclass on failure.
+
+        With `pronunciations`, a phoneme-capable model gets the dictionary as a locator (uploaded
+        on first use) and the text as written; any other model gets the text with the aliases
+        substituted (module doc).
 
         Raises:
             AuthFailed, QuotaExhausted: no later request can succeed either.
@@ -231,9 +275,16 @@ class ElevenLabs:
             TransientEngineError: busy, over the concurrency limit, 5xx, timeout, dropped link,
                 bad audio.
         """
+        model_id = model_id or DEFAULT_MODEL
+        locators: list[Locator] = []
+        if pronunciations is not None and pronunciations.entries:
+            if supports_phoneme_rules(model_id):
+                locators.append(self.pronunciation_locator(pronunciations))
+            else:
+                text = pronunciation.substitute(text, pronunciations)
         body: dict[str, Any] = {
             "text": text,
-            "model_id": model_id or DEFAULT_MODEL,
+            "model_id": model_id,
             "voice_settings": {
                 "stability": settings.stability,
                 "similarity_boost": settings.similarity_boost,
@@ -244,6 +295,8 @@ class ElevenLabs:
         }
         if seed is not None:
             body["seed"] = seed
+        if locators:
+            body["pronunciation_dictionary_locators"] = locators[:MAX_LOCATORS]
         what = f"voice {voice_id}"
         response = self._request(
             "POST",
@@ -273,6 +326,55 @@ class ElevenLabs:
             characters=len(text) if characters is None else characters,
             request_id=response.headers.get("request-id"),
         )
+
+    # -- pronunciation dictionaries ----------------------------------------------------------
+
+    def pronunciation_locator(self, dictionary: Dictionary) -> Locator:
+        """The locator of `dictionary` on the service, uploading it on first use.
+
+        One upload per dictionary hash for the life of this engine (one run): concurrent takes
+        wait for the first one's upload and reuse its id and version. A refused upload (bad
+        rules) is remembered and raised again without asking twice; a transient failure is not,
+        so the take's retry uploads again.
+
+        Raises:
+            AuthFailed, QuotaExhausted, TakeRejected, TransientEngineError: as `synthesize`.
+        """
+        with self._dictionaries_lock:
+            known = self._dictionaries.get(dictionary.hash)
+            if known is None:
+                try:
+                    known = self._upload(dictionary)
+                except TakeRejected as exc:
+                    self._dictionaries[dictionary.hash] = exc
+                    raise
+                self._dictionaries[dictionary.hash] = known
+        if isinstance(known, EngineError):
+            raise self._error(type(known), str(known), getattr(known, "http_status", None),
+                              getattr(known, "code", ""))
+        return Locator(pronunciation_dictionary_id=known["pronunciation_dictionary_id"],
+                       version_id=known["version_id"])
+
+    def _upload(self, dictionary: Dictionary) -> Locator:
+        rules = pronunciation.to_rules(dictionary)
+        what = f"pronunciation dictionary {dictionary.source}"
+        body = {"name": f"voicelab-{dictionary.hash[:16]}", "rules": rules,
+                "description": f"VoiceLab: {dictionary.source}, {len(rules)} rules, "
+                               f"sha256 {dictionary.hash}"}
+        response = self._request("POST", "/v1/pronunciation-dictionaries/add-from-rules", what,
+                                 json=body)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        ident = data.get("id") if isinstance(data, dict) else None
+        version = data.get("version_id") if isinstance(data, dict) else None
+        if not isinstance(ident, str) or not ident or not isinstance(version, str | None):
+            raise self._error(TransientEngineError, f"ElevenLabs answered the upload of {what} "
+                              "without a dictionary id", response.status_code, "bad_json")
+        log.info("uploaded %s (%d rules, sha256 %s) as %s version %s", what, len(rules),
+                 dictionary.hash[:12], ident, version)
+        return Locator(pronunciation_dictionary_id=ident, version_id=version)
 
     # -- catalogue ---------------------------------------------------------------------------
 

