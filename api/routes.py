@@ -137,13 +137,18 @@ def _voice_problems(raw: dict[str, Any]) -> list[Problem]:
 def validated(raw: dict[str, Any]) -> tuple[GenerationConfig, Engine]:
     """Parse the config and check its voices exist: every problem in one JobConfigError.
 
-    `script_path` is refused: over HTTP it would read files on the server.
+    `script_path` and `pronunciations` are refused: over HTTP they would read files on the
+    server.
     """
     refused = [Problem("script_path is not accepted over HTTP: send script_csv or upload a "
                        "'script' file", field="script_path")] if "script_path" in raw else []
+    if "pronunciations" in raw:
+        refused.append(Problem("pronunciations is not accepted over HTTP (a path on the "
+                               "server): set VOICELAB_PRONUNCIATIONS", field="pronunciations"))
     try:
-        config = parse_config({k: v for k, v in raw.items() if k != "script_path"},
-                              default_engine=_settings().default_engine)
+        config = parse_config({k: v for k, v in raw.items()
+                               if k not in ("script_path", "pronunciations")},
+                              default_engine=_settings().default_engine, settings=_settings())
     except JobConfigError as exc:
         raise JobConfigError(refused + exc.problems + _voice_problems(raw)) from None
     if refused:

@@ -86,7 +86,8 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from voicelab import generation, jobspec
     from voicelab.engines import get_engine
 
-    config = jobspec.parse_config(config_from_args(args), default_engine=settings.default_engine)
+    config = jobspec.parse_config(config_from_args(args), default_engine=settings.default_engine,
+                                  settings=settings)
     if args.dry_run:
         out.print_json(data=jobspec.estimate(config))
         return EXIT_OK

@@ -91,7 +91,8 @@ def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: st
                                  progress=(reporter or _ConsoleReporter()).progress,
                                  should_stop=reporter.should_stop if reporter else None)
         return _finish(settings, task_id, outcome)
-    job = parse_config(raw, default_engine=settings.default_engine, base_dir=base_dir)
+    job = parse_config(raw, default_engine=settings.default_engine, base_dir=base_dir,
+                       settings=settings)
     engine = get_engine(job.engine, settings)
     if slots is None and engine.shares_quota and settings.celery_broker_url:
         from voicelab.budget import LEASE_S, shared_slots

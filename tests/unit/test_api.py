@@ -520,3 +520,12 @@ def test_openapi_declares_the_token_when_set(secured: FlaskClient, client: Flask
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert "401" in doc["paths"]["/api/batches"]["get"]["responses"]
     assert "securitySchemes" not in client.get("/api/openapi.json").get_json()["components"]
+
+
+def test_a_pronunciations_path_is_refused_over_http(client) -> None:  # type: ignore[no-untyped-def]
+    answer = client.post("/api/generate", json={
+        "skin_name": "A", "voice_ids": ["en_US-joe-medium"], "engine": "piper",
+        "script_csv": "Function,Line\nA_1,Hi.\n", "pronunciations": "/etc/passwd"})
+    assert answer.status_code == 400
+    assert "pronunciations is not accepted over HTTP" in answer.json["error"]
+    assert "root:" not in answer.json["error"]

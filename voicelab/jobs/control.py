@@ -25,7 +25,7 @@ def submit(settings: Settings, config: dict[str, Any], app: Celery | None = None
     if lines_jobs.is_line_job(config):
         config = lines_jobs.check(config, settings)
     else:
-        job = parse_config(config, default_engine=settings.default_engine)
+        job = parse_config(config, default_engine=settings.default_engine, settings=settings)
         config = {**config, "engine": job.engine}
     task_id = str(uuid.uuid4())
     registry.create(settings.audio_root, task_id, config)

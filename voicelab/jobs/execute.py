@@ -102,7 +102,7 @@ def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, 
         if lines_jobs.is_line_job(raw):
             lines_jobs.check(raw, settings)
         else:
-            parse_config(raw, default_engine=settings.default_engine)
+            parse_config(raw, default_engine=settings.default_engine, settings=settings)
     except (json.JSONDecodeError, JobConfigError) as exc:
         error = exc if isinstance(exc, JobConfigError) else JobConfigError(
             [Problem(f"config is not JSON: {exc.msg}", field="config")])

@@ -236,7 +236,8 @@ class LaunchForm:
             self._changed_update(refusal)
             return
         try:
-            job = parse_config(self.config(), default_engine=self.settings.default_engine)
+            job = parse_config(self.config(), default_engine=self.settings.default_engine,
+                               settings=self.settings)
         except JobConfigError as exc:
             self.errors.value = ("<ul class='vl-errors'>" + "".join(
                 f"<li>{html.escape(self._explain(p))}</li>" for p in exc.problems) + "</ul>")
