@@ -305,6 +305,8 @@ def test_more_takes_are_queued_in_the_persons_name_and_the_line_shows_pending(
     more.queued.clear()  # the job finished
     board.refresh()
     assert board.pending == {}
+    board.handle({"kind": "more", "line": "Line_1", "takes": 1, "like": 1, "text": None})
+    assert board.notice == "Asked for 1 more take of Line_1 (job task-2)."
 
 
 def test_pending_lines_of_other_sessions_show_at_each_refresh(

@@ -572,7 +572,8 @@ class RankBoard(anywidget.AnyWidget):
         with self.hold_sync():
             self.pending = {**self.pending, str(line): task_id}
             self.error = ""
-            self.notice = f"Asked for {takes} more takes of {line} (job {task_id})."
+            self.notice = (f"Asked for {takes} more take{'' if takes == 1 else 's'} of {line} "
+                           f"(job {task_id}).")
         return task_id
 
     def _send_estimate(self, msg: Mapping[str, Any]) -> None:
