@@ -114,7 +114,8 @@ def safe_name(name: str, limit: int = 80) -> str:
     return cleaned[:limit] or "unnamed"
 
 
-def _stable_int(*parts: object) -> int:
+def stable_int(*parts: object) -> int:
+    """A 32-bit integer fixed by `parts`: seeds and shuffles that a rerun recomputes alike."""
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:4], "big")
 
@@ -134,13 +135,13 @@ def plan_takes(config: GenerationConfig, voice_id: str, batch_id: str) -> list[P
         values: dict[str, list[float]] = {}
         for name, span in config.ranges.items():
             strata = [(k + 0.5) / n for k in range(n)]
-            random.Random(_stable_int(root_seed, voice_id, line.function, name)).shuffle(strata)
+            random.Random(stable_int(root_seed, voice_id, line.function, name)).shuffle(strata)
             values[name] = [round(span.low + s * (span.high - span.low), 3) for s in strata]
         for k in range(n):
             settings = TakeSettings(**{name: vals[k] for name, vals in values.items()},
                                     use_speaker_boost=config.use_speaker_boost)
             seed = ((config.seed + index * n + k) % 2**32 if config.seed is not None
-                    else _stable_int(batch_id, line.function, k + 1))
+                    else stable_int(batch_id, line.function, k + 1))
             plan.append(PlannedTake(line, k + 1, settings, seed))
     return plan
 

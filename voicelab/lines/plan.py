@@ -15,7 +15,6 @@ and the take numbers, so planning again gives the same takes.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any
 
 from voicelab.engines import TakeSettings
 from voicelab.errors import LineError
-from voicelab.generation import PlannedTake
+from voicelab.generation import PlannedTake, stable_int
 from voicelab.jobspec import SETTING_LIMITS
 from voicelab.lines.diff import current_texts, is_current
 from voicelab.script import ScriptLine
@@ -52,11 +51,6 @@ class MorePlan:
         return len(self.text) * len(self.takes)
 
 
-def _stable(*parts: object) -> int:
-    return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:4],
-                          "big")
-
-
 def _spans_like(settings: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
     spans = {}
     for name, (low, high, default) in SETTING_LIMITS.items():
@@ -81,7 +75,7 @@ def _spread(spans: Mapping[str, tuple[float, float]], count: int, key: str
     values: dict[str, list[float]] = {}
     for name, (low, high) in spans.items():
         strata = [(k + 0.5) / count for k in range(count)]
-        random.Random(_stable(key, name)).shuffle(strata)
+        random.Random(stable_int(key, name)).shuffle(strata)
         values[name] = [round(low + s * (high - low), 3) for s in strata]
     return [{name: vals[k] for name, vals in values.items()} for k in range(count)]
 
@@ -143,6 +137,6 @@ def _planned(metadata: Metadata, line: str, text: str, takes: int,
     script_line = ScriptLine(function=line, text=text, row=0)
     return [
         PlannedTake(script_line, number, TakeSettings(**values, use_speaker_boost=boost),
-                    _stable(metadata["batch_id"], line, number, "more"))
+                    stable_int(metadata["batch_id"], line, number, "more"))
         for number, values in zip(range(first, first + takes), _spread(spans, takes, key),
                                   strict=True)]

@@ -444,45 +444,39 @@ class RankBoard(anywidget.AnyWidget):
             self.notice = f"Undid your last change on line {line}." if line else "Undone."
         return True
 
-    def override(self, filename: object, rank: object) -> bool:
-        """A lead sets a take's final rank on its line (panel.override: cascading on the
-        line's ranks as they stand; the line closes with an override, recorded). False if
-        refused (not a lead, a solo or locked batch)."""
-        change = self._act("panel", lambda person, _view: panels.override(
-            self._batch_dir, self._file(filename), rank, person=person.name))
+    def _decide(self, call: Any, notice: Any) -> bool:
+        """A lead's decision on a panel line (`call(person)`): the board reloads (the
+        consensus report changed) and says `notice(change)`. False if refused."""
+        change = self._act("panel", lambda person, _view: call(person))
         if change is None:
             return False
         self.reload()
         with self.hold_sync():
             self.error = ""
-            self.notice = f"Final ranks set on line {change.line}: the line is closed."
+            self.notice = notice(change)
         return True
+
+    def override(self, filename: object, rank: object) -> bool:
+        """A lead sets a take's final rank on its line (panel.override: cascading on the
+        line's ranks as they stand; the line closes with an override, recorded). False if
+        refused (not a lead, a solo or locked batch)."""
+        return self._decide(lambda person: panels.override(
+            self._batch_dir, self._file(filename), rank, person=person.name),
+            lambda change: f"Final ranks set on line {change.line}: the line is closed.")
 
     def close_line(self, line: object) -> bool:
         """A lead closes a line (panel.close_line): its ranks are final, raters cannot change
         it. False if refused."""
-        done = self._act("panel", lambda person, _view: panels.close_line(
-            self._batch_dir, line, person=person.name))
-        if done is None:
-            return False
-        self.reload()
-        with self.hold_sync():
-            self.error = ""
-            self.notice = f"Line {line} closed: its ranks are final until a lead reopens it."
-        return True
+        return self._decide(lambda person: panels.close_line(
+            self._batch_dir, line, person=person.name),
+            lambda _change: f"Line {line} closed: its ranks are final until a lead reopens it.")
 
     def reopen_line(self, line: object) -> bool:
         """A lead reopens a closed line (panel.reopen_line): any override is dropped, the
         consensus recomputed, and raters may change it again. False if refused."""
-        done = self._act("panel", lambda person, _view: panels.reopen_line(
-            self._batch_dir, line, person=person.name))
-        if done is None:
-            return False
-        self.reload()
-        with self.hold_sync():
-            self.error = ""
-            self.notice = f"Line {line} reopened: it holds the raters' consensus again."
-        return True
+        return self._decide(lambda person: panels.reopen_line(
+            self._batch_dir, line, person=person.name),
+            lambda _change: f"Line {line} reopened: it holds the raters' consensus again.")
 
     def open_panel(self, raters: object, blind: object = True) -> bool:
         """A lead puts this batch in panel mode (panel.open_panel, in their name) with these
