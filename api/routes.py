@@ -592,7 +592,8 @@ def more_takes(batch_id: str, line: str) -> tuple[dict[str, Any], int, dict[str,
                          or _settings().default_engine)
         return {"data": more.estimate_more(
             metadata, line, takes=job.takes, like=job.like, text=job.text,
-            dictionary=more.batch_dictionary(metadata, _settings()), engine=engine)}, 200, {}
+            dictionary=more.batch_dictionary(batch_dir, metadata, _settings()),
+            engine=engine)}, 200, {}
     task_id = more.submit_more(_settings(), batch_dir, line, takes=job.takes, like=job.like,
                                text=job.text, person=caller.name, app=_celery())
     return {"data": {"task_id": task_id}}, 202, {"Location": f"/api/generate/{task_id}/status"}

@@ -382,7 +382,7 @@ def cmd_more(args: argparse.Namespace, settings: Settings) -> int:
     engine = get_engine(engine_name, settings)
     estimate = more.estimate_more(metadata, args.line, takes=args.takes, like=args.like,
                                   text=args.text,
-                                  dictionary=more.batch_dictionary(metadata, settings),
+                                  dictionary=more.batch_dictionary(batch_dir, metadata, settings),
                                   engine=engine)
     if args.dry_run:
         out.print_json(data=estimate)

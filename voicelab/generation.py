@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from voicelab import audio, clock, history, quality, store
+from voicelab import audio, clock, history, pronunciation, quality, store
 from voicelab.engines import Engine, TakeSettings, Voice
 from voicelab.errors import (
     AuthFailed,
@@ -208,6 +208,7 @@ def prepare_batches(config: GenerationConfig, root: Path, voices: list[Voice],
                                      plan_takes(config, voice.id, batch_id))
                 store.save_metadata(batch_dir, _metadata(config, target, fp, job_id,
                                                          complete=False))
+            keep_dictionary(batch_dir, config.pronunciations)
             targets.append(target)
     return targets
 
@@ -400,6 +401,7 @@ def generate_takes(batch_dir: Path, plan: list[PlannedTake], engine: Engine, *,
     """
     batch_dir = Path(batch_dir)
     metadata = store.load_metadata(batch_dir)
+    keep_dictionary(batch_dir, pronunciations)
     params = metadata.get("generation_params") or {}
     voice_id = str(metadata.get("voice_id") or params.get("voice_id")
                    or (params.get("voice_ids") or [""])[0])
@@ -483,6 +485,17 @@ def _make_take(engine: Engine, limiter: Slots, target: BatchTarget, take: Planne
         "pronunciations_used": used_entries(take.line.text, pronunciations)}
     return _take_entry(take, result.samples, result.sample_rate,
                        characters=result.characters, request_id=result.request_id, **lexicon)
+
+
+def keep_dictionary(batch_dir: Path, dictionary: Dictionary | None) -> None:
+    """Keep the dictionary the batch's newest takes are made with as `<batch>/pronunciations.pls`,
+    so more takes of a line later say its words the same way wherever the project file went."""
+    if dictionary is None:
+        return
+    path = Path(batch_dir) / pronunciation.BATCH_COPY
+    data = pronunciation.to_pls(dictionary)
+    if not path.is_file() or path.read_bytes() != data:
+        store.atomic_write_bytes(path, data)
 
 
 def used_entries(text: str, dictionary: Dictionary | None) -> dict[str, list[str | None]]:

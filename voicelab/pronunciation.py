@@ -49,6 +49,9 @@ from voicelab.config import Settings
 from voicelab.errors import Problem, PronunciationError
 
 FILE_NAMES = ("pronunciations.csv", "pronunciations.pls")
+BATCH_COPY = "pronunciations.pls"
+"""A batch's own copy of the dictionary its newest takes were made with (see
+`generation.keep_dictionary`)."""
 """What `find_for_script` looks for beside a script."""
 SUFFIXES = (".csv", ".pls")
 PLS_NAMESPACE = "http://www.w3.org/2005/01/pronunciation-lexicon"

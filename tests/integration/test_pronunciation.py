@@ -335,3 +335,32 @@ def test_the_cli_finds_the_dictionary_beside_the_script(root: Path, tmp_path: Pa
     [batch_id] = proc.stdout.split()
     [take] = store.load_metadata(store.find_batch(root, batch_id))["takes"]
     assert take["pronunciations_hash"] == words.hash
+
+
+def test_more_takes_use_the_batch_copy_of_its_dictionary(
+        fake: FakeElevenLabs, engine: ElevenLabs, root: Path, tmp_path: Path,
+        words: Dictionary) -> None:
+    """The batch keeps the dictionary it was made with, so more takes of a line say its words
+    the same way after the project's file is gone and with no VOICELAB_PRONUNCIATIONS."""
+    from voicelab.config import Settings
+    from voicelab.lines.more import MoreJob, batch_dictionary, run_more
+
+    script = project(tmp_path, lines=LINES[:2])
+    config = job(script, fake.voice_ids[0], variants=1, model_id="eleven_multilingual_v2")
+    batch_dir = generation.generate(config, root, engine, concurrency=2).batch_dirs[0]
+    copy = batch_dir / pronunciation.BATCH_COPY
+    assert pronunciation.load(copy).hash == words.hash
+    (script.parent / "pronunciations.csv").unlink()
+    settings = Settings(audio_root=root, elevenlabs_api_key=KEY, elevenlabs_base_url=fake.url)
+    meta = store.load_metadata(batch_dir)
+    found = batch_dictionary(batch_dir, meta, settings)
+    assert found is not None and found.hash == words.hash
+    fake.tts_log.clear()
+    result = run_more(settings, MoreJob(meta["batch_id"], "Greet", takes=2, like=None), engine)
+    assert result.complete and result.done == 2
+    assert {e["body"]["text"] for e in fake.tts_log} == {"Hail, ALL-drick of Noo Yawk."}
+    new = [t for t in store.load_metadata(batch_dir)["takes"] if t["take_number"] > 1]
+    assert {t["pronunciations_hash"] for t in new} == {words.hash}
+    other = pronunciation.parse(WORDS.replace("thayn", "thane").encode(), "p.csv", "csv")
+    generation.keep_dictionary(batch_dir, other)  # the newest takes' dictionary wins
+    assert pronunciation.load(copy).hash == other.hash

@@ -93,7 +93,7 @@ def run(raw: Mapping[str, Any], settings: Settings, *, job_id: str | None = None
         metadata = store.load_metadata(batch_dir)
         _plan, result = sync.run_sync(
             batch_dir, sync_script(raw, metadata), engine,
-            dictionary=more.batch_dictionary(metadata, settings), person=person,
+            dictionary=more.batch_dictionary(batch_dir, metadata, settings), person=person,
             concurrency=settings.concurrency, progress=progress, should_stop=should_stop,
             job_id=job_id)
         return result

@@ -46,9 +46,11 @@ class MoreJob:
                 "takes": self.takes, "like": self.like, "text": self.text}
 
 
-def batch_dictionary(metadata: store.Metadata, settings: Settings) -> Dictionary | None:
+def batch_dictionary(batch_dir: Path, metadata: store.Metadata,
+                     settings: Settings) -> Dictionary | None:
     """The pronunciation dictionary new takes of a batch use: VOICELAB_PRONUNCIATIONS when set,
-    else the file the batch was generated with (its `generation_params`), if it still exists.
+    else the batch's own copy of the one its newest takes were made with, else (batches made
+    before the copy existed) the file named in its `generation_params`, if it is still there.
 
     Raises:
         PronunciationError: the file is broken.
@@ -57,6 +59,9 @@ def batch_dictionary(metadata: store.Metadata, settings: Settings) -> Dictionary
 
     if settings.pronunciations is not None:
         return pronunciation.load(settings.pronunciations)
+    copy = Path(batch_dir) / pronunciation.BATCH_COPY
+    if copy.is_file():
+        return pronunciation.load(copy)
     source = (metadata.get("generation_params") or {}).get("pronunciations")
     if isinstance(source, str) and Path(source).is_file():
         return pronunciation.load(Path(source))
@@ -140,8 +145,9 @@ def run_more(settings: Settings, job: MoreJob, engine: Engine, *, person: str = 
         mark_stale(batch_dir, {job.line: None}, person=person)
     return generation.generate_takes(
         batch_dir, plan.takes, engine, model_id=metadata["generation_params"].get("model_id"),
-        pronunciations=batch_dictionary(metadata, settings), concurrency=settings.concurrency,
-        progress=progress, should_stop=should_stop, person=person, job_id=job_id)
+        pronunciations=batch_dictionary(batch_dir, metadata, settings),
+        concurrency=settings.concurrency, progress=progress, should_stop=should_stop,
+        person=person, job_id=job_id)
 
 
 def submit_more(settings: Settings, batch_dir: Path, line: str, *, takes: int = 3,

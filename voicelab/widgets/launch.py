@@ -384,9 +384,10 @@ def sync_plan(settings: Settings, config: dict[str, Any]) -> sync.SyncPlan:
     Raises:
         JobConfigError, ScriptError, BatchNotFound, MetadataError, PronunciationError.
     """
-    metadata = store.load_metadata(store.find_batch(settings.audio_root, config["batch_id"]))
+    batch_dir = store.find_batch(settings.audio_root, config["batch_id"])
+    metadata = store.load_metadata(batch_dir)
     return sync.plan_sync(metadata, lines_jobs.sync_script(config, metadata),
-                          more.batch_dictionary(metadata, settings))
+                          more.batch_dictionary(batch_dir, metadata, settings))
 
 
 def _decode(data: bytes, name: str) -> str:

@@ -113,7 +113,9 @@ class LinesMore:
         engine = get_engine(name, settings) if name in available_engines(settings) else None
         return more.estimate_more(metadata, job.line, takes=job.takes, like=job.like,
                                   text=job.text, engine=engine,
-                                  dictionary=more.batch_dictionary(metadata, settings))
+                                  dictionary=more.batch_dictionary(
+                                      store.find_batch(settings.audio_root, metadata["batch_id"]),
+                                      metadata, settings))
 
     def submit_more(self, settings: Settings, batch_dir: Path, line: str, *, takes: Any,
                     like: Any, text: Any, person: str) -> str:
