@@ -88,7 +88,7 @@ def test_sync_pays_only_for_what_changed_and_keeps_every_rank(
     assert [f for f in takes if f.startswith("New_01")] == ["New_01_take_1.mp3",
                                                             "New_01_take_2.mp3"]
     ranking.change_rank(batch, "Bell_01_take_4.mp3", 1, person="dana")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     rows = {row["line"]: row for row in export.selects(store.load_metadata(batch))}
     assert set(rows) == {"Gate_01", "Bell_01", "New_01"}  # the removed line is not exported
     assert rows["Bell_01"]["take_file"] == "Bell_01_take_4.mp3"
@@ -121,3 +121,35 @@ def generation_script(path: Path):  # type: ignore[no-untyped-def]
     from voicelab.script import parse_script
 
     return parse_script(path)
+
+
+def test_a_sync_stopped_halfway_finishes_its_lines_when_run_again(
+        batch: Path, fake: FakeElevenLabs, settings: Settings, tmp_path: Path) -> None:  # noqa: F811
+    """A sync whose quota ran out after one take of a new line, run again once topped up, makes
+    exactly the takes it still lacks: the begun line is not taken for an unchanged one."""
+    from voicelab.errors import QuotaExhausted
+    from voicelab.lines import sync
+    from voicelab.script import parse_script
+
+    script = parse_script(edited(tmp_path))
+    engine = ElevenLabs.from_settings(settings)
+    fake.quota = fake.stats()["characters_billed"] + len("A brand new line.") + 5
+    with pytest.raises(QuotaExhausted):
+        sync.run_sync(batch, script, engine, concurrency=1)
+    begun = [t for t in store.load_metadata(batch)["takes"] if t["line"] == "New_01"]
+    assert len(begun) == 1  # the new line holds one take of two: it now reads as unchanged
+    assert len(sync.plan_sync(store.load_metadata(batch), script).takes) == 2  # Bell_01 only
+    plan = sync.plan_sync(store.load_metadata(batch), script, job_id=sync.run_id(script, None))
+    assert sorted(t.file for t in plan.takes) == ["Bell_01_take_3.mp3", "Bell_01_take_4.mp3",
+                                                  "New_01_take_2.mp3"]
+    fake.quota = 1_000_000
+    billed = fake.stats()["characters_billed"]
+    _plan, again = sync.run_sync(batch, script, engine)
+    assert again.complete
+    assert fake.stats()["characters_billed"] - billed == sum(len(t.line.text) for t in plan.takes)
+    current = [t for t in store.load_metadata(batch)["takes"]
+               if not t.get("stale") and not t.get("removed")]
+    assert {line: sum(t["line"] == line for t in current) for line in ("Bell_01", "New_01")} == {
+        "Bell_01": 2, "New_01": 2}
+    assert sync.plan_sync(store.load_metadata(batch), script,
+                          job_id=sync.run_id(script, None)).takes == []

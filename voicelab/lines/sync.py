@@ -10,6 +10,9 @@ and links are never touched. Nothing is ever deleted.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,9 +91,14 @@ def _takes_per_line(metadata: Metadata) -> int:
     return max(1, round(len(metadata["takes"]) / max(1, len(lines))))
 
 
-def plan_sync(metadata: Metadata, script: Script,
-              dictionary: Dictionary | None = None) -> SyncPlan:
-    """What syncing `script` into the batch will do and cost (pure; see the module)."""
+def plan_sync(metadata: Metadata, script: Script, dictionary: Dictionary | None = None,
+              job_id: str | None = None) -> SyncPlan:
+    """What syncing `script` into the batch will do and cost (pure; see the module).
+
+    A sync run again after it was stopped (same `job_id`) finishes the lines it had begun: a
+    line holding fewer current takes of that run than the batch makes per line reads as
+    unchanged to the diff, yet gets the takes it still lacks.
+    """
     words = pronunciation_words(metadata, dictionary)
     diff = diff_script(metadata, script, changed_words={w for ws in words.values() for w in ws},
                        words_of=words)
@@ -98,8 +106,22 @@ def plan_sync(metadata: Metadata, script: Script,
     takes: list[PlannedTake] = []
     for line in diff.to_generate:
         takes += plan_line(metadata, line.function, line.text, count)
+    texts = {line.function: line.text for line in script.lines}
+    begun = Counter(t["line"] for t in metadata["takes"]
+                    if job_id and t.get("job_id") == job_id and is_current(t))
+    for function in diff.unchanged:
+        if 0 < begun[function] < count:
+            takes += plan_line(metadata, function, texts[function], count - begun[function])
     characters = sum(len(substitute(take.line.text, dictionary)) for take in takes)
     return SyncPlan(diff, takes, characters)
+
+
+def run_id(script: Script, dictionary: Dictionary | None) -> str:
+    """The job id of a sync run here and now: the same script and dictionary give the same id,
+    so running an interrupted `voicelab sync` again finishes what it began (see plan_sync)."""
+    body = json.dumps([[line.function, line.text] for line in script.lines]
+                      + [dictionary.hash if dictionary else None])
+    return "sync-" + hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
 
 
 def run_sync(batch_dir: Path, script: Script, engine: Engine, *,
@@ -107,7 +129,8 @@ def run_sync(batch_dir: Path, script: Script, engine: Engine, *,
              progress: Callable[[generation.Progress], None] | None = None,
              should_stop: Callable[[], bool] | None = None,
              job_id: str | None = None) -> tuple[SyncPlan, generation.GenerationResult]:
-    """Apply the plan: removed and stale marks (recorded), then the new takes.
+    """Apply the plan: removed and stale marks (recorded), then the new takes, each carrying
+    `job_id` (by default `run_id`: a sync run again finishes what it began).
 
     Raises:
         BatchLocked: the batch is locked (a lead unlocks first). MetadataError, EngineError.
@@ -116,7 +139,8 @@ def run_sync(batch_dir: Path, script: Script, engine: Engine, *,
     if store.is_locked(batch_dir):
         raise BatchLocked(batch_dir.name)
     metadata = store.load_metadata(batch_dir)
-    plan = plan_sync(metadata, script, dictionary)
+    job_id = job_id or run_id(script, dictionary)
+    plan = plan_sync(metadata, script, dictionary, job_id)
     if plan.diff.removed:
         mark_removed(batch_dir, plan.diff.removed, person=person)
     if plan.diff.changed:
