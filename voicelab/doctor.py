@@ -30,6 +30,7 @@ FIXES = {
     "ELEVENLABS_BASE_URL": "give an http:// or https:// URL, or unset it",
     "VOICELAB_CONCURRENCY": "set a whole number of 1 or more, or unset it (4)",
     "VOICELAB_JOB_STALE_S": "set a number of seconds, 1 or more, or unset it (20)",
+    "VOICELAB_PRONUNCIATIONS": "point it at a pronunciations.csv or .pls file, or unset it",
 }
 
 
@@ -184,6 +185,24 @@ def check_piper(settings: Settings, unusable: Collection[str] = ()) -> Check:
     return Check("Piper", "ok", f"{len(ids)} voice(s): {', '.join(ids)}")
 
 
+def check_pronunciations(settings: Settings, unusable: Collection[str] = ()) -> Check:
+    """The project's pronunciation dictionary, when VOICELAB_PRONUNCIATIONS names one, reads
+    cleanly: a broken file would refuse every job at its start."""
+    from voicelab import pronunciation
+    from voicelab.errors import PronunciationError
+
+    name = "Pronunciations"
+    if settings.pronunciations is None:
+        return Check(name, "ok", "VOICELAB_PRONUNCIATIONS not set: a pronunciations.csv or "
+                     ".pls beside each script is used, if there is one")
+    try:
+        dictionary = pronunciation.load(settings.pronunciations)
+    except PronunciationError as exc:
+        return Check(name, "fail", str(exc), FIXES["VOICELAB_PRONUNCIATIONS"])
+    return Check(name, "ok", f"{settings.pronunciations}: {len(dictionary.entries)} entries "
+                 f"(hash {dictionary.hash[:12]})")
+
+
 def _safe_url(url: str) -> str:
     """A broker URL without its password."""
     head, sep, tail = url.rpartition("@")
@@ -217,7 +236,7 @@ def run_checks(settings: Settings, unusable: Collection[str] = ()) -> list[Check
     a good value say they were skipped.
     """
     checks: list[Callable[[Settings, Collection[str]], Check | list[Check]]] = [
-        check_audio_root, check_broker, check_elevenlabs, check_piper]
+        check_audio_root, check_broker, check_elevenlabs, check_piper, check_pronunciations]
     if "AUDIO_ROOT" in unusable:
         checks.remove(check_audio_root)
     results: list[Check] = []

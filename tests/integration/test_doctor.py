@@ -147,3 +147,21 @@ def test_the_embedded_queue_row_counts_and_names_set_aside_messages(settings: Se
     check = by_name(doctor.run_checks(settings))["queue"]
     assert check.status == "warn" and "1 unreadable message(s)" in check.detail
     assert str(bad) in check.detail and "delete" in check.fix
+
+
+def test_the_pronunciation_dictionary_is_read_and_a_broken_one_named(root: Path,
+                                                                     tmp_path: Path) -> None:
+    assert "not set" in by_name(doctor.run_checks(Settings(audio_root=root)))[
+        "Pronunciations"].detail
+    good = tmp_path / "pronunciations.csv"
+    good.write_text("word,say_as\nAldric,ALL-drick\nThane,thayn\n", "utf-8")
+    row = by_name(doctor.run_checks(Settings(audio_root=root, pronunciations=good)))[
+        "Pronunciations"]
+    assert row.status == "ok" and "2 entries" in row.detail
+    broken = tmp_path / "broken" / "pronunciations.csv"
+    broken.parent.mkdir()
+    broken.write_text("word,say_as\nAldric,\n", "utf-8")
+    row = by_name(doctor.run_checks(Settings(audio_root=root, pronunciations=broken)))[
+        "Pronunciations"]
+    assert row.status == "fail" and "pronunciations.csv" in row.detail and "row 2" in row.detail
+    assert "VOICELAB_PRONUNCIATIONS" not in row.detail and "unset" in row.fix
