@@ -294,19 +294,35 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    """`voicelab export`: copy the takes ranked N with a manifest; print the folder (or zip).
+    """`voicelab export`: the takes ranked N with a manifest; print the folder (or zip).
 
-    Exit 2 when some line has no take at that rank, else 0. An unlocked batch is exported with
-    a note, since its ranks may still change.
+    With no engine-ready flag, MP3 copies named by line. With --format, --sample-rate,
+    --bit-depth, --loudness, --naming or --preset, engine-ready files and a dialogue sheet.
+    Exit 2 when some line has no take at that rank, else 0; 1 for a bad option (nothing
+    written). An unlocked batch is exported with a note, since its ranks may still change.
     """
-    from voicelab import export, store
+    from voicelab import store
+    from voicelab.delivery.deliver import deliver
+    from voicelab.delivery.options import DeliveryOptions
 
+    options = DeliveryOptions(
+        rank=args.rank, format=args.format, sample_rate=args.sample_rate,
+        bit_depth=args.bit_depth, loudness=args.loudness, true_peak=args.true_peak,
+        loudness_by_category=args.loudness_by_category, naming=args.naming,
+        preset=args.preset, lang=args.lang, make_zip=args.zip)
     batch_dir = store.find_batch(settings.audio_root, args.batch_id)
     if not store.is_locked(batch_dir):
         err.print(f"note: batch {args.batch_id} is not locked; ranks may still change")
-    result = export.export_batch(batch_dir, args.to, rank=args.rank, make_zip=args.zip)
+    result = deliver(batch_dir, args.to, options)
     out.print(str(result.archive or result.folder))
-    err.print(f"{len(result.exported)} take(s) exported, manifest: {result.manifest}")
+    err.print(f"{len(result.files)} take(s) exported, {len(result.missing)} missing, "
+              f"manifest: {result.manifest}")
+    if result.sheet is not None:
+        err.print(f"dialogue sheet: {result.sheet}")
+    if (span := result.loudness_range()) is not None:
+        limited = sum(1 for row in result.rows if row.get("limited") is True)
+        err.print(f"loudness after: {span[0]:.1f} to {span[1]:.1f} LUFS, "
+                  f"{limited} file(s) limited to {args.true_peak:g} dBTP")
     for line in result.missing:
         err.print(f"missing: line {line} has no take ranked {args.rank}")
     return EXIT_PARTIAL if result.missing else EXIT_OK
@@ -621,12 +637,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("batches", cmd_batches, "list batches under AUDIO_ROOT, newest first")
     p.add_argument("--json", action="store_true")
 
-    p = command("export", cmd_export, "copy a batch's selects, named by line, with a manifest")
+    from voicelab.delivery.options import FORMATS, PRESETS  # light: no audio libraries
+
+    p = command("export", cmd_export, "export a batch's selects named by line, with a manifest "
+                "(engine-ready: --format, --loudness, --preset)")
     p.add_argument("batch_id")
     p.add_argument("--to", type=Path, required=True, metavar="DIR", help="export folder")
     p.add_argument("--rank", type=int, default=1, choices=range(1, 6), metavar="N",
                    help="which rank to export (default 1: the selects)")
     p.add_argument("--zip", action="store_true", help="also write a zip archive")
+    p.add_argument("--format", choices=FORMATS, help="file format (default: as generated, mp3; "
+                   "a preset's own otherwise)")
+    p.add_argument("--sample-rate", type=int, metavar="HZ", help="resample (soxr VHQ), e.g. 48000")
+    p.add_argument("--bit-depth", type=int, choices=(16, 24), help="wav/flac bit depth "
+                   "(default 16)")
+    p.add_argument("--loudness", type=float, metavar="LUFS", help="integrated loudness target "
+                   "(BS.1770), e.g. -23; peaks limited to --true-peak")
+    p.add_argument("--true-peak", type=float, default=-1.0, metavar="DBTP",
+                   help="true-peak ceiling with --loudness (default -1)")
+    p.add_argument("--loudness-by-category", type=Path, metavar="CSV",
+                   help="per-category targets, a CSV of Category,LUFS rows (a take's category "
+                   "comes from its metadata)")
+    p.add_argument("--naming", metavar="TEMPLATE", help="file path template without extension: "
+                   "{skin} {voice} {function} {line} {take} {rank} {lang}, / for folders")
+    p.add_argument("--preset", choices=PRESETS, default="plain",
+                   help="naming and folder layout of an audio tool (default plain)")
+    p.add_argument("--lang", default="en", metavar="CODE", help="language code for {lang} "
+                   "(default en)")
 
     p = command("history", cmd_history, "who changed what in a batch, oldest first")
     p.add_argument("batch_id")

@@ -54,7 +54,8 @@ class DeliveryResult:
 
     def loudness_range(self) -> tuple[float, float] | None:
         """The lowest and highest loudness after, over the files that have one."""
-        values = [r["lufs_after"] for r in self.rows if isinstance(r.get("lufs_after"), float)]
+        values = [float(r["lufs_after"]) for r in self.rows
+                  if isinstance(r.get("lufs_after"), int | float)]
         return (min(values), max(values)) if values else None
 
 

@@ -129,6 +129,7 @@ def normalize(samples: np.ndarray, rate: int, target: float, ceiling_db: float) 
     before, peak_before = integrated_loudness(x, rate), true_peak(x, rate)
     if before is None or peak_before is None:
         return Leveled(x, before, peak_before, before, peak_before, 0.0, False)
+    target = float(target)
     gain_db = target - before
     out = x * np.float32(10.0 ** (gain_db / 20.0))
     if peak_before + gain_db <= ceiling_db:

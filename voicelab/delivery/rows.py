@@ -19,8 +19,9 @@ MANIFEST_FIELDS = ("line", "text", "voice", "take_file", "rank", "status", "stab
                    "duration_s", "exported_as", "note", "needs_pass")
 """The classic manifest's columns (`voicelab export` with no engine-ready option)."""
 
-DELIVERY_FIELDS = MANIFEST_FIELDS + (
-    "category", "format", "sample_rate", "bit_depth", "lufs_target", "lufs_before",
+DELIVERY_FIELDS = (
+    *MANIFEST_FIELDS, "category", "format", "sample_rate", "bit_depth", "lufs_target",
+    "lufs_before",
     "true_peak_before", "lufs_after", "true_peak_after", "gain_db", "limited")
 """An engine-ready manifest's columns: the classic ones, then what was done to each file."""
 
