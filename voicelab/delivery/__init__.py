@@ -1,1 +1,1 @@
-"""Delivery into the game: engine-ready export (formats, loudness, naming presets, dialogue sheet)."""
+"""Delivery into the game: engine-ready export (formats, loudness, naming, dialogue sheet)."""
