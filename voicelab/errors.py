@@ -21,7 +21,8 @@ VoicelabError
 │   ├── UndoRefused(reason)             nothing to undo, or the line changed since
 │   ├── PanelRefused, NotARater, LineClosed   a rating panel's rules
 │   ├── LineError                       no such line, a bad note
-│   └── TakeRetired(filename, why)      a stale or removed take cannot be ranked
+│   ├── TakeRetired(filename, why)      a stale or removed take cannot be ranked
+│   └── LockGateRefused(batch_id, problems)  a lock the quality gate stops (flags, no selection)
 └── EngineError                             a text-to-speech back end
     ├── AuthFailed                          invalid key: stops the whole job
     ├── QuotaExhausted                      out of characters: stops the whole job
@@ -31,8 +32,10 @@ VoicelabError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class VoicelabError(Exception):
@@ -237,6 +240,23 @@ class TakeRetired(RankError):
     def __init__(self, filename: str, why: str) -> None:
         self.filename = filename
         super().__init__(f"take {filename} is {why}: it can no longer be ranked")
+
+
+class LockGateRefused(RankError):
+    """Raised when a lock is asked without force and the quality gate found lines to check:
+    a selected take with a QC flag or stale, or no selection at all. `problems` lists them
+    (`voicelab.ranking.GateProblem`: line, problems, take); nothing was changed."""
+
+    SHOWN = 5
+    """How many lines the message names (all of them are in `problems`)."""
+
+    def __init__(self, batch_id: str, problems: Sequence[Any]) -> None:
+        self.batch_id, self.problems = batch_id, list(problems)
+        named = "; ".join(f"{p.line} ({p.describe()})" for p in self.problems[: self.SHOWN])
+        more = len(self.problems) - self.SHOWN
+        rest = f"; and {more} more" if more > 0 else ""
+        super().__init__(f"batch {batch_id!r} was not locked: {len(self.problems)} line(s) to "
+                         f"check first: {named}{rest}. Lock anyway (force) to accept them")
 
 
 class EngineError(VoicelabError):

@@ -12,7 +12,9 @@ batch lock, so the log replays to the metadata's ranks. An entry:
 - `seq` counts 1, 2, ... within the batch, without gaps; `time` is `clock.utc_now()`.
 - `action` is one of ACTIONS: `rank` and `clear` (a take given a rank or none, `take` being that
   take), `undo` (with `undoes`, the seq it undid), `lock` and `unlock` (`line` and `take` null,
-  `before` and `after` empty), and `baseline` (see below).
+  `before` and `after` empty), and `baseline` (see below). A lock forced past the quality gate
+  (`ranking.lock(..., force=True)`) also has `forced: true` and `problems`, the lines it was
+  warned about: `[{"line", "problems", "take"}]`.
 - `before` and `after` map file -> rank (null = unranked) for exactly the takes whose rank the
   change moved: the cascade's moves. Replaying every `after` in order gives the ranks.
 - `revision` is the metadata `revision` the change saved.
@@ -454,6 +456,8 @@ def _changes_text(entry: Mapping[str, Any]) -> str:
         note = entry.get("note_after") or {}
         flag = " (needs another pass)" if note.get("needs_pass") else ""
         return f"note: {note.get('text')!r}{flag}" if note else "note removed"
+    if entry["action"] == "lock" and entry.get("forced"):
+        return f"forced past {len(entry.get('problems') or [])} line(s) to check"
     if entry["action"] in ("takes", "remove", "stale") and entry.get("files"):
         moved = _moves_text(entry, before, after)
         text = f"{entry['action']}: {len(entry['files'])} take(s)"

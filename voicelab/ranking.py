@@ -1,5 +1,5 @@
-"""Rank rules: a rank is a position within a line, with a cascade (DESIGN decision 1), lock,
-unlock and undo.
+"""Rank rules: a rank is a position within a line, with a cascade (DESIGN decision 1), lock
+(behind a quality gate), unlock and undo.
 
 Every change is one read-modify-write under the batch lock, so concurrent clients (API,
 dashboards, processes) cannot break "at most one take of a line per rank". Every change names
@@ -9,7 +9,7 @@ the metadata, so the history always replays to the metadata's ranks (decision 11
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from voicelab.errors import (
     BatchLocked,
     InvalidName,
     InvalidRank,
+    LockGateRefused,
     PanelRefused,
     TakeRetired,
     UnknownTake,
@@ -205,14 +206,115 @@ def set_rank(
     return change_rank(batch_dir, filename, rank, person=person).takes
 
 
-def lock(batch_dir: Path, *, person: str = "cli") -> store.Metadata:
+NO_SELECTION = "no_selection"
+"""The gate's problem for a line with no rank-1 take."""
+STALE = "stale"
+"""The gate's problem for a selected take whose line's text changed since (DESIGN decision 13)."""
+PROBLEM_WORDS = {NO_SELECTION: "no selection", STALE: "stale (the line's text changed)",
+                 "clipping": "clipping", "mostly_silence": "mostly silence",
+                 "duration_outlier": "duration outlier", "words": "wrong words"}
+"""How people read each problem; any other QC flag reads as itself, underscores as spaces."""
+
+
+@dataclass(frozen=True)
+class GateProblem:
+    """One line the quality gate stops a lock on.
+
+    `problems` are QC flags of the selected take as stored (`clipping`, `mostly_silence`,
+    `duration_outlier`, `words`, or any other), `stale`, or `no_selection` (then `take` is
+    None); `take` is the selected take's file.
+    """
+
+    line: str
+    problems: tuple[str, ...]
+    take: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: `{"line", "problems", "take"}` (what the API, the board and the history
+        carry)."""
+        return {"line": self.line, "problems": list(self.problems), "take": self.take}
+
+    def describe(self) -> str:
+        """The problems in words, e.g. `clipping, wrong words`."""
+        return ", ".join(problem_words(p) for p in self.problems)
+
+
+def problem_words(problem: str) -> str:
+    """One gate problem as people read it (PROBLEM_WORDS, else the flag with spaces)."""
+    return PROBLEM_WORDS.get(problem, problem.replace("_", " "))
+
+
+def _stored_flags(take: Mapping[str, Any]) -> list[str] | None:
+    facts = take.get("quality")
+    if not isinstance(facts, Mapping):
+        return []
+    flags = facts.get("flags")
+    if flags is None:
+        return None if facts else []
+    return [str(flag) for flag in flags] if isinstance(flags, list | tuple) else []
+
+
+def _selected_flags(members: Sequence[Take], selected: Take) -> list[str]:
+    """The selected take's QC flags: as stored by generation (and the speech check), else, for
+    a take measured before flags were stored, computed from its line's facts as the board does."""
+    stored = _stored_flags(selected)
+    if stored is not None:
+        return stored
+    from voicelab import quality  # numpy and pyloudnorm: only for old batches
+
+    return quality.flag_takes(members)[list(members).index(selected)]
+
+
+def lock_gate(metadata: store.Metadata) -> list[GateProblem]:
+    """What stands between this batch and a lock, line by line in script order.
+
+    A line is listed when its selected take (rank 1: on a panel batch the consensus, the seed's
+    `rank`) has a QC flag or is stale, or when it has no selection at all. Removed takes (their
+    line left the script) are ignored, and a line made only of them too. Pure: reads nothing.
+    """
+    lines: dict[str, list[Take]] = {}
+    for take in metadata["takes"]:
+        if not take.get("removed"):
+            lines.setdefault(take["line"], []).append(take)
+    found = []
+    for line, members in lines.items():
+        selected = next((t for t in members if t.get("rank") == 1), None)
+        if selected is None:
+            found.append(GateProblem(line, (NO_SELECTION,), None))
+            continue
+        problems = _selected_flags(members, selected)
+        if selected.get("stale"):
+            problems.append(STALE)
+        if problems:
+            found.append(GateProblem(line, tuple(dict.fromkeys(problems)), selected["file"]))
+    return found
+
+
+def check_lock(batch_dir: Path) -> list[GateProblem]:
+    """`lock_gate` of a batch as it is on disk now (what a lock without force would refuse).
+
+    Raises:
+        MetadataError: the batch's metadata.json is missing or invalid.
+    """
+    return lock_gate(store.load_metadata(Path(batch_dir), check_files=False))
+
+
+def lock(batch_dir: Path, *, person: str = "cli", force: bool = False) -> store.Metadata:
     """Freeze ranking: set `ranked_at_utc` (first lock only) and write LOCKED; return metadata.
 
-    Idempotent: locking again keeps the first `ranked_at_utc`. When it actually locks (LOCKED
-    was absent) it bumps `revision` and appends a `lock` entry by `person` to the history.
+    Behind a quality gate (`lock_gate`, on the metadata read under the batch lock): when some
+    line's selected take has a QC flag or is stale, or a line has no selection, the lock is
+    refused (`LockGateRefused`, listing them) and nothing changes, unless `force`; then it
+    locks anyway and its history entry records `forced: true` and the `problems` (each
+    `GateProblem.as_dict`). A clean batch locks the same either way.
+
+    Idempotent: locking again keeps the first `ranked_at_utc` (and an already locked batch is
+    not gated again). When it actually locks (LOCKED was absent) it bumps `revision` and appends
+    a `lock` entry by `person` to the history.
 
     Raises:
         InvalidName: `person` is not a non-empty string.
+        LockGateRefused: not `force`, and the gate found problems (`.problems`).
         MetadataError: the batch's metadata.json is missing or invalid.
     """
     person = check_person(person)
@@ -220,13 +322,19 @@ def lock(batch_dir: Path, *, person: str = "cli") -> store.Metadata:
     with store.batch_lock(batch_dir):
         metadata = store.load_metadata(batch_dir)
         locking = not store.is_locked(batch_dir)
+        problems = lock_gate(metadata) if locking else []
+        if problems and not force:
+            raise LockGateRefused(metadata["batch_id"], problems)
         if metadata["ranked_at_utc"] is None or locking:
             if metadata["ranked_at_utc"] is None:
                 metadata["ranked_at_utc"] = clock.utc_now()
             metadata["revision"] = metadata.get("revision", 0) + 1
             if locking:
-                history.append(batch_dir, history.make_entry(
-                    person=person, action="lock", revision=metadata["revision"]))
+                entry = history.make_entry(person=person, action="lock",
+                                           revision=metadata["revision"])
+                if problems:
+                    entry.update(forced=True, problems=[p.as_dict() for p in problems])
+                history.append(batch_dir, entry)
             store.save_metadata(batch_dir, metadata)
         store.lock_batch(batch_dir)
     return metadata

@@ -103,7 +103,7 @@ def test_an_edited_text_makes_the_old_takes_stale_and_the_new_ones_say_it(
 def test_a_locked_batch_refuses_and_spends_nothing(fake: FakeElevenLabs, settings: Settings,
                                                    tmp_path: Path) -> None:
     batch = made_batch(fake, settings, tmp_path)
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     metadata = store.load_metadata(batch)
     requests = fake.stats()["requests"]
     with pytest.raises(BatchLocked):
@@ -202,7 +202,7 @@ def test_the_cli_estimates_makes_and_refuses_like_generate(run, piper_batch: Pat
     assert code == 1 and "no line 'Nope'" in err
     code, _, err = run("more", batch_id, "--line", "Bye_01", "--like", "9")
     assert code == 2 and "--like takes a rank 1-5" in err  # argparse's usage error
-    ranking.lock(piper_batch, person="lena")
+    ranking.lock(piper_batch, person="lena", force=True)
     code, _, err = run("more", batch_id, "--line", "Bye_01")
     assert code == 1 and "locked" in err
     assert len(store.load_metadata(piper_batch)["takes"]) == 6

@@ -181,7 +181,7 @@ def test_a_batch_ranked_before_history_gets_a_baseline_first(root: Path) -> None
 
 def test_an_unranked_batch_gets_no_baseline(batch: Path) -> None:
     assert history.read(batch) == []
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     assert [e["action"] for e in _consistent(batch)] == ["lock"]
 
 
@@ -190,8 +190,8 @@ def test_an_unranked_batch_gets_no_baseline(batch: Path) -> None:
 
 def test_lock_and_unlock_are_recorded_once_each(batch: Path) -> None:
     ranking.set_rank(batch, A, 1, person="alice")
-    first = ranking.lock(batch, person="lena")
-    ranking.lock(batch, person="lena")  # already locked: nothing new
+    first = ranking.lock(batch, person="lena", force=True)
+    ranking.lock(batch, person="lena", force=True)  # already locked: nothing new
     assert store.is_locked(batch) and first["ranked_at_utc"] is not None
     opened = ranking.unlock(batch, person="lena")
     assert not store.is_locked(batch)
@@ -211,9 +211,9 @@ def test_lock_and_unlock_are_recorded_once_each(batch: Path) -> None:
 
 
 def test_locking_again_after_an_unlock_takes_a_new_time(batch: Path) -> None:
-    first = ranking.lock(batch, person="lena")["ranked_at_utc"]
+    first = ranking.lock(batch, person="lena", force=True)["ranked_at_utc"]
     ranking.unlock(batch, person="lena")
-    again = ranking.lock(batch, person="lena")["ranked_at_utc"]
+    again = ranking.lock(batch, person="lena", force=True)["ranked_at_utc"]
     assert again is not None and again >= first
     assert [e["action"] for e in _consistent(batch)] == ["lock", "unlock", "lock"]
 
@@ -309,7 +309,7 @@ def test_one_persons_undo_leaves_anothers_lines_alone(batch: Path) -> None:
 
 def test_undo_ignores_lock_and_unlock_and_is_refused_on_a_locked_batch(batch: Path) -> None:
     ranking.set_rank(batch, A, 1, person="lena")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     with pytest.raises(BatchLocked):
         ranking.undo(batch, person="lena")
     ranking.unlock(batch, person="lena")
@@ -426,7 +426,7 @@ def test_format_entries_is_a_readable_table(batch: Path) -> None:
     ranking.set_rank(batch, A, 1, person="alice")
     ranking.set_rank(batch, B, 1, person="bob")
     ranking.undo(batch, person="bob")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     text = history.format_entries(history.read(batch))
     rows = text.splitlines()
     assert rows[0].split() == ["#", "time", "(UTC)", "person", "action", "line", "take",
@@ -474,7 +474,7 @@ def test_random_changes_undos_and_locks_always_replay_to_the_metadata(
             now = _metadata_ranks(batch)
             seen = history.read(batch)
             if kind == "lock":
-                ranking.lock(batch, person=person)
+                ranking.lock(batch, person=person, force=True)
                 locked = True
             elif kind == "unlock":
                 ranking.unlock(batch, person=person)
@@ -574,7 +574,7 @@ def test_the_history_command_prints_a_table_and_json(run, batch: Path) -> None: 
     assert code == 0 and out.strip() == "no changes recorded"
     ranking.set_rank(batch, A, 1, person="alice")
     ranking.set_rank(batch, B, 1, person="bob")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     code, out, _ = run("history", batch.name, "--json")
     assert code == 0 and json.loads(out) == history.read(batch)
     assert [e["person"] for e in json.loads(out)] == ["alice", "bob", "lena"]

@@ -101,7 +101,7 @@ def test_removed_takes_keep_their_ranks_but_are_hidden_from_export(
     assert all(t["removed"] for t in metadata["takes"] if t["line"] == "Line_2")
     with pytest.raises(TakeRetired, match="removed"):
         ranking.change_rank(batch, take(2, 1), 2)
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     result = export.export_batch(batch, tmp_path / "out")
     assert result.exported == ["Line_1.mp3"] and result.missing == ["Line_3"]
     assert "Line_2" not in (result.manifest).read_text()
@@ -146,7 +146,7 @@ def test_a_note_is_written_recorded_replaced_and_removed(root: Path, tmp_path: P
     revision = store.load_metadata(batch)["revision"]
     lines.set_note(batch, "Line_2", "Warmer, less shouty.", needs_pass=True, person="dana")
     assert store.load_metadata(batch)["revision"] == revision  # the same note: nothing written
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     lines.set_note(batch, "Line_2", "Perfect now.", person="dana")  # a locked batch takes notes
     rows = {row["line"]: row for row in export.selects(store.load_metadata(batch))}
     assert rows["Line_2"]["note"] == "Perfect now." and rows["Line_2"]["needs_pass"] is False

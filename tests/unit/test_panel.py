@@ -258,7 +258,7 @@ def test_a_closed_line_keeps_its_consensus_until_reopened(batch: Path) -> None:
 
 def test_lock_freezes_the_consensus_and_every_rater(batch: Path) -> None:
     panel.rate(batch, take(1, 2), 1, person="alice")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     before = raw(batch)
     for call in (lambda: panel.rate(batch, take(1, 1), 1, person="bob"),
                  lambda: panel.undo(batch, person="alice"),
@@ -415,7 +415,7 @@ def test_export_of_a_locked_panel_batch_takes_the_consensus(batch: Path, tmp_pat
     panel.rate(batch, take(1, 3), 1, person="bob")
     panel.rate(batch, take(1, 2), 1, person="carol")  # consensus: t3 (10 points) over t2 (5)
     panel.override(batch, take(2, 5), 1, person="lena")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     result = export.export_batch(batch, tmp_path / "out")
     rows = {row["line"]: row for row in export.selects(store.load_metadata(batch))}
     assert rows["Line_1"]["take_file"] == take(1, 3)

@@ -1,4 +1,7 @@
-"""Random sequences of set_rank/lock against a slot model; the disk must agree after every step."""
+"""Random sequences of set_rank/lock against a slot model; the disk must agree after every step.
+
+The model knows the lock's quality gate too: a line without a rank-1 take stops a lock without
+force (and nothing changes); the test then locks with force, as a lead would."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.batches import fast_dir, make_batch, ranked_on_disk, ranks_in
 from voicelab import fsck, ranking, store
-from voicelab.errors import BatchLocked, InvalidRank
+from voicelab.errors import BatchLocked, InvalidRank, LockGateRefused
 
 LINES, TAKES = 2, 6
 FILES = [f"Line_{i}_take_{n}.mp3" for i in range(1, LINES + 1) for n in range(1, TAKES + 1)]
@@ -38,6 +41,10 @@ class SlotModel:
         else:
             slots[at + 1 : free + 1] = slots[at:free]
             slots[at] = name
+
+    def unselected(self) -> list[str]:
+        """The lines without a rank-1 take: what the lock's gate lists (no flags here)."""
+        return [line for line, slots in self.slots.items() if slots[0] is None]
 
     def ranks(self) -> dict[str, int]:
         return {n: i + 1 for slots in self.slots.values() for i, n in enumerate(slots) if n}
@@ -79,7 +86,14 @@ def test_random_rank_and_lock_sequences_keep_every_invariant(
         metadata = _check(batch, model)
         for dice, name, rank, bad_rank in ops:
             if dice == 0:
-                metadata = ranking.lock(batch)
+                if not model.locked and model.unselected():
+                    before = (batch / store.METADATA_NAME).read_bytes()
+                    with pytest.raises(LockGateRefused) as refused:
+                        ranking.lock(batch)
+                    assert [p.line for p in refused.value.problems] == model.unselected()
+                    assert (batch / store.METADATA_NAME).read_bytes() == before
+                    assert not store.is_locked(batch)
+                metadata = ranking.lock(batch, force=True)
                 first_lock = first_lock or metadata["ranked_at_utc"]
                 assert metadata["ranked_at_utc"] == first_lock
                 model.locked = True
