@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Blueprint
 
+from voicelab.delivery.options import BIT_DEPTHS, FORMATS, LUFS_RANGE, PRESETS, SAMPLE_RATES
+from voicelab.delivery.options import TRUE_PEAK_RANGE as _TRUE_PEAK
 from voicelab.engines import ENGINES
 from voicelab.jobspec import MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS
 
@@ -23,6 +25,7 @@ View = Callable[..., Any]
 AUDIO = "audio"  # a response that is MP3 bytes, not a JSON envelope
 RAW = "raw"  # the OpenAPI document itself: plain JSON, no envelope
 EMPTY = "empty"  # no body (304)
+ZIP = "zip"  # a zip archive (an export)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Operation:
     responses: Mapping[int, str]  # status -> a SCHEMAS name, AUDIO, RAW or EMPTY
     body: Mapping[str, str] = field(default_factory=dict)  # media type -> a SCHEMAS name
     query: tuple[Schema, ...] = ()
+    body_required: bool = True
 
     @property
     def path(self) -> str:
@@ -52,12 +56,14 @@ class RouteTable:
 
     def route(self, rule: str, method: str, summary: str, responses: Mapping[int, str], *,
               body: Mapping[str, str] | None = None,
-              query: tuple[Schema, ...] = ()) -> Callable[[View], View]:
-        """Decorator: register `view` for `method rule` and record its operation."""
+              query: tuple[Schema, ...] = (),
+              body_required: bool = True) -> Callable[[View], View]:
+        """Decorator: register `view` for `method rule` and record its operation (`body`, if
+        any, may be left out when not `body_required`)."""
         def register(view: View) -> View:
             self.blueprint.add_url_rule(rule, view.__name__, view, methods=[method])
             self.operations.append(Operation(rule, method, view.__name__, summary, responses,
-                                             body or {}, query))
+                                             body or {}, query, body_required))
             return view
         return register
 
@@ -320,9 +326,44 @@ SCHEMAS: dict[str, Schema] = {
     "LineNote": _data({"oneOf": [{"type": "null"}, _object(
         ["text", "by", "at", "needs_pass"], {"text": _STR, "by": _STR, "at": _TIME,
                                              "needs_pass": {"type": "boolean"}})]}),
+    "ExportRequest": {"type": "object", "additionalProperties": False, "properties": {
+        "rank": {"type": "integer", "minimum": 1, "maximum": 5, "default": 1},
+        "format": {"type": ["string", "null"], "enum": [*FORMATS, None],
+                   "description": "null: as generated (mp3), or the preset's"},
+        "sample_rate": {"type": ["integer", "null"], "minimum": SAMPLE_RATES[0],
+                        "maximum": SAMPLE_RATES[1]},
+        "bit_depth": {"type": ["integer", "null"], "enum": [*BIT_DEPTHS, None],
+                      "description": "wav and flac only"},
+        "loudness": {"type": ["number", "null"], "minimum": LUFS_RANGE[0],
+                     "maximum": LUFS_RANGE[1], "description": "integrated LUFS target"},
+        "true_peak": {"type": "number", "minimum": _TRUE_PEAK[0], "maximum": _TRUE_PEAK[1],
+                      "default": -1.0, "description": "dBTP ceiling"},
+        "preset": {"type": "string", "enum": list(PRESETS), "default": "plain"},
+        "naming": {"type": ["string", "null"], "minLength": 1,
+                   "description": "template: {skin} {voice} {function} {line} {take} {rank} "
+                                  "{lang}, / for folders, no extension"},
+        "lang": {"type": "string", "default": "en"}}},
     "Locked": _data(_object(["locked", "ranked_at_utc"], {
         "locked": {"const": True}, "ranked_at_utc": _TIME,
     })),
+    "LockRequest": {"type": "object", "additionalProperties": False, "properties": {
+        "force": {"type": "boolean", "default": False,
+                  "description": "lock even when the quality gate lists problems (recorded)"}}},
+    "LockRefused": {
+        "type": "object", "required": ["error", "problems"], "additionalProperties": False,
+        "description": "the quality gate stopped the lock: nothing changed",
+        "properties": {
+            "error": _STR,
+            "problems": {"type": "array", "items": _object(["line", "problems", "take"], {
+                "line": _STR,
+                "problems": {"type": "array", "minItems": 1, "items": _STR,
+                             "description": "the selected take's QC flags (clipping, "
+                                            "mostly_silence, duration_outlier, words, ...), "
+                                            "stale, or no_selection"},
+                "take": {"type": ["string", "null"],
+                         "description": "the selected take's file; null: no selection"},
+            })},
+        }},
     "Unlocked": _data(_object(["locked"], {"locked": {"const": False}})),
     "History": _data({"type": "array", "items": _HISTORY_ENTRY}),
     "Person": _data(_object(["name", "role", "allowed", "sign_in"], {
@@ -349,6 +390,9 @@ def _response(kind: str, status: int) -> Schema:
     if kind == AUDIO:
         described["content"] = {"audio/mpeg": {"schema": {"type": "string",
                                                           "format": "binary"}}}
+    elif kind == ZIP:
+        described["content"] = {"application/zip": {"schema": {"type": "string",
+                                                                "format": "binary"}}}
     elif kind == RAW:
         described["content"] = {"application/json": {"schema": {"type": "object"}}}
     elif kind != EMPTY:
@@ -373,7 +417,7 @@ def _operation(op: Operation, secured: bool) -> Schema:
                       for status, kind in sorted(responses.items())},
     }
     if op.body:
-        spec["requestBody"] = {"required": True, "content": {
+        spec["requestBody"] = {"required": op.body_required, "content": {
             media: {"schema": _ref(name), **_ENCODINGS.get(name, {})}
             for media, name in op.body.items()}}
     if secured and op.rule.startswith("/audio/"):

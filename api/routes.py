@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,7 +20,8 @@ from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 
 from api import visibility
 from api.auth import person
-from api.openapi import AUDIO, EMPTY, RAW, RouteTable, document
+from api.errors import error_response
+from api.openapi import AUDIO, EMPTY, RAW, ZIP, RouteTable, document
 from voicelab import __version__, history, jobs, panel, paths, people, ranking, registry, store
 from voicelab.config import Settings
 from voicelab.engines import Engine, available_engines, get_engine
@@ -29,6 +30,7 @@ from voicelab.errors import (
     EngineError,
     JobConfigError,
     LineError,
+    LockGateRefused,
     PanelRefused,
     Problem,
 )
@@ -337,16 +339,44 @@ def rank_take(batch_id: str, filename: str) -> dict[str, Any]:
     return {"data": _seen_line(batch_dir, before, change)}
 
 
-@table.route("/api/batch/<batch_id>/lock", "POST", "Freeze ranking (idempotent; lead)",
-             {200: "Locked", 403: "Error", 404: "Error", 500: "Error"})
-def lock_batch(batch_id: str) -> dict[str, Any]:
+def _lock_body() -> bool:
+    """The `force` of `POST .../lock`: no body (or an empty one) is `false`; else a JSON object
+    with only `force`, a boolean. Every problem is a 400 naming the field."""
+    if not request.get_data(cache=True):
+        return False
+    body = _json_object('{"force": true or false}')
+    if unknown := sorted(set(body) - {"force"}):
+        raise BadRequest(f'unknown field(s) {unknown}: the body is {{"force": true or false}}')
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise BadRequest(f"force: must be true or false, not {force!r}")
+    return force
+
+
+@table.route("/api/batch/<batch_id>/lock", "POST", "Freeze ranking behind the quality gate "
+             '(idempotent; lead); {"force": true} locks past the gate',
+             {200: "Locked", 400: "Error", 403: "Error", 404: "Error", 409: "LockRefused",
+              413: "Error", 500: "Error"},
+             body={"application/json": "LockRequest"}, body_required=False)
+def lock_batch(batch_id: str) -> Any:
     """POST /api/batch/<batch_id>/lock: freeze ranking; idempotent, keeping the first lock's time.
 
-    403 not a lead, 404 unknown batch, 500 broken metadata.
+    The quality gate first (`ranking.lock_gate`): when a line's selected take has a QC flag or
+    is stale, or a line has no selection, it answers 409 `{"error": message, "problems": [{line,
+    problems, take}]}` and changes nothing, unless the body is `{"force": true}`: then it locks
+    and the history's lock entry records `forced` and the problems. 400 a bad body, 403 not a
+    lead, 404 unknown batch, 500 broken metadata.
     """
     people.require(person(), "lock")
-    metadata = ranking.lock(store.find_batch(_settings().audio_root, batch_id),
-                            person=person().name)
+    force = _lock_body()
+    try:
+        metadata = ranking.lock(store.find_batch(_settings().audio_root, batch_id),
+                                person=person().name, force=force)
+    except LockGateRefused as exc:
+        refused = error_response(str(exc), 409)  # the envelope, any secret masked
+        refused.set_data(json.dumps({**refused.get_json(),
+                                     "problems": [p.as_dict() for p in exc.problems]}))
+        return refused
     return {"data": {"locked": True, "ranked_at_utc": metadata["ranked_at_utc"]}}
 
 
@@ -623,6 +653,68 @@ def write_note(batch_id: str, line: str) -> dict[str, Any]:
     except LineError as exc:
         raise BadRequest(str(exc)) from None
     return {"data": note}
+
+
+# --- engine-ready export (issue 16) ---------------------------------------------------------
+
+EXPORT_FIELDS = ("rank", "format", "sample_rate", "bit_depth", "loudness", "true_peak",
+                 "preset", "naming", "lang")
+EXPORT_MAX_SELECTS = 200  # larger batches: `voicelab export` (413 here)
+
+
+def _export_options() -> Any:
+    """The body of `POST .../export` as DeliveryOptions; a 400 naming a bad field."""
+    from voicelab.delivery.options import DeliveryError, DeliveryOptions, check_options
+
+    body = _json_object('{"rank": 1, "format": "wav", "preset": "unreal", ...}')
+    if unknown := sorted(set(body) - set(EXPORT_FIELDS)):
+        raise BadRequest(f"unknown field(s) {unknown}: the body takes {list(EXPORT_FIELDS)} "
+                         "(loudness_by_category is a file: use voicelab export)")
+    values = {k: v for k, v in body.items() if v is not None}  # null: the default
+    try:
+        options = DeliveryOptions(**values)
+        check_options(options)
+    except DeliveryError as exc:
+        raise BadRequest(str(exc)) from None
+    return options
+
+
+@table.route("/api/batch/<batch_id>/export", "POST",
+             "Export a batch's selects engine-ready, answered as a zip (lead)",
+             {200: ZIP, 400: "Error", 403: "Error", 404: "Error", 413: "Error", 500: "Error"},
+             body={"application/json": "ExportRequest"})
+def export_batch(batch_id: str) -> Response:
+    """POST /api/batch/<batch_id>/export: body `{"rank": 1, "format": "wav", "sample_rate":
+    48000, "bit_depth": 24, "loudness": -23, "true_peak": -1, "preset": "unreal", "naming":
+    null, "lang": "en"}` (every field optional; `{}` is the classic MP3 export). 200 with the
+    zip (`<batch_id>_rank<N>.zip`: the files, manifest.csv and, engine-ready, dialogue.csv).
+    400 a bad field (named), 403 not a lead, 404 unknown batch, 413 more than 200 selects
+    (export those with `voicelab export`)."""
+    import tempfile
+
+    from voicelab.delivery.deliver import deliver
+    from voicelab.delivery.options import DeliveryError
+    from voicelab.delivery.rows import selects
+
+    people.require(person(), "export")
+    options = _export_options()
+    batch_dir = _batch_dir(batch_id)
+    count = sum(1 for row in selects(store.load_metadata(batch_dir), options.rank)
+                if row["status"] == "exported")
+    if count > EXPORT_MAX_SELECTS:
+        raise RequestEntityTooLarge(
+            f"{count} selects: the API zips at most {EXPORT_MAX_SELECTS}; export this batch "
+            f"with `voicelab export {batch_id} --to DIR` on the server")
+    with tempfile.TemporaryDirectory(prefix="voicelab-export-") as work:
+        try:
+            result = deliver(batch_dir, Path(work), replace(options, make_zip=True))
+        except DeliveryError as exc:
+            raise BadRequest(str(exc)) from None
+        assert result.archive is not None
+        data = result.archive.read_bytes()
+    response = Response(data, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{result.archive.name}"'
+    return response
 
 
 # --- audio and the document ------------------------------------------------------------------
