@@ -32,7 +32,7 @@ OVERSAMPLE = 4
 TRUE_PEAK_QUALITY = "MQ"  # within 0.01 dB of HQ on limited speech, 40 % faster
 LOOKAHEAD_S = 0.003
 TOLERANCE_LU = 0.2
-MARGIN_DB = 0.05  # aim the limiter this far under the ceiling
+MARGIN_DB = 0.1  # aim the limiter this far under the ceiling
 ROUNDS = 6
 
 
