@@ -138,8 +138,8 @@ def test_rank_lock_and_423(server: ApiServer, session: requests.Session,
     batch = make_batch(audio_root, skin="Lock")
     url = f"{server.url}/api/batch/{batch.name}"
     assert session.patch(f"{url}/take/Line_2_take_3.mp3", json={"rank": 1}).status_code == 200
-    for _ in range(2):
-        locked = session.post(f"{url}/lock")
+    for body in ({"force": True}, None):  # the gate: other lines have no selection
+        locked = session.post(f"{url}/lock", json=body)
         assert locked.status_code == 200 and locked.json()["data"]["locked"] is True
     refused = session.patch(f"{url}/take/Line_2_take_1.mp3", json={"rank": 1})
     assert refused.status_code == 423 and "locked" in refused.json()["error"]

@@ -171,7 +171,7 @@ def test_rank_unknown_take_or_batch_is_404(client: FlaskClient, batch: Path) -> 
 
 
 def test_lock_is_idempotent_and_freezes_ranking(client: FlaskClient, batch: Path) -> None:
-    first = client.post(f"/api/batch/{batch.name}/lock")
+    first = client.post(f"/api/batch/{batch.name}/lock", json={"force": True})
     assert first.status_code == 200
     assert first.get_json()["data"]["locked"] is True
     stamp = first.get_json()["data"]["ranked_at_utc"]

@@ -55,7 +55,7 @@ def test_refusals_name_the_problem_and_queue_nothing(client: FlaskClient, root: 
         answer = client.post(url(batch, line, "takes"), json=body, headers=as_(who))
         assert answer.status_code == status, (body, answer.json)
         assert words in answer.json["error"], (body, answer.json)
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     answer = client.post(url(batch, "Line_1", "takes"), json={}, headers=as_("dana"))
     assert answer.status_code == 423
     assert registry.recent(root) == []

@@ -316,7 +316,8 @@ def test_history_of_an_open_panel_is_a_leads_only(client: FlaskClient, batch: Pa
     assert refused.status_code == 403 and "panel is open" in refused.json["error"]
     entries = client.get(url, headers=as_("lena")).json["data"]
     assert [e["action"] for e in entries][:2] == ["panel", "rank"]
-    assert client.post(f"/api/batch/{batch.name}/lock", headers=as_("lena")).status_code == 200
+    assert client.post(f"/api/batch/{batch.name}/lock", headers=as_("lena"),
+                       json={"force": True}).status_code == 200
     assert client.get(url, headers=as_("alice")).status_code == 200  # the panel is over
 
 
@@ -329,7 +330,7 @@ def test_audio_is_refused_to_a_blind_rater_until_the_lock(client: FlaskClient, r
     assert refused.status_code == 403 and "listen on the board" in refused.json["error"]
     assert client.get(take, headers=as_("vic")).status_code == 403
     assert client.get(take, headers=as_("lena")).status_code == 200
-    client.post(f"/api/batch/{batch.name}/lock", headers=as_("lena"))
+    client.post(f"/api/batch/{batch.name}/lock", headers=as_("lena"), json={"force": True})
     assert client.get(take, headers=as_("alice")).status_code == 200
 
 

@@ -124,7 +124,8 @@ def test_undo_refused_when_someone_else_changed_the_line(client: FlaskClient, te
 def test_lead_locks_and_unlocks_recorded(client: FlaskClient, team_root: Path,
                                          batch: Path) -> None:
     alice = as_(team_root, "alice")
-    assert client.post(f"/api/batch/{batch.name}/lock", headers=alice).json["data"]["locked"]
+    assert client.post(f"/api/batch/{batch.name}/lock", headers=alice,
+                       json={"force": True}).json["data"]["locked"]
     assert rank(client, batch, "Line_1_take_1.mp3", 1, alice).status_code == 423
     assert client.post(f"/api/batch/{batch.name}/unlock",
                        headers=as_(team_root, "bob")).status_code == 403
