@@ -207,6 +207,37 @@ def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ERROR if bad else EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab check`: hear a batch's takes (those not heard yet, or all with `--force`),
+    store the word error rate against their lines and flag the takes above the threshold.
+
+    Prints takes checked, flagged and the mean WER (`--json`: the summary); exit 0, even when
+    takes are flagged; 2 when some take could not be heard; 1 for a bad batch or recogniser.
+    """
+    from voicelab import store
+    from voicelab.speech.check import CheckSummary, check_batch
+    from voicelab.speech.recognizers import RecognizerSpec
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
+    spec = RecognizerSpec.from_settings(settings)
+    with progress_bar() as bar:
+        task = bar.add_task(f"hearing takes ({spec.engine})", total=None, failed=0)
+
+        def show(s: CheckSummary) -> None:
+            bar.update(task, total=s.total, completed=s.done, failed=s.failed)
+
+        summary = check_batch(batch_dir, spec, force=args.force, workers=args.workers,
+                              progress=show)
+    if args.json:
+        out.print_json(data=summary.to_dict())
+    else:
+        mean = "n/a" if summary.mean_wer is None else f"{summary.mean_wer:.3f}"
+        out.print(f"{summary.checked} take(s) checked, {summary.flagged} flagged \"words\", "
+                  f"mean WER {mean}" + (f", {summary.skipped} skipped" if summary.skipped else "")
+                  + (f", {summary.failed} failed" if summary.failed else ""))
+    return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """`voicelab worker`: run a job worker in the foreground; exit with the worker's own code.
 
@@ -340,6 +371,65 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
         out.print_json(data=entries)
     else:
         out.print(history.format_entries(entries), markup=False)
+    return EXIT_OK
+
+
+def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab lock BATCH_ID [--force]`: freeze the batch's ranks, behind the quality gate.
+
+    In the CLI's name (a lead). When some line's selected take has a QC flag or is stale, or a
+    line has no selection, prints them as a table and exits 1, changing nothing; `--force`
+    locks anyway (the history records it) and says so. Exit 0 when locked (or already locked).
+    """
+    from voicelab import history, people, ranking, store
+    from voicelab.errors import LockGateRefused
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
+    was_locked = store.is_locked(batch_dir)
+    try:
+        ranking.lock(batch_dir, person=people.CLI.name, force=args.force)
+    except LockGateRefused as refused:
+        err.print(f"batch {args.batch_id} was not locked: {len(refused.problems)} line(s) to "
+                  "check first", markup=False)
+        _print_problems(refused.problems)
+        err.print(f"fix them (rank a clean take 1 on each line), or lock anyway: voicelab lock "
+                  f"{args.batch_id} --force", markup=False)
+        return EXIT_ERROR
+    if was_locked:
+        out.print(f"batch {args.batch_id} was already locked", markup=False)
+        return EXIT_OK
+    forced = history.read(batch_dir)[-1].get("problems") if args.force else None
+    if forced:
+        _print_problems([ranking.GateProblem(p["line"], tuple(p["problems"]), p["take"])
+                         for p in forced])
+        out.print(f"batch {args.batch_id} locked anyway, past {len(forced)} line(s) to check "
+                  "(recorded in its history): ranks can no longer change", markup=False)
+    else:
+        out.print(f"batch {args.batch_id} locked: ranks can no longer change", markup=False)
+    return EXIT_OK
+
+
+def _print_problems(problems: Sequence[Any]) -> None:
+    """The quality gate's problems (`ranking.GateProblem`) as a table on stdout."""
+    from rich.text import Text
+
+    table = Table("line", "problem", "selected take")
+    for problem in problems:
+        table.add_row(Text(problem.line), Text(problem.describe()), Text(problem.take or "-"))
+    out.print(table)
+
+
+def cmd_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab unlock BATCH_ID`: open a locked batch for ranking again, in the CLI's name (a
+    lead; recorded in the history). Exit 0, also when it was not locked."""
+    from voicelab import people, ranking, store
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
+    if not store.is_locked(batch_dir):
+        out.print(f"batch {args.batch_id} is not locked", markup=False)
+        return EXIT_OK
+    ranking.unlock(batch_dir, person=people.CLI.name)
+    out.print(f"batch {args.batch_id} unlocked: ranks can change again", markup=False)
     return EXIT_OK
 
 
@@ -669,6 +759,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("batch_id")
     p.add_argument("--json", action="store_true", help="the entries as a JSON list")
 
+    p = command("lock", cmd_lock, "freeze a batch's ranks, after a quality gate: lines whose "
+                "selected take is flagged or stale, or that have no selection, stop it")
+    p.add_argument("batch_id")
+    p.add_argument("--force", action="store_true",
+                   help="lock anyway past the gate's problems (recorded in the history)")
+
+    p = command("unlock", cmd_unlock, "open a locked batch for ranking again")
+    p.add_argument("batch_id")
+
     p = command("panel", cmd_panel, "rate a batch as a panel: several raters rank it alone, "
                 "blind by default (a lead's action)")
     p.add_argument("batch_id")
@@ -736,6 +835,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("fsck", cmd_fsck, "check every batch against the directory contract")
     p.add_argument("--repair", action="store_true", help="restore ranked/ from metadata")
+
+    p = command("check", cmd_check, "hear a batch's takes offline and flag those that do not "
+                "say their line (word error rate)")
+    p.add_argument("batch_id")
+    p.add_argument("--force", action="store_true",
+                   help="check every take again, not only those never checked")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="takes heard at once (default: one per CPU, at most 4)")
+    p.add_argument("--json", action="store_true", help="the summary as JSON")
     return parser
 
 
