@@ -47,6 +47,7 @@ class Settings:
     job_stale_s: float = DEFAULT_JOB_STALE_S
     max_kernels: int | None = None
     kernel_connect_s: float = DEFAULT_KERNEL_CONNECT_S
+    stt_model: Path | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -149,6 +150,15 @@ def _pronunciations(variable: str, raw: str) -> Path:
     return path.resolve()
 
 
+def _stt_model(variable: str, raw: str) -> Path:
+    """A local speech-to-text model folder (faster-whisper, for the speech check)."""
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ConfigError(variable, raw, "not a folder: point it at a local faster-whisper model "
+                          "folder (VoiceLab never downloads one), or unset it to use PocketSphinx")
+    return path.resolve()
+
+
 def _notebooks(variable: str, raw: str) -> Path:
     if not (Path(raw) / "generate.ipynb").is_file():
         raise ConfigError(variable, raw, "no generate.ipynb in that folder")
@@ -188,6 +198,8 @@ def settings_and_problems(
     pronunciations = get("VOICELAB_PRONUNCIATIONS")
     lexicon = (checked(_pronunciations, "VOICELAB_PRONUNCIATIONS", pronunciations, None)
                if pronunciations else None)
+    stt_raw = get("VOICELAB_STT_MODEL")
+    stt_model = checked(_stt_model, "VOICELAB_STT_MODEL", stt_raw, None) if stt_raw else None
     notebooks = checked(_notebooks, "VOICELAB_NOTEBOOKS",
                         get("VOICELAB_NOTEBOOKS") or str(DEFAULT_NOTEBOOKS), DEFAULT_NOTEBOOKS)
     audio_root = get("AUDIO_ROOT") or "./output"
@@ -219,6 +231,7 @@ def settings_and_problems(
         kernel_connect_s=checked(_connect_seconds, "VOICELAB_KERNEL_CONNECT_S",
                                  get("VOICELAB_KERNEL_CONNECT_S") or str(DEFAULT_KERNEL_CONNECT_S),
                                  DEFAULT_KERNEL_CONNECT_S),
+        stt_model=stt_model,
     )
     return settings, problems
 

@@ -35,7 +35,11 @@ PEAKS_POINTS = 100
 GAIN_LIMIT_DB = 12.0
 PEAK_CEILING_DBFS = -1.0
 
-FLAGS = ("clipping", "mostly_silence", "duration_outlier")
+WORDS_WER_MAX = 0.7
+"""A take whose speech check heard a word error rate above this is flagged "words" (it may not
+say its line). Chosen from PocketSphinx on Piper takes: see README "Does the take say its line?"."""
+
+FLAGS = ("clipping", "mostly_silence", "duration_outlier", "words")
 
 
 def _dbfs(amplitude: float) -> float | None:
@@ -142,6 +146,9 @@ def _own_flags(facts: Mapping[str, Any]) -> list[str]:
     silent = ("peak_dbfs" in facts and facts["peak_dbfs"] is None) or facts.get("duration_s") == 0
     if silent or (facts.get("silence_ratio") or 0.0) > MOSTLY_SILENCE_RATIO:
         flags.append("mostly_silence")
+    speech = facts.get("speech")
+    if isinstance(speech, Mapping) and (speech.get("wer") or 0.0) > WORDS_WER_MAX:
+        flags.append("words")
     return flags
 
 
@@ -154,7 +161,9 @@ def flag_takes(takes_of_line: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     "clipping": at least CLIP_FLAG_MIN clipped samples. "mostly_silence": silent, or more than
     MOSTLY_SILENCE_RATIO of the take is silent frames. "duration_outlier": the line has 3 takes
     or more and this one lasts under OUTLIER_LOW or over OUTLIER_HIGH times the median of the
-    others. (lufs is not used: it is also None for takes shorter than 0.4 s, which are fine.)
+    others. "words": the speech check (voicelab.speech) heard a word error rate above
+    WORDS_WER_MAX (under "speech"). (lufs is not used: it is also None for takes shorter than
+    0.4 s, which are fine.)
     """
     facts = [_facts(take) for take in takes_of_line]
     flags = [_own_flags(f) for f in facts]
