@@ -207,6 +207,37 @@ def cmd_fsck(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ERROR if bad else EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """`voicelab check`: hear a batch's takes (those not heard yet, or all with `--force`),
+    store the word error rate against their lines and flag the takes above the threshold.
+
+    Prints takes checked, flagged and the mean WER (`--json`: the summary); exit 0, even when
+    takes are flagged; 2 when some take could not be heard; 1 for a bad batch or recogniser.
+    """
+    from voicelab import store
+    from voicelab.speech.check import CheckSummary, check_batch
+    from voicelab.speech.recognizers import RecognizerSpec
+
+    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
+    spec = RecognizerSpec.from_settings(settings)
+    with progress_bar() as bar:
+        task = bar.add_task(f"hearing takes ({spec.engine})", total=None, failed=0)
+
+        def show(s: CheckSummary) -> None:
+            bar.update(task, total=s.total, completed=s.done, failed=s.failed)
+
+        summary = check_batch(batch_dir, spec, force=args.force, workers=args.workers,
+                              progress=show)
+    if args.json:
+        out.print_json(data=summary.to_dict())
+    else:
+        mean = "n/a" if summary.mean_wer is None else f"{summary.mean_wer:.3f}"
+        out.print(f"{summary.checked} take(s) checked, {summary.flagged} flagged \"words\", "
+                  f"mean WER {mean}" + (f", {summary.skipped} skipped" if summary.skipped else "")
+                  + (f", {summary.failed} failed" if summary.failed else ""))
+    return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """`voicelab worker`: run a job worker in the foreground; exit with the worker's own code.
 
@@ -804,6 +835,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("fsck", cmd_fsck, "check every batch against the directory contract")
     p.add_argument("--repair", action="store_true", help="restore ranked/ from metadata")
+
+    p = command("check", cmd_check, "hear a batch's takes offline and flag those that do not "
+                "say their line (word error rate)")
+    p.add_argument("batch_id")
+    p.add_argument("--force", action="store_true",
+                   help="check every take again, not only those never checked")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="takes heard at once (default: one per CPU, at most 4)")
+    p.add_argument("--json", action="store_true", help="the summary as JSON")
     return parser
 
 
