@@ -120,7 +120,7 @@ def test_loudness_meter_matches_pyloudnorm() -> None:
             np.arange(len(samples)), samples).astype(np.float32)
         ours = loudness.integrated_loudness(samples, rate)
         reference = pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64))
-        assert ours == pytest.approx(reference, abs=1e-6)
+        assert ours == pytest.approx(reference, abs=0.001)
     assert loudness.integrated_loudness(np.zeros(48000, np.float32), 48000) is None
     assert loudness.integrated_loudness(np.ones(100, np.float32), 48000) is None
     assert loudness.true_peak(np.zeros(10, np.float32), 48000) is None

@@ -28,6 +28,7 @@ from voicelab.delivery.options import DeliveryError, check_lufs
 
 BLOCK_S, STEP = 0.400, 0.25  # gating block, step as a share of it (75 % overlap)
 ABSOLUTE_GATE, RELATIVE_GATE = -70.0, -10.0
+DENORMAL_GUARD = 1e-10
 OVERSAMPLE = 4
 TRUE_PEAK_QUALITY = "MQ"  # within 0.01 dB of HQ on limited speech, 40 % faster
 LOOKAHEAD_S = 0.003
@@ -41,7 +42,7 @@ def _k_weighting(rate: int) -> np.ndarray:
     """pyloudnorm's K-weighting (high shelf, then high pass) as second-order sections."""
     shelf = pyloudnorm.IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf")
     high_pass = pyloudnorm.IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")
-    return np.vstack([np.concatenate([f.b, f.a]) for f in (shelf, high_pass)])
+    return np.vstack([np.concatenate([f.b, f.a]) for f in (shelf, high_pass)]).astype(np.float32)
 
 
 def integrated_loudness(samples: np.ndarray, rate: int) -> float | None:
@@ -50,8 +51,14 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float | None:
     duration = n / rate
     if n <= int(BLOCK_S * rate):
         return None
-    weighted = signal.sosfilt(_k_weighting(rate), np.asarray(samples, dtype=np.float64))
-    sums = np.concatenate([[0.0], np.cumsum(np.square(weighted))])
+    # float32 filtering is 2x faster and within 0.001 LU; the sums are float64. In digital
+    # silence the filters' state decays into denormal floats, which are 3x slower: a +-1e-10
+    # signal at the Nyquist frequency (-200 dBFS, far under the gates) keeps it out of them.
+    guarded = np.empty(n, dtype=np.float32)
+    guarded[0::2], guarded[1::2] = DENORMAL_GUARD, -DENORMAL_GUARD
+    guarded += np.asarray(samples, dtype=np.float32)
+    weighted = signal.sosfilt(_k_weighting(rate), guarded)
+    sums = np.concatenate([[0.0], np.cumsum(np.square(weighted), dtype=np.float64)])
     count = int(np.round((duration - BLOCK_S) / (BLOCK_S * STEP))) + 1
     j = np.arange(count)
     lower = (BLOCK_S * (j * STEP) * rate).astype(np.int64)
@@ -69,20 +76,30 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float | None:
     return float(-0.691 + 10.0 * math.log10(kept.mean()))
 
 
-def _oversampled_envelope(samples: np.ndarray, rate: int) -> np.ndarray:
-    """Per input sample, the largest |value| of the 4x oversampled signal (soxr, linear phase,
-    so aligned with the input) over that sample's four sub-samples and the sample itself."""
+def _oversampled(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The samples 4x oversampled (soxr is linear phase: sub-sample 4n+k sits at n + k/4)."""
     x = np.asarray(samples, dtype=np.float32)
-    up = soxr.resample(x, rate, rate * OVERSAMPLE, quality=TRUE_PEAK_QUALITY)
-    up = np.resize(np.abs(up), len(x) * OVERSAMPLE).reshape(len(x), OVERSAMPLE)
-    return np.maximum(up.max(axis=1), np.abs(x))
+    return np.asarray(soxr.resample(x, rate, rate * OVERSAMPLE, quality=TRUE_PEAK_QUALITY))
+
+
+def _oversampled_envelope(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Per input sample, the largest |value| of its four oversampled sub-samples and itself."""
+    x = np.asarray(samples, dtype=np.float32)
+    up = np.abs(_oversampled(x, rate))
+    whole = min(len(up) // OVERSAMPLE, len(x))
+    envelope = np.abs(x)
+    np.maximum(envelope[:whole], up[: whole * OVERSAMPLE].reshape(whole, OVERSAMPLE).max(axis=1),
+               out=envelope[:whole])
+    return envelope
 
 
 def true_peak(samples: np.ndarray, rate: int) -> float | None:
     """The true peak in dBTP (4x oversampled); None for silence or no samples."""
     if not len(samples):
         return None
-    peak = float(_oversampled_envelope(samples, rate).max())
+    x = np.asarray(samples, dtype=np.float32)
+    up = _oversampled(x, rate)
+    peak = max(float(up.max()), -float(up.min()), float(x.max()), -float(x.min()))
     return 20.0 * math.log10(peak) if peak > 0 else None
 
 
@@ -136,25 +153,24 @@ def normalize(samples: np.ndarray, rate: int, target: float, ceiling_db: float) 
         return Leveled(out, before, peak_before, target, peak_before + gain_db, gain_db, False)
     aim = ceiling_db - MARGIN_DB
     best: np.ndarray | None = None
-    best_peak = peak_after = ceiling_db
+    best_peak: float | None = None
+    best_lufs: float | None = None
     for _ in range(ROUNDS):
         limited = _limit(out, rate, aim)
         measured = true_peak(limited, rate)
         if measured is not None and measured > ceiling_db:
             aim -= measured - ceiling_db + MARGIN_DB  # the smoothing let a peak through
             continue
-        best, best_peak = limited, measured if measured is not None else ceiling_db
         after = integrated_loudness(limited, rate)
+        best, best_peak, best_lufs = limited, measured, after
         if after is None or abs(after - target) <= TOLERANCE_LU:
             break
         gain_db += target - after  # make up what the limiter took, and limit again
         out = x * np.float32(10.0 ** (gain_db / 20.0))
     if best is None:  # no round met the ceiling: scale the whole take under it
-        peak_after = true_peak(out, rate) or ceiling_db
-        best = out * np.float32(10.0 ** ((aim - peak_after) / 20.0))
-        best_peak = true_peak(best, rate) or aim
-    return Leveled(best, before, peak_before, integrated_loudness(best, rate), best_peak,
-                   gain_db, True)
+        best = out * np.float32(10.0 ** ((aim - (true_peak(out, rate) or aim)) / 20.0))
+        best_peak, best_lufs = true_peak(best, rate), integrated_loudness(best, rate)
+    return Leveled(best, before, peak_before, best_lufs, best_peak, gain_db, True)
 
 
 def read_category_targets(path: Path) -> dict[str, float]:
