@@ -19,6 +19,7 @@ from voicelab.engines import get_engine
 from voicelab.jobspec import parse_config
 from voicelab.lines import jobs as lines_jobs
 from voicelab.logs import configure_logging
+from voicelab.speech import check as speech_check
 from voicelab.throttle import Slots
 
 PROGRESS_EVERY_S = 0.5
@@ -107,7 +108,10 @@ def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: st
 
 def _finish(settings: Settings, task_id: str,
             outcome: generation.GenerationResult) -> dict[str, Any]:
-    """The run's result, recorded on its job."""
+    """The run's result, recorded on its job, after the speech check of the takes it made (never
+    failing the job: see voicelab.speech.check.after_job)."""
+    if not outcome.cancelled:
+        speech_check.after_job(settings, outcome.batch_dirs)
     result = {"batch_ids": outcome.batch_ids, "failed": outcome.failed, "done": outcome.done,
               "total": outcome.total, "cancelled": outcome.cancelled}
     if task_id:
