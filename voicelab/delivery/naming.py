@@ -90,9 +90,8 @@ def check_template(template: str, fmt: str) -> None:
 
 def render(template: str, values: Mapping[str, object], fmt: str) -> str:
     """The relative path of one file: the template filled in, plus `.fmt`."""
-    filled = {**values, "line": values["line"]}
     try:
-        stem = template.format_map({k: filled[k] for k in FIELDS})
+        stem = template.format_map({k: values[k] for k in FIELDS})
     except (ValueError, TypeError) as exc:
         raise DeliveryError(f"naming: {template!r}: {exc}") from None
     return f"{stem}.{fmt}"
