@@ -380,7 +380,7 @@ def test_after_lock_a_rater_sees_the_consensus_read_only(batch: Path, root: Path
     visit("dana")
     board, _ = board_for(batch, root)
     assert board.mode == "blind"
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     board.handle({"kind": "refresh"})
     assert board.mode == "solo" and board.locked
     assert board.notice == ("Updated from disk: the batch was locked elsewhere; the board "

@@ -119,7 +119,7 @@ def test_a_viewer_is_refused_every_change_and_nothing_on_disk_changes(
     assert shown(board, TAKE_1)["rank"] == 1 and shown(board, TAKE_2)["rank"] is None
     board.handle({"kind": "undo"})
     assert board.error == "vic is a viewer: only a designer may undo ranks"
-    board.handle({"kind": "lock"})
+    board.handle({"kind": "lock", "force": True})
     assert board.error == "vic is a viewer: only a lead may lock a batch"
     assert not board.locked
     board.handle({"kind": "unlock"})
@@ -165,10 +165,10 @@ def test_a_designer_may_not_lock_or_export(batch: Path, root: Path, visit: Visit
     visit("dana")
     board, sent = board_for(batch, root)
     before = snapshot(batch)
-    board.handle({"kind": "lock"})
+    board.handle({"kind": "lock", "force": True})
     assert board.error == "dana is a designer: only a lead may lock a batch"
     assert snapshot(batch) == before and not board.locked
-    ranking.lock(batch)  # locked by someone else: exporting is still a lead's
+    ranking.lock(batch, force=True)  # locked by someone else: exporting is still a lead's
     board.handle({"kind": "export", "rank": 1})
     assert board.error == "dana is a designer: only a lead may export"
     assert sent == [{"kind": "export", "error": board.error}]
@@ -212,7 +212,9 @@ def test_a_broken_users_file_refuses_every_change(batch: Path, root: Path, visit
 
 def test_a_lead_locks_and_exports(batch: Path, root: Path, visit: Visit) -> None:
     visit("lena")
+    ranking.set_rank(batch, "Line_2_take_1.mp3", 1, person="lena")  # every line selected
     board, sent = board_for(batch, root)
+    assert board.lock_problems == []
     board.handle({"kind": "lock"})
     assert board.error == "" and board.locked and store.is_locked(batch)
     assert board.notice == "Batch locked: ranks can no longer change."
@@ -224,7 +226,7 @@ def test_a_lead_locks_and_exports(batch: Path, root: Path, visit: Visit) -> None
 def test_a_lead_unlocks_and_the_unlock_is_recorded(batch: Path, root: Path,
                                                     visit: Visit) -> None:
     visit("lena")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     board, sent = board_for(batch, root)
     assert board.locked
     board.handle({"kind": "unlock"})
@@ -242,7 +244,7 @@ def test_a_lead_unlocks_and_the_unlock_is_recorded(batch: Path, root: Path,
 def test_a_designer_may_not_unlock_and_nothing_changes(batch: Path, root: Path,
                                                        visit: Visit) -> None:
     visit("dana")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     board, _ = board_for(batch, root)
     before = snapshot(batch), history_of(batch)
     board.handle({"kind": "unlock"})
@@ -255,7 +257,7 @@ def test_a_designer_may_not_unlock_and_nothing_changes(batch: Path, root: Path,
 def test_refresh_after_an_unlock_elsewhere_makes_the_board_writable(
         batch: Path, root: Path, visit: Visit) -> None:
     visit("dana")
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     board, _ = board_for(batch, root)
     assert not board.rank(TAKE_2, 1) and "locked" in board.error
     ranking.unlock(batch, person="lena")  # a lead in another session
@@ -324,7 +326,7 @@ def test_undo_on_a_locked_batch_is_refused(batch: Path, root: Path, visit: Visit
     visit("dana")
     board, _ = board_for(batch, root)
     board.handle({"kind": "rank", "file": TAKE_2, "rank": 1})
-    ranking.lock(batch, person="lena")
+    ranking.lock(batch, person="lena", force=True)
     before = snapshot(batch)
     board.handle({"kind": "undo"})
     assert "locked" in board.error

@@ -201,7 +201,7 @@ def test_a_batch_locked_meanwhile_refuses_and_the_board_shows_the_true_state(
     board: RankBoard, batch: Path
 ) -> None:
     ranking.set_rank(batch, "Line_3_take_2.mp3", 1)  # another session, then it locks
-    ranking.lock(batch)
+    ranking.lock(batch, force=True)
     before = snapshot(batch)
     board.handle({"kind": "rank", "file": "Line_1_take_2.mp3", "rank": 1})
     assert "locked" in board.error
@@ -211,7 +211,7 @@ def test_a_batch_locked_meanwhile_refuses_and_the_board_shows_the_true_state(
 
 
 def test_lock_message_locks_the_batch_and_freezes_the_board(board: RankBoard, batch: Path) -> None:
-    board.handle({"kind": "lock"})
+    board.handle({"kind": "lock", "force": True})
     assert store.is_locked(batch)
     assert store.load_metadata(batch)["ranked_at_utc"] is not None
     assert board.locked and board.error == ""
@@ -241,7 +241,7 @@ def test_refresh_shows_another_sessions_changes_and_says_so(board: RankBoard, ba
 
 
 def test_refresh_notices_a_lock_made_elsewhere(board: RankBoard, batch: Path) -> None:
-    ranking.lock(batch)
+    ranking.lock(batch, force=True)
     assert board.refresh() == 0
     assert board.locked
     assert "locked elsewhere" in board.notice
@@ -425,7 +425,7 @@ def test_export_selects_only_from_a_locked_batch(root: Path) -> None:
     board.send = lambda content, buffers=None: sent.append((content, buffers or []))
     board.handle({"kind": "export"})
     assert sent[-1][0]["error"] and "lock the batch" in board.error
-    board.handle({"kind": "lock"})
+    board.handle({"kind": "lock", "force": True})
     board.handle({"kind": "export", "rank": 1})
     content, buffers = sent[-1]
     assert content["name"] == f"{batch.name}_rank1.zip" and content["missing"] == ["Line_2"]

@@ -510,6 +510,47 @@ export function refusal(role, action, mode = "solo") {
 }
 
 /** "1.23 s", or an en dash when the duration is unknown. */
+/** How many of the quality gate's lines the lock dialog lists (the rest are counted). */
+export const GATE_SHOWN = 100;
+const NO_PROBLEMS = Object.freeze([]);
+
+/**
+ * What the lock dialog asks, given the quality gate's `lock_problems` (Python's
+ * `ranking.lock_gate`): the plain question on a clean batch, else how many lines need a look.
+ * @param {string} batch
+ * @param {{line: string}[]} problems
+ */
+export function lock_question(batch, problems) {
+  if (!problems.length) return `Lock batch ${batch}? Ranks can no longer change after this.`;
+  const lines = problems.length === 1 ? "1 line needs" : `${problems.length} lines need`;
+  return `${lines} a look before batch ${batch} locks: a flagged or stale selected take, or no ` +
+    "selection. Lock anyway? The lock records them.";
+}
+
+/**
+ * One of the gate's lines as the dialog lists it: the line, its problems in words, and which
+ * take is selected ("Take 3", its label on the board; "" when none).
+ * @param {{line: string, problems: string[], take: string|null, words?: string}} problem
+ * @param {Map<string, Take>} take_of the board's takes by key
+ */
+export function gate_row(problem, take_of) {
+  const take = problem.take ? take_of.get(problem.take) : null;
+  const words = problem.words || problem.problems.join(", ").replaceAll("_", " ");
+  return { line: problem.line, words, take: take ? take_label(take) : problem.take ?? "" };
+}
+
+/**
+ * Where "Go to line" puts the focus: the line's selected take when it is shown, else its first
+ * current take, else its first take; null when the line has none on the board.
+ * @param {{line: string, take: string|null}} problem
+ * @param {Map<string, Take[]>} groups
+ */
+export function jump_target(problem, groups) {
+  const list = groups.get(problem.line) ?? [];
+  if (problem.take && list.some((t) => t.file === problem.take)) return problem.take;
+  return (list.find(is_current) ?? list[0])?.file ?? null;
+}
+
 export function format_duration(seconds) {
   return typeof seconds === "number" && Number.isFinite(seconds) ? `${seconds.toFixed(2)} s` : "–";
 }
@@ -600,8 +641,9 @@ const TEMPLATE = `
     <button type="button" class="vl-message-close" aria-label="Dismiss">×</button>
   </div>
   <div class="vl-notice" role="status" hidden></div>
-  <div class="vl-confirm" role="dialog" aria-modal="false" hidden>
+  <div class="vl-confirm" role="dialog" aria-modal="false" aria-label="Confirm" hidden>
     <span class="vl-confirm-text"></span>
+    <ul class="vl-confirm-problems" aria-label="Lines to check before locking" hidden></ul>
     <button type="button" class="vl-confirm-lock">Lock</button>
     <button type="button" class="vl-confirm-unlock" hidden>Unlock</button>
     <button type="button" class="vl-confirm-cancel">Cancel</button>
@@ -1444,9 +1486,13 @@ export function create_toolbar(root, model, state) {
 /**
  * The lock dialog, confirming a lock or an unlock: `open("lock")` ("Lock batch…", on an open
  * board) or `open("unlock")` ("Unlock…", on a locked board), each only for a role that may, with
- * the focus on its confirm button (Lock or Unlock). Closed by that button, Cancel or Escape (the
- * focus goes back to the board), and hidden once there is nothing left to confirm: the batch
- * was locked (or unlocked) meanwhile, or the role lost the right.
+ * the focus on its confirm button (Lock or Unlock). Before a lock it lists the quality gate's
+ * lines (`lock_problems`: a flagged or stale selected take, or no selection), each with "Go to
+ * line", and its confirm button reads "Lock anyway" (`forced()`: the lock then sends `force`);
+ * a clean batch asks as before. Closed by the confirm button, Cancel or Escape (the focus goes
+ * back to the board), and hidden once there is nothing left to confirm: the batch was locked
+ * (or unlocked) meanwhile, or the role lost the right. The list follows `lock_problems` while
+ * open. `step(delta)` moves the focus along its buttons (arrow keys).
  * @param {{querySelector: Function, focus: Function}} root the board's root element
  * @param {{get: Function}} model
  * @param {ReturnType<typeof create_view_state>} state
@@ -1454,21 +1500,50 @@ export function create_toolbar(root, model, state) {
 export function create_lock_dialog(root, model, state) {
   const dialog = root.querySelector(".vl-confirm");
   const text = root.querySelector(".vl-confirm-text");
+  const list = root.querySelector(".vl-confirm-problems");
   const confirm = {
     lock: root.querySelector(".vl-confirm-lock"),
     unlock: root.querySelector(".vl-confirm-unlock"),
   };
   let mode = "lock";
+  let shown = []; // the gate's lines the open dialog lists
   /** Whether `action` (lock or unlock) is one the board can offer now. */
   const offered = (action) => state.may(action) && state.readonly() === (action === "unlock");
+  const problems = () => (mode === "lock" ? model.get("lock_problems") ?? NO_PROBLEMS : NO_PROBLEMS);
+  const fill = () => {
+    shown = problems();
+    const batch = model.get("batch_id");
+    text.textContent =
+      mode === "lock"
+        ? lock_question(batch, shown)
+        : `Unlock batch ${batch}? Ranks can change again; the unlock is recorded.`;
+    confirm.lock.textContent = shown.length ? "Lock anyway" : "Lock";
+    dialog.classList?.toggle("vl-confirm-gate", shown.length > 0);
+    if (!list) return;
+    list.hidden = !shown.length;
+    list.replaceChildren?.();
+    const take_of = state.view?.take_of ?? new Map();
+    for (const problem of shown.slice(0, GATE_SHOWN)) {
+      const { line, words, take } = gate_row(problem, take_of);
+      const item = make_node("li", "vl-gate-problem");
+      item.dataset.line = line;
+      item.append(make_node("span", "vl-gate-line", line), make_node("span", "vl-gate-words", words),
+        make_node("span", "vl-gate-take", take));
+      const jump = make_node("button", "vl-gate-jump", "Go to line");
+      jump.type = "button";
+      jump.dataset.line = line;
+      jump.title = `Close this and go to line ${line}`;
+      item.append(jump);
+      list.append(item);
+    }
+    if (shown.length > GATE_SHOWN) {
+      list.append(make_node("li", "vl-gate-more", `…and ${shown.length - GATE_SHOWN} more lines`));
+    }
+  };
   const open = (action = "lock") => {
     if (!(action in confirm) || !offered(action)) return;
     mode = action;
-    const batch = model.get("batch_id");
-    text.textContent =
-      action === "lock"
-        ? `Lock batch ${batch}? Ranks can no longer change after this.`
-        : `Unlock batch ${batch}? Ranks can change again; the unlock is recorded.`;
+    fill();
     confirm.lock.hidden = action !== "lock";
     confirm.unlock.hidden = action !== "unlock";
     dialog.hidden = false;
@@ -1480,8 +1555,27 @@ export function create_lock_dialog(root, model, state) {
   };
   const update = () => {
     if (!offered(mode)) dialog.hidden = true;
+    else if (!dialog.hidden && problems() !== shown) {
+      const in_list = Boolean(list?.contains?.(globalThis.document?.activeElement));
+      fill(); // the gate's lines changed meanwhile (ranked elsewhere, a check landed)
+      if (in_list) confirm.lock.focus();
+    }
   };
-  return { open, close, is_open: () => !dialog.hidden, update };
+  /** The gate's line named `line` in the open dialog's list (for "Go to line"). */
+  const problem_of = (line) => shown.find((p) => p.line === line) ?? { line, take: null };
+  /** Move the focus `delta` buttons along the dialog's shown buttons (wrapping). */
+  const step = (delta) => {
+    const buttons = [...(dialog.querySelectorAll?.("button") ?? [])].filter((b) => !b.hidden);
+    if (!buttons.length) return;
+    const at = buttons.indexOf(globalThis.document?.activeElement);
+    buttons[(at + delta + buttons.length) % buttons.length].focus();
+  };
+  return {
+    open, close, update, step, problem_of,
+    is_open: () => !dialog.hidden,
+    forced: () => mode === "lock" && shown.length > 0,
+    confirm: () => confirm[mode].click(),
+  };
 }
 
 /**
@@ -2043,6 +2137,8 @@ export function create_renderer(el, model, state, audio) {
     ...{ root, scroller, draw, schedule, schedule_playhead, ensure_visible, redraw_take, redraw_waves },
     ...{ show_local, show_notice: messages.show_notice, focus: () => focus_board(root) },
     ...{ open_confirm: dialog.open, close_confirm: dialog.close, confirm_open: dialog.is_open },
+    ...{ confirm_forced: dialog.forced, confirm: dialog.confirm, confirm_step: dialog.step },
+    gate_problem: dialog.problem_of,
     ...{ open_panel_dialog: panel_dialog.open, close_panel_dialog: panel_dialog.close },
     ...{ panel_dialog_open: panel_dialog.is_open, panel_choice: panel_dialog.chosen },
     ...{ start_export: exporter.start, show_export: exporter.show, scroll_to_top, close },
@@ -2234,8 +2330,28 @@ export function create_actions(model, state, audio, renderer) {
     if (!refuse("undo")) model.send({ kind: "undo" });
   };
 
-  const lock = () => {
-    if (!refuse("lock")) model.send({ kind: "lock" });
+  /**
+   * Ask Python to lock (a lead's, after the confirmation); `force` when the dialog listed the
+   * quality gate's lines and the lead chose "Lock anyway".
+   */
+  const lock = ({ force = false } = {}) => {
+    if (refuse("lock")) return;
+    if (force) model.send({ kind: "lock", force: true });
+    else model.send({ kind: "lock" });
+  };
+
+  /**
+   * "Go to line" in the lock dialog: show the line (past the "Unranked only" filter and the
+   * Disagreements view) and focus its selected take, else its first take.
+   */
+  const go_to_line = (problem) => {
+    if (!state.view.groups.has(problem.line)) return;
+    if (!state.view.lines.includes(problem.line)) {
+      state.sticky.add(problem.line);
+      if (state.disagreements) state.set_disagreements(false);
+      else state.derive();
+    }
+    set_focus(jump_target(problem, state.view.groups), { follow: false });
   };
 
   /** Ask Python to open the locked batch again (a lead's, after the confirmation). */
@@ -2249,6 +2365,7 @@ export function create_actions(model, state, audio, renderer) {
 
   return {
     ...{ set_focus, send_rank, on_ack, expire_pending, refuse, undo, lock, unlock, export_selects },
+    go_to_line,
     ...{ close_line, reopen_line, toggle_line, toggle_disagreements, open_panel },
     ...{ open_note, save_note, open_more, estimate_more, more_changed, ask_more, on_more },
     on_estimate: (msg) => renderer.more_dialog.show_estimate(msg),
@@ -2318,8 +2435,13 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
       renderer.focus();
       return;
     }
+    if (hit(".vl-gate-jump")) {
+      const problem = renderer.gate_problem(hit(".vl-gate-jump").dataset.line);
+      renderer.close_confirm();
+      return actions.go_to_line(problem);
+    }
     if (hit(".vl-confirm-lock")) {
-      actions.lock();
+      actions.lock({ force: Boolean(renderer.confirm_forced?.()) });
       return renderer.close_confirm();
     }
     if (hit(".vl-confirm-unlock")) {
@@ -2429,7 +2551,14 @@ export function bind_keys(root, { state, audio, renderer, actions }) {
     }
     if (target.matches("input[type=text], input[type=search], textarea, select")) return;
     if (renderer.confirm_open()) {
-      if (event.key === "Escape") renderer.close_confirm();
+      const key = event.key;
+      if (key === "Enter" && target.matches("button")) return; // the focused button's own click
+      if (key === "Escape") renderer.close_confirm();
+      else if (key === "Enter") renderer.confirm?.();
+      else if (key === "ArrowDown" || key === "ArrowUp") renderer.confirm_step?.(key === "ArrowDown" ? 1 : -1);
+      else return;
+      event.preventDefault();
+      event.stopPropagation();
       return;
     }
     if (target.matches("button, input") && (event.key === " " || event.key === "Enter")) return;

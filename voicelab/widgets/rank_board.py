@@ -31,7 +31,14 @@ import traitlets
 from voicelab import export, lines, people, ranking, store
 from voicelab import panel as panels
 from voicelab.config import Settings, get_settings
-from voicelab.errors import LineError, PanelRefused, RankError, UnknownTake, VoicelabError
+from voicelab.errors import (
+    LineError,
+    LockGateRefused,
+    PanelRefused,
+    RankError,
+    UnknownTake,
+    VoicelabError,
+)
 from voicelab.widgets.rank_state import (  # PEAK_POINTS and pack_peaks: the board's API too
     PEAK_POINTS,
     SETTING_KEYS,
@@ -183,6 +190,10 @@ class RankBoard(anywidget.AnyWidget):
     and rater mode."""
     pending = traitlets.Dict().tag(sync=True)
     """Lines with a "more takes" job queued or running: line -> task id (refreshed by refresh)."""
+    lock_problems = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """What the lock dialog lists before a lead locks (rank_state.lock_problems, from
+    ranking.lock_gate): {line, problems, take, words} per line whose selected take has a QC
+    flag or is stale, or that has no selection; empty when clean, locked, or not a lead's."""
 
     landed = 0
     """How many takes the last reload found that the board did not show (new takes landed)."""
@@ -384,7 +395,7 @@ class RankBoard(anywidget.AnyWidget):
         elif kind == "undo":
             self.undo()
         elif kind == "lock":
-            self.lock()
+            self.lock(msg.get("force") is True)
         elif kind == "unlock":
             self.unlock()
         elif kind == "refresh":
@@ -602,20 +613,30 @@ class RankBoard(anywidget.AnyWidget):
                 self.pending = pending
         return dict(self.pending)
 
-    def lock(self) -> bool:
+    def lock(self, force: bool = False) -> bool:
         """Lock the batch (ranking.lock, in the lead's name); the board becomes read-only, and
-        on a panel batch the consensus is final. False if refused."""
+        on a panel batch the consensus is final. Behind the quality gate: unless `force` (the
+        dialog's "Lock anyway", after it listed `lock_problems`), a line whose selected take
+        has a QC flag or is stale, or has no selection, refuses the lock (LockGateRefused)
+        and the board reloads to list them. False if refused."""
         try:
             person = self._permit("lock")
-            ranking.lock(self._batch_dir, person=person.name)
+            ranking.lock(self._batch_dir, person=person.name, force=force)
         except VoicelabError as exc:
+            if isinstance(exc, LockGateRefused):  # what the gate found shows in the dialog
+                with contextlib.suppress(VoicelabError):
+                    self.reload()
             self._refuse(exc)
             return False
+        warned = len(self.lock_problems)
         self.reload(person)
         with self.hold_sync():
             self.locked = True
             self.error = ""
-            self.notice = "Batch locked: ranks can no longer change."
+            self.notice = ("Batch locked: ranks can no longer change." if not (force and warned)
+                           else f"Batch locked anyway, past {warned} line"
+                                f"{'' if warned == 1 else 's'} to check (recorded): ranks can "
+                                "no longer change.")
         return True
 
     def unlock(self) -> bool:

@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from voicelab import panel, people, quality, store
+from voicelab import panel, people, quality, ranking, store
 from voicelab.errors import VoicelabError
 from voicelab.panel.views import MODES, own_rank
 
-__all__ = ["MODES", "BoardView", "board_state", "board_view", "line_records", "notes_view",
-           "pack_peaks", "panel_report", "rank_changes", "rank_fields", "take_changes",
-           "take_record"]
+__all__ = ["MODES", "BoardView", "board_state", "board_view", "line_records", "lock_problems",
+           "notes_view", "pack_peaks", "panel_report", "rank_changes", "rank_fields",
+           "take_changes", "take_record"]
 
 PEAK_POINTS = 100
 """Bytes per take in the `peaks` trait: one per 2.4 px of the board's 240 px waveform."""
@@ -210,6 +210,19 @@ def panel_report(metadata: store.Metadata) -> dict[str, Any]:
     }
 
 
+def lock_problems(metadata: store.Metadata, mode: str, person: people.Person,
+                  locked: bool) -> list[dict[str, Any]]:
+    """What the lock dialog lists before a lead locks (`ranking.lock_gate`): one
+    `{line, problems, take, words}` per line whose selected take has a QC flag or is stale, or
+    which has no selection (`words`: the problems as people read them). Only for someone who may
+    lock an open batch, in `solo` or `lead` mode (a lead's view of a panel: the consensus);
+    empty otherwise, so a blind rater never sees which take is a line's best."""
+    if locked or mode not in ("solo", "lead") or not person.may("lock"):
+        return []
+    return [{**problem.as_dict(), "words": problem.describe()}
+            for problem in ranking.lock_gate(metadata)]
+
+
 def raters_offered(root: Path | None) -> list[str]:
     """The users who may rank (designers and leads), by name: what "Rate as a panel" offers;
     empty without a users file (or when it cannot be read)."""
@@ -281,6 +294,7 @@ def board_view(batch_dir: Path, root: Path | None, person: people.Person = peopl
         "mode": mode,
         "panel": panel_report(metadata) if mode == "lead" else {},
         "raters_offered": raters_offered(users_root) if offered else [],
+        "lock_problems": lock_problems(metadata, mode, person, locked),
     }
     hidden: set[str] = set()
     if the_panel is not None and mode in ("blind", "rater"):
