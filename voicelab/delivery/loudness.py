@@ -86,10 +86,10 @@ def _oversampled_envelope(samples: np.ndarray, rate: int) -> np.ndarray:
     """Per input sample, the largest |value| of its four oversampled sub-samples and itself."""
     x = np.asarray(samples, dtype=np.float32)
     up = np.abs(_oversampled(x, rate))
-    whole = min(len(up) // OVERSAMPLE, len(x))
     envelope = np.abs(x)
-    np.maximum(envelope[:whole], up[: whole * OVERSAMPLE].reshape(whole, OVERSAMPLE).max(axis=1),
-               out=envelope[:whole])
+    for phase in range(OVERSAMPLE):
+        sub = up[phase::OVERSAMPLE][: len(x)]
+        np.maximum(envelope[: len(sub)], sub, out=envelope[: len(sub)])
     return envelope
 
 
@@ -116,10 +116,11 @@ class Leveled:
     limited: bool
 
 
-def _limit(samples: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
-    """Gain-reduce only around the places whose true peak passes the ceiling (look-ahead)."""
+def _limit(samples: np.ndarray, rate: int, envelope: np.ndarray,
+           ceiling_db: float) -> np.ndarray:
+    """Gain-reduce only around the places whose true peak (`envelope`, the samples'
+    `_oversampled_envelope`) passes the ceiling, with a look-ahead."""
     ceiling = 10.0 ** (ceiling_db / 20.0)
-    envelope = _oversampled_envelope(samples, rate)
     needed = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-12)).astype(np.float32)
     width = 2 * max(1, int(LOOKAHEAD_S * rate)) + 1
     # A minimum over the window, then its moving average over the same window: smooth, and
@@ -152,11 +153,13 @@ def normalize(samples: np.ndarray, rate: int, target: float, ceiling_db: float) 
     if peak_before + gain_db <= ceiling_db:
         return Leveled(out, before, peak_before, target, peak_before + gain_db, gain_db, False)
     aim = ceiling_db - MARGIN_DB
+    envelope = _oversampled_envelope(x, rate)  # a gain scales it: measured once
     best: np.ndarray | None = None
     best_peak: float | None = None
     best_lufs: float | None = None
     for _ in range(ROUNDS):
-        limited = _limit(out, rate, aim)
+        scale = np.float32(10.0 ** (gain_db / 20.0))
+        limited = _limit(out, rate, envelope * scale, aim)
         measured = true_peak(limited, rate)
         if measured is not None and measured > ceiling_db:
             aim -= measured - ceiling_db + MARGIN_DB  # the smoothing let a peak through
