@@ -647,6 +647,7 @@ const TEMPLATE = `
     <button type="button" class="vl-confirm-lock">Lock</button>
     <button type="button" class="vl-confirm-unlock" hidden>Unlock</button>
     <button type="button" class="vl-confirm-cancel">Cancel</button>
+    <span class="vl-popover-hint vl-confirm-hint"><kbd>Enter</kbd> confirms · <kbd>Esc</kbd> cancels · <kbd>↑</kbd><kbd>↓</kbd> move</span>
   </div>
   <div class="vl-panel-dialog" role="dialog" aria-modal="false" aria-label="Rate as a panel" hidden>
     <div class="vl-panel-dialog-title">Rate as a panel</div>

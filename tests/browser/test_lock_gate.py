@@ -1,0 +1,102 @@
+"""The quality gate before lock on the board (issue 16), in Chromium against `voicelab serve`:
+the lead's Lock lists the lines to check (a flagged selected take, no selection), Escape
+cancels, "Go to line" focuses the line, Enter locks anyway, recorded; a clean batch asks the
+plain question. Every step checked on disk; no console errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.batches import make_batch
+from tests.browser.harness import SCREENSHOTS, Page, ServeProcess, wait_until
+from tests.browser.test_rank_board import DISK_TIMEOUT_S, open_board
+from voicelab import history, store
+
+pytestmark = pytest.mark.browser
+
+DIALOG = ".vl-rank-board .vl-confirm"
+
+
+def _flag(batch: Path, file: str, *flags: str) -> None:
+    metadata = store.load_metadata(batch)
+    for take in metadata["takes"]:
+        if take["file"] == file:
+            take["quality"] = {"flags": list(flags)}
+    store.save_metadata(batch, metadata)
+
+
+def _console_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+
+    def keep(message: Any) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", keep)
+    return errors
+
+
+def test_lock_lists_the_lines_to_check_and_locks_anyway(server: ServeProcess, served_root: Path,
+                                                        page: Page) -> None:
+    batch = make_batch(served_root, skin="Gate", lines=3, takes_per_line=3,
+                       ranks={"Line_1_take_2.mp3": 1, "Line_3_take_1.mp3": 1})
+    _flag(batch, "Line_1_take_2.mp3", "clipping", "words")
+    console = _console_errors(page)
+    open_board(page, server, batch)
+    page.click(".vl-rank-board .vl-lock-button")
+    page.wait_for_selector(f"{DIALOG}:not([hidden]) .vl-gate-problem")
+    rows = page.locator(f"{DIALOG} .vl-gate-problem")
+    assert rows.count() == 2
+    assert rows.nth(0).inner_text().split("\n")[:3] == ["Line_1", "clipping, wrong words",
+                                                        "Take 2"]
+    assert rows.nth(1).inner_text().split("\n")[:2] == ["Line_2", "no selection"]
+    assert "2 lines need a look" in page.inner_text(f"{DIALOG} .vl-confirm-text")
+    assert page.inner_text(f"{DIALOG} .vl-confirm-lock") == "Lock anyway"
+    assert page.evaluate("document.activeElement.className") == "vl-confirm-lock"
+    page.screenshot_as("rank_board_lock_gate")
+    page.locator(DIALOG).screenshot(path=str(SCREENSHOTS / "rank_board_lock_gate_dialog.png"))
+
+    page.keyboard.press("Escape")  # cancels: nothing locked
+    page.wait_for_selector(DIALOG, state="hidden")
+    assert not store.is_locked(batch)
+
+    page.click(".vl-rank-board .vl-lock-button")
+    page.click(f"{DIALOG} .vl-gate-problem[data-line='Line_2'] .vl-gate-jump")
+    page.wait_for_selector(DIALOG, state="hidden")
+    page.wait_for_selector(".vl-rank-board[data-focused-file='Line_2_take_1.mp3']")
+    assert not store.is_locked(batch)
+
+    page.click(".vl-rank-board .vl-lock-button")
+    page.wait_for_selector(f"{DIALOG}:not([hidden])")
+    page.keyboard.press("ArrowDown")  # along the dialog's buttons, and back
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")  # Lock anyway
+    wait_until(lambda: store.is_locked(batch), DISK_TIMEOUT_S, "the LOCKED marker")
+    page.wait_for_selector(".vl-rank-board.vl-readonly")
+    entry = history.read(batch)[-1]
+    assert (entry["action"], entry["forced"]) == ("lock", True)
+    assert [p["line"] for p in entry["problems"]] == ["Line_1", "Line_2"]
+    page.wait_for_selector(".vl-rank-board .vl-notice:not([hidden])")
+    assert "locked anyway, past 2 lines" in page.inner_text(".vl-rank-board .vl-notice")
+    assert page.errors == [] and console == []
+
+
+def test_a_clean_batch_asks_the_plain_question(server: ServeProcess, served_root: Path,
+                                               page: Page) -> None:
+    batch = make_batch(served_root, skin="Clean", lines=2, takes_per_line=2,
+                       ranks={"Line_1_take_1.mp3": 1, "Line_2_take_2.mp3": 1})
+    console = _console_errors(page)
+    open_board(page, server, batch)
+    page.click(".vl-rank-board .vl-lock-button")
+    page.wait_for_selector(f"{DIALOG}:not([hidden])")
+    assert page.locator(f"{DIALOG} .vl-confirm-problems").is_hidden()
+    assert page.inner_text(f"{DIALOG} .vl-confirm-lock") == "Lock"
+    assert page.inner_text(f"{DIALOG} .vl-confirm-text") == (
+        f"Lock batch {batch.name}? Ranks can no longer change after this.")
+    page.keyboard.press("Enter")
+    wait_until(lambda: store.is_locked(batch), DISK_TIMEOUT_S, "the LOCKED marker")
+    assert "forced" not in history.read(batch)[-1]
+    assert page.errors == [] and console == []
