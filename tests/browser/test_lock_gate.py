@@ -1,10 +1,12 @@
 """The quality gate before lock on the board (issue 16), in Chromium against `voicelab serve`:
 the lead's Lock lists the lines to check (a flagged selected take, no selection), Escape
 cancels, "Go to line" focuses the line, Enter locks anyway, recorded; a clean batch asks the
-plain question. Every step checked on disk; no console errors."""
+plain question. The board's export offers the delivery presets (a zip laid out for the tool).
+Every step checked on disk; no console errors."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from tests.batches import make_batch
 from tests.browser.harness import SCREENSHOTS, Page, ServeProcess, wait_until
 from tests.browser.test_rank_board import DISK_TIMEOUT_S, open_board
-from voicelab import history, store
+from voicelab import history, ranking, store
 
 pytestmark = pytest.mark.browser
 
@@ -99,4 +101,37 @@ def test_a_clean_batch_asks_the_plain_question(server: ServeProcess, served_root
     page.keyboard.press("Enter")
     wait_until(lambda: store.is_locked(batch), DISK_TIMEOUT_S, "the LOCKED marker")
     assert "forced" not in history.read(batch)[-1]
+    assert page.errors == [] and console == []
+
+
+def test_export_offers_the_delivery_presets(server: ServeProcess, served_root: Path,
+                                            page: Page, tmp_path: Path) -> None:
+    batch = make_batch(served_root, skin="Export", lines=2, takes_per_line=2,
+                       ranks={"Line_1_take_2.mp3": 1, "Line_2_take_1.mp3": 1})
+    ranking.lock(batch, person="cli")
+    console = _console_errors(page)
+    open_board(page, server, batch)
+    page.click(".vl-rank-board .vl-export-button")
+    dialog = ".vl-rank-board .vl-export-dialog"
+    page.wait_for_selector(f"{dialog}:not([hidden])")
+    assert page.evaluate("document.activeElement.className") == "vl-export-preset"
+    presets = page.locator(f"{dialog} .vl-export-preset option")
+    assert presets.all_inner_texts() == ["plain", "unreal", "wwise", "fmod"]
+    page.select_option(f"{dialog} .vl-export-preset", "wwise")
+    assert page.input_value(f"{dialog} .vl-export-format") == "wav"  # Wwise imports no MP3
+    assert page.inner_text(f"{dialog} .vl-export-layout") == "→ Voices/en/<Function>.wav"
+    page.locator(dialog).screenshot(path=str(SCREENSHOTS / "rank_board_export_dialog.png"))
+    page.focus(f"{dialog} .vl-export-preset")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    saved = tmp_path / "export.zip"
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert f"{batch.name}/Voices/en/Line_1.wav" in archive.namelist()
+        assert f"{batch.name}/Voices/en/Line_2.wav" in archive.namelist()
+    page.wait_for_selector(f"{dialog}", state="hidden")
+    page.click(".vl-rank-board .vl-export-button")  # Escape closes it, nothing sent
+    page.wait_for_selector(f"{dialog}:not([hidden])")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(f"{dialog}", state="hidden")
     assert page.errors == [] and console == []

@@ -620,7 +620,7 @@ const TEMPLATE = `
       <button type="button" class="vl-undo-button" data-needs="undo"
         title="Undo your last change on this batch (u, Ctrl+Z)">Undo</button>
       <button type="button" class="vl-export-button" data-needs="export" hidden
-        title="Download the rank-1 takes named by line, with a manifest (zip)">Export selects</button>
+        title="Download the rank-1 takes as a zip, laid out for your audio tool (plain, Wwise, Unreal, FMOD)">Export selects…</button>
       <a class="vl-export-link" hidden></a>
     </span>
     <button type="button" class="vl-panel-button" data-needs="panel" hidden
@@ -648,6 +648,17 @@ const TEMPLATE = `
     <button type="button" class="vl-confirm-unlock" hidden>Unlock</button>
     <button type="button" class="vl-confirm-cancel">Cancel</button>
     <span class="vl-popover-hint vl-confirm-hint"><kbd>Enter</kbd> confirms · <kbd>Esc</kbd> cancels · <kbd>↑</kbd><kbd>↓</kbd> move</span>
+  </div>
+  <div class="vl-export-dialog" role="dialog" aria-modal="false" aria-label="Export selects" hidden>
+    <span class="vl-export-title">Export the selects:</span>
+    <label>Preset <select class="vl-export-preset"></select></label>
+    <label>Format <select class="vl-export-format">
+      <option value="">as generated (MP3)</option>
+      <option value="wav">WAV</option></select></label>
+    <span class="vl-export-layout"></span>
+    <button type="button" class="vl-export-start">Export</button>
+    <button type="button" class="vl-export-cancel">Cancel</button>
+    <span class="vl-popover-hint"><kbd>Enter</kbd> exports · <kbd>Esc</kbd> cancels</span>
   </div>
   <div class="vl-panel-dialog" role="dialog" aria-modal="false" aria-label="Rate as a panel" hidden>
     <div class="vl-panel-dialog-title">Rate as a panel</div>
@@ -1855,16 +1866,80 @@ export function offer_download(link, bytes, name, type) {
 }
 
 /**
- * "Export selects", shown on a locked board: `start` disables the button while Python builds
- * the zip; `show` takes Python's `export` reply, enables it again and offers the zip.
- * @param {{querySelector: Function}} root the board's root element
- * @param {ReturnType<typeof create_view_state>} state
+ * The layout an export preset writes, for the export dialog: e.g. "Voices/en/<Function>.wav".
+ * @param {{layout: string, format: string}} preset one of the `export_presets` trait
+ * @param {string} format the chosen format ("" as generated: MP3)
  */
-export function create_export(root, state) {
+export function preset_layout(preset, format) {
+  const path = preset.layout.replaceAll("{lang}", "en").replace(/\{(\w+)\}/g, (_, f) => `<${f[0].toUpperCase()}${f.slice(1)}>`);
+  return `${path}.${format || "mp3"}`;
+}
+
+/**
+ * What the export dialog may ask for `preset`: whether "as generated" (MP3) is one the preset's
+ * tool imports, and the format to show (`format`, or "wav" when MP3 is not offered).
+ * @param {{formats: string[]}|undefined} preset
+ * @param {string} format "" (as generated) or "wav"
+ */
+export function export_format(preset, format) {
+  const mp3 = !preset || preset.formats.includes("mp3");
+  return { mp3, format: mp3 ? format : "wav" };
+}
+
+/**
+ * "Export selects…", shown on a locked board: it opens the export dialog (a bar under the
+ * toolbar) to choose a preset (`export_presets`: plain, wwise, unreal, fmod) and a format (as
+ * generated, or WAV; "as generated" is disabled for a preset whose tool does not import MP3),
+ * showing the layout it writes. `choice()` is what `actions.export_selects` sends; `start`
+ * disables the button while Python builds the zip; `show` takes Python's `export` reply,
+ * enables it again and offers the zip. Escape or Cancel close the dialog.
+ * @param {{querySelector: Function, focus?: Function}} root the board's root element
+ * @param {ReturnType<typeof create_view_state>} state
+ * @param {{get: Function}} [model]
+ */
+export function create_export(root, state, model) {
   const button = root.querySelector(".vl-export-button");
   const link = root.querySelector(".vl-export-link");
+  const dialog = root.querySelector(".vl-export-dialog");
+  const preset_select = root.querySelector(".vl-export-preset");
+  const format_select = root.querySelector(".vl-export-format");
+  const layout = root.querySelector(".vl-export-layout");
+  const presets = () => model?.get("export_presets") ?? [];
+  const chosen = () => presets().find((p) => p.name === preset_select?.value) ?? presets()[0];
+  /** The format choice and layout follow the preset. */
+  const changed = () => {
+    if (!format_select) return;
+    const preset = chosen();
+    const { mp3, format } = export_format(preset, format_select.value);
+    format_select.options[0].disabled = !mp3;
+    format_select.value = format;
+    if (layout) layout.textContent = preset ? `→ ${preset_layout(preset, format)}` : "";
+  };
+  const fill = () => {
+    if (!preset_select || preset_select.options.length === presets().length) return;
+    preset_select.replaceChildren(...presets().map((p) => {
+      const option = make_node("option", "", p.name);
+      option.value = p.name;
+      option.title = p.layout;
+      return option;
+    }));
+  };
+  const is_open = () => Boolean(dialog && !dialog.hidden);
+  const open = () => {
+    if (!dialog || !state.may("export") || !state.readonly()) return;
+    fill();
+    changed();
+    dialog.hidden = false;
+    preset_select.focus();
+  };
+  const close = () => {
+    if (!dialog || dialog.hidden) return;
+    dialog.hidden = true;
+    focus_board(root);
+  };
   const update = () => {
     button.hidden = !state.readonly();
+    if (is_open() && !(state.may("export") && state.readonly())) dialog.hidden = true;
   };
   const start = () => {
     button.disabled = true;
@@ -1877,7 +1952,9 @@ export function create_export(root, state) {
       data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     offer_download(link, bytes, msg.name, "application/zip");
   };
-  return { update, start, show };
+  /** What to export: `{preset, format}` (format null: as generated). */
+  const choice = () => ({ preset: chosen()?.name ?? "plain", format: format_select?.value || null });
+  return { update, start, show, open, close, is_open, changed, choice };
 }
 
 /**
@@ -2083,7 +2160,7 @@ export function create_renderer(el, model, state, audio) {
   const panel_dialog = create_panel_dialog(root, model, state);
   const note_editor = create_note_editor(root, model, state);
   const more_dialog = create_more_dialog(root, model, state);
-  const exporter = create_export(root, state);
+  const exporter = create_export(root, state, model);
   const messages = create_messages(root, model, state);
   const list = create_line_list(root, model, state, audio);
   const { player } = audio;
@@ -2143,6 +2220,8 @@ export function create_renderer(el, model, state, audio) {
     ...{ open_panel_dialog: panel_dialog.open, close_panel_dialog: panel_dialog.close },
     ...{ panel_dialog_open: panel_dialog.is_open, panel_choice: panel_dialog.chosen },
     ...{ start_export: exporter.start, show_export: exporter.show, scroll_to_top, close },
+    ...{ open_export: exporter.open, close_export: exporter.close, export_open: exporter.is_open },
+    ...{ export_changed: exporter.changed, export_choice: exporter.choice },
   };
 }
 
@@ -2360,8 +2439,11 @@ export function create_actions(model, state, audio, renderer) {
     if (!refuse("unlock", { locked: false })) model.send({ kind: "unlock" });
   };
 
-  const export_selects = () => {
-    if (!refuse("export", { locked: false })) model.send({ kind: "export", rank: 1 });
+  /** Ask Python for the rank-1 takes as a zip, with the export dialog's `{preset, format}`. */
+  const export_selects = (choice) => {
+    if (refuse("export", { locked: false })) return;
+    if (choice) model.send({ kind: "export", rank: 1, preset: choice.preset, format: choice.format });
+    else model.send({ kind: "export", rank: 1 });
   };
 
   return {
@@ -2450,11 +2532,14 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
       return renderer.close_confirm();
     }
     if (hit(".vl-confirm-cancel")) return renderer.close_confirm();
-    if (hit(".vl-export-button")) {
+    if (hit(".vl-export-button")) return renderer.open_export();
+    if (hit(".vl-export-start")) {
       renderer.start_export();
-      actions.export_selects();
-      return;
+      actions.export_selects(renderer.export_choice());
+      return renderer.close_export();
     }
+    if (hit(".vl-export-cancel")) return renderer.close_export();
+    if (hit(".vl-export-dialog")) return; // its selects keep the focus
     if (hit(".vl-message-close")) {
       state.dismiss_message();
       renderer.schedule();
@@ -2492,6 +2577,7 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
   const on_change = (event) => {
     const target = event.target;
     if (target.closest?.(".vl-panel-dialog")) return; // the dialog's choices: nothing to redraw
+    if (target.closest?.(".vl-export-dialog")) return renderer.export_changed?.();
     if (target.closest?.(".vl-more-dialog")) return actions.more_changed?.();
     if (target.closest?.(".vl-note-editor")) return;
     if (target.matches(".vl-show-removed-toggle")) {
@@ -2546,6 +2632,18 @@ export function bind_keys(root, { state, audio, renderer, actions }) {
   const on_key = (event) => {
     const target = event.target;
     if (popover_key(event, renderer, actions)) return;
+    if (renderer.export_open?.()) {
+      if (event.key === "Enter" && target.matches("button")) return; // the button's own click
+      if (event.key === "Escape") renderer.close_export();
+      else if (event.key === "Enter") {
+        renderer.start_export();
+        actions.export_selects(renderer.export_choice());
+        renderer.close_export();
+      } else return;
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
     if (renderer.panel_dialog_open?.()) {
       if (event.key === "Escape") renderer.close_panel_dialog();
       return;

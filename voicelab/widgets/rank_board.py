@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 import anywidget
 import traitlets
 
-from voicelab import export, lines, people, ranking, store
+from voicelab import lines, people, ranking, store
 from voicelab import panel as panels
 from voicelab.config import Settings, get_settings
 from voicelab.errors import (
@@ -65,6 +65,19 @@ def _stat_key(batch_dir: Path) -> tuple[int, int, int, bool]:
     except FileNotFoundError:
         return (0, 0, 0, store.is_locked(batch_dir))
     return (st.st_mtime_ns, st.st_size, st.st_ino, store.is_locked(batch_dir))
+
+
+EXPORT_FORMATS = ("wav",)
+"""The formats "Export selects…" offers besides "as generated" (the takes' MP3)."""
+
+
+def export_presets() -> list[dict[str, Any]]:
+    """The delivery presets the board's export offers (`export_presets` trait): name, naming
+    layout, default format and the formats the preset's tool imports."""
+    from voicelab.delivery import naming
+
+    return [{"name": name, "layout": layout.template, "format": layout.format,
+             "formats": list(layout.formats)} for name, layout in naming.PRESET_LAYOUTS.items()]
 
 
 LEAD_RANKS = ("you lead this panel: the board shows its consensus; set a line's final ranks "
@@ -190,6 +203,10 @@ class RankBoard(anywidget.AnyWidget):
     and rater mode."""
     pending = traitlets.Dict().tag(sync=True)
     """Lines with a "more takes" job queued or running: line -> task id (refreshed by refresh)."""
+    export_presets = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """What "Export selects…" offers (export_presets()): one {name, layout, format, formats} per
+    delivery preset (plain, wwise, unreal, fmod): its naming layout, the format it writes by
+    default and the formats its tool imports."""
     lock_problems = traitlets.List(traitlets.Dict()).tag(sync=True)
     """What the lock dialog lists before a lead locks (rank_state.lock_problems, from
     ranking.lock_gate): {line, problems, take, words} per line whose selected take has a QC
@@ -214,7 +231,7 @@ class RankBoard(anywidget.AnyWidget):
         self._settings = settings
         self._seen = _stat_key(self._batch_dir)
         self._view = self._load(self._person_now())
-        super().__init__(**{**self._view.traits, **kwargs})
+        super().__init__(**{"export_presets": export_presets(), **self._view.traits, **kwargs})
         self.show_person()
         self.show_pending()
         self.on_msg(self._on_msg)
@@ -403,7 +420,7 @@ class RankBoard(anywidget.AnyWidget):
         elif kind == "audio":
             self._send_audio(msg.get("file"))
         elif kind == "export":
-            self._send_export(msg.get("rank", 1))
+            self._send_export(msg)
         elif kind == "panel":
             self.open_panel(msg.get("raters"), msg.get("blind", True))
         elif kind == "close":
@@ -703,25 +720,44 @@ class RankBoard(anywidget.AnyWidget):
         except OSError as exc:
             raise UnknownTake(str(filename)) from exc
 
-    def export_zip(self, rank: object = 1) -> tuple[str, bytes, list[str]]:
-        """The selects of a locked batch as a zip: (file name, bytes, lines missing a take).
+    def export_zip(self, rank: object = 1, preset: object = "plain",
+                   audio_format: object = None) -> tuple[str, bytes, list[str]]:
+        """The takes ranked `rank` of a locked batch as a zip (voicelab.delivery.deliver): (file
+        name, bytes, lines missing a take). `preset` (plain, wwise, unreal, fmod) names and lays
+        out the files as that tool imports them; `audio_format` is None (as generated: MP3) or
+        "wav".
+        The plain preset as generated is the classic export (MP3 copies and a manifest).
 
         Raises:
             RankError: the batch is not locked yet (selects may still change).
             InvalidRank: `rank` is not 1-5.
+            DeliveryError: an unknown preset or format, or one the preset's tool does not
+                import (e.g. MP3 for Wwise).
         """
+        from voicelab.delivery.deliver import deliver
+        from voicelab.delivery.options import DeliveryError, DeliveryOptions
+
         if not store.is_locked(self._batch_dir):
             raise RankError("lock the batch before exporting its selects")
+        if audio_format not in (None, *EXPORT_FORMATS):
+            raise DeliveryError(f"format: {audio_format!r} is not one the board offers (as "
+                                f"generated, {', '.join(EXPORT_FORMATS)})")
+        if not isinstance(preset, str):
+            raise DeliveryError(f"preset: {preset!r} is not a preset's name")
+        fmt = audio_format if audio_format is not None or preset == "plain" else "mp3"
+        options = DeliveryOptions(rank=rank, preset=preset, format=fmt,  # type: ignore[arg-type]
+                                  make_zip=True)
         with tempfile.TemporaryDirectory() as tmp:
-            result = export.export_batch(self._batch_dir, Path(tmp), make_zip=True,
-                                         rank=rank)  # type: ignore[arg-type]
+            result = deliver(self._batch_dir, Path(tmp), options)
             assert result.archive is not None
             return result.archive.name, result.archive.read_bytes(), result.missing
 
-    def _send_export(self, rank: object) -> None:
+    def _send_export(self, msg: Mapping[str, Any]) -> None:
+        rank = msg.get("rank", 1)
         try:
             self._permit("export")
-            name, data, missing = self.export_zip(rank)
+            name, data, missing = self.export_zip(rank, msg.get("preset", "plain"),
+                                                  msg.get("format"))
         except VoicelabError as exc:
             self._refuse(exc)
             self.send({"kind": "export", "error": str(exc)})
