@@ -257,6 +257,7 @@ def _take_entry(take: PlannedTake, samples: Any, sample_rate: int, **facts: Any)
         "ranked_at": None,
         "seed": take.seed,
         "duration_s": measured.pop("duration_s"),
+        **({"category": take.line.category} if take.line.category else {}),
         **facts,
         "quality": measured,
     }

@@ -2,8 +2,9 @@
 
 Accepted: UTF-8 with or without BOM, UTF-16 with BOM (Excel's "Unicode Text"), cp1252 (with a
 warning); CRLF, LF or CR line ends; `,` `;` or tab delimiters (read from the header row); header
-names in any case with surrounding spaces; extra columns (ignored); quoted multi-line cells;
-blank rows (skipped). Everything else is rejected with one ScriptError listing every problem.
+names in any case with surrounding spaces; an optional `Category` column (kept on each line for
+per-category loudness on export); other extra columns (ignored); quoted multi-line cells; blank
+rows (skipped). Everything else is rejected with one ScriptError listing every problem.
 
 Row numbers are the spreadsheet's: one per CSV record, counting the header and blank rows, so a
 quoted cell spanning several physical lines is still one row (header = row 1, first line = 2).
@@ -57,6 +58,8 @@ class ScriptLine:
     function: str
     text: str
     row: int
+    category: str | None = None
+    """The optional `Category` column (e.g. barks, cinematics): per-category loudness on export."""
 
 
 @dataclass(frozen=True)
@@ -206,18 +209,21 @@ def _validate(records: list[list[str]], name: str, max_text_length: int) -> list
         raise ScriptError(name, [Problem("no lines: the file has a header row but no data rows")])
     lines: list[ScriptLine] = []
     seen: dict[str, tuple[int, str]] = {}
+    found = [c.strip().casefold() for c in header]
+    category_at = found.index("category") if "category" in found else None
     for row, record in numbered[1:]:
         function, text = (_cell(record, i) for i in columns)
+        category = _cell(record, category_at) if category_at is not None else ""
         row_problems = _check_function(function, row, seen) + _check_text(
             text, row, max_text_length
-        )
+        ) + _check_category(category, row)
         if any(c.strip() for c in record[len(header):]):
             row_problems.append(Problem(
                 f"has {len(record)} cells but the header names {len(header)}: text holding the "
                 "separator must be quoted, or the line is cut short", row, "Line", text))
         problems += row_problems
         if not row_problems:
-            lines.append(ScriptLine(function, text, row))
+            lines.append(ScriptLine(function, text, row, category or None))
     if problems:
         raise ScriptError(name, problems)
     return lines
@@ -242,6 +248,14 @@ def _find_columns(header: list[str], row: int) -> tuple[tuple[int, int], list[Pr
             problems.append(Problem(message, row, column))
         indexes.append(at[0] if at else -1)
     return (indexes[0], indexes[1]), problems
+
+
+def _check_category(value: str, row: int) -> list[Problem]:
+    """A Category is optional; when given, a short single-line name."""
+    if len(value) > _MAX_FUNCTION or "\n" in value:
+        return [Problem(f"Category {_show(value)} must be one line of at most {_MAX_FUNCTION} "
+                        "characters", row, "Category", value)]
+    return []
 
 
 def _cell(record: list[str], index: int) -> str:

@@ -141,3 +141,34 @@ def test_the_command(run: Callable[..., tuple[int, str, str]], batch: Path,
     code, _, err = run("export", batch.name, "--to", str(tmp_path / "bad"), "--naming",
                        "{function}/../../{function}")
     assert code == 1 and "outside the export folder" in err and not (tmp_path / "bad").exists()
+
+
+def test_the_scripts_category_reaches_the_takes_and_picks_their_loudness(
+        root: Path, tmp_path: Path) -> None:
+    """A script's Category column is kept on every take (more takes of a line too), so
+    `--loudness-by-category` gives barks and cinematics their own targets."""
+    from tests.fake_elevenlabs import FakeElevenLabs
+    from tests.integration.test_generation import config
+    from voicelab import generation, ranking, store
+    from voicelab.engines.elevenlabs import ElevenLabs
+    from voicelab.lines.plan import plan_line
+
+    script = tmp_path / "script.csv"
+    script.write_text("Function,Line,Category\nBark_1,Over here!,barks\n"
+                      "Intro_1,Long ago the gates were closed.,cinematics\nPlain_1,Hello.,\n")
+    with FakeElevenLabs("sk-test-cat", voices=1, latency=0.0) as fake, \
+            ElevenLabs("sk-test-cat", fake.url) as engine:
+        [batch] = generation.generate(config(fake, script, variants=1), root, engine).batch_dirs
+    meta = store.load_metadata(batch)
+    assert {t["line"]: t.get("category") for t in meta["takes"]} == {
+        "Bark_1": "barks", "Intro_1": "cinematics", "Plain_1": None}
+    assert {t.line.category for t in plan_line(meta, "Bark_1", "Over here!", 2)} == {"barks"}
+    for take in meta["takes"]:
+        ranking.change_rank(batch, take["file"], 1, person="dana")
+    targets = tmp_path / "targets.csv"
+    targets.write_text("Category,LUFS\nbarks,-14\ncinematics,-24\n")
+    result = deliver(batch, tmp_path / "out", DeliveryOptions(
+        format="wav", loudness=-20, loudness_by_category=targets))
+    rows = {r["line"]: r for r in read_csv(result.manifest)}
+    assert {line: float(r["lufs_target"]) for line, r in rows.items()} == {
+        "Bark_1": -14.0, "Intro_1": -24.0, "Plain_1": -20.0}

@@ -382,3 +382,15 @@ def test_shared_awkward_scripts_are_rejected_by_row(name: str, rows: list[int]) 
 def test_shared_awkward_scripts_are_accepted(name: str) -> None:
     script = parse_script(SHARED / "awkward" / name)
     assert script.lines and script.lines[0].row == 2
+
+
+def test_an_optional_category_column_is_kept_on_each_line() -> None:
+    script = parse_script(b"Function,Line, category \nBark_1,Hey!,barks\nIntro_1,Long ago.,\n",
+                          name="s.csv")
+    assert [(line.function, line.category) for line in script.lines] == [
+        ("Bark_1", "barks"), ("Intro_1", None)]
+    assert parse_script(b"Function,Line\nA_1,Hi.\n", name="s.csv").lines[0].category is None
+    with pytest.raises(ScriptError) as caught:
+        parse_script(b"Function,Line,Category\nA_1,Hi.,\"two\nlines\"\n", name="s.csv")
+    [problem] = caught.value.problems
+    assert (problem.row, problem.field) == (2, "Category") and "one line" in problem.message

@@ -121,20 +121,25 @@ def plan_more(metadata: Metadata, line: str, *, takes: int = 3, like: int | str 
                     like=like if isinstance(like, int) else None, takes=planned)
 
 
-def plan_line(metadata: Metadata, line: str, text: str, takes: int) -> list[PlannedTake]:
+def plan_line(metadata: Metadata, line: str, text: str, takes: int,
+              category: str | None = None) -> list[PlannedTake]:
     """`takes` takes of `line` saying `text`, spread over the batch's ranges, numbered on from
-    the line's highest take (1 for a line the batch never had)."""
+    the line's highest take (1 for a line the batch never had); `category` (the script's, else
+    the line's takes') rides along for export."""
     params = metadata.get("generation_params") or {}
     boost = bool((params.get("settings") or {}).get("use_speaker_boost", True))
-    return _planned(metadata, line, text, takes, _spans_of_batch(params), boost)
+    return _planned(metadata, line, text, takes, _spans_of_batch(params), boost, category)
 
 
 def _planned(metadata: Metadata, line: str, text: str, takes: int,
-             spans: Mapping[str, tuple[float, float]], boost: bool) -> list[PlannedTake]:
+             spans: Mapping[str, tuple[float, float]], boost: bool,
+             category: str | None = None) -> list[PlannedTake]:
     first = max((t["take_number"] for t in metadata["takes"] if t["line"] == line),
                 default=0) + 1
     key = f"{metadata['batch_id']}\x1f{line}\x1f{first}"
-    script_line = ScriptLine(function=line, text=text, row=0)
+    category = category or next((t["category"] for t in metadata["takes"]
+                                 if t["line"] == line and t.get("category")), None)
+    script_line = ScriptLine(function=line, text=text, row=0, category=category)
     return [
         PlannedTake(script_line, number, TakeSettings(**values, use_speaker_boost=boost),
                     stable_int(metadata["batch_id"], line, number, "more"))

@@ -105,7 +105,7 @@ def plan_sync(metadata: Metadata, script: Script, dictionary: Dictionary | None 
     count = _takes_per_line(metadata)
     takes: list[PlannedTake] = []
     for line in diff.to_generate:
-        takes += plan_line(metadata, line.function, line.text, count)
+        takes += plan_line(metadata, line.function, line.text, count, line.category)
     texts = {line.function: line.text for line in script.lines}
     begun = Counter(t["line"] for t in metadata["takes"]
                     if job_id and t.get("job_id") == job_id and is_current(t))

@@ -152,6 +152,8 @@ TAKE_FIELDS: tuple[Field, ...] = (
           lambda v: v is None or ("text_was" in v and "since" in v), required=False),
     Field("removed", _kinds(dict, NoneType), "null or an object with since",
           lambda v: v is None or "since" in v, required=False),
+    Field("category", _kinds(str, NoneType), "the script's Category (string) or null",
+          required=False),
 )
 
 _REQUIRED_TAKE_FIELDS = tuple(field for field in TAKE_FIELDS if field.required)
