@@ -168,8 +168,10 @@ def check_batch(batch_dir: Path | str, spec: RecognizerSpec | None = None, *,
     the facts and flags; a non-English batch gets a `skipped` note instead.
 
     `workers`: how many takes at once (processes, for PocketSphinx); default one per CPU up to
-    4, or this process alone for a handful of takes. `progress` gets the summary after each
-    take. A take that cannot be heard gets `error` facts; the others go on.
+    4, or this process alone for a handful of takes. Worker processes are spawned, so a script
+    calling this needs the usual `if __name__ == "__main__":` guard; if the pool breaks, the
+    takes left are heard here. `progress` gets the summary after each take. A take that cannot
+    be heard gets `error` facts; the others go on.
 
     Raises:
         ConfigError: the recogniser cannot be built (VOICELAB_STT_MODEL's folder or package).
