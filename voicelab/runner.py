@@ -15,6 +15,7 @@ from typing import Any
 
 from voicelab import generation, registry
 from voicelab.config import Settings, get_settings
+from voicelab.delivery import jobs as delivery_jobs
 from voicelab.engines import get_engine
 from voicelab.jobspec import parse_config
 from voicelab.lines import jobs as lines_jobs
@@ -81,12 +82,16 @@ class _JobReporter:
 
 def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: str = "",
         settings: Settings | None = None, slots: Slots | None = None) -> dict[str, Any]:
-    """Run the job (a generation, or a line job such as more takes of a line); returns
-    `{batch_ids, failed, done, total, cancelled}`."""
+    """Run the job (a generation, a line job such as more takes of a line, or an export);
+    returns `{batch_ids, failed, done, total, cancelled}` (an export adds `archive`)."""
     settings = settings or get_settings()
     configure_logging(settings)
     raw, base_dir = load_config(config, config_path)
     reporter = _JobReporter(settings, task_id) if task_id else None
+    if delivery_jobs.is_export_job(raw):  # makes no takes: no speech check after it
+        return _record(settings, task_id, delivery_jobs.run(
+            raw, settings, job_id=task_id or None,
+            progress=(reporter or _ConsoleReporter()).progress))
     if lines_jobs.is_line_job(raw):
         outcome = lines_jobs.run(raw, settings, job_id=task_id or None,
                                  progress=(reporter or _ConsoleReporter()).progress,
@@ -112,8 +117,13 @@ def _finish(settings: Settings, task_id: str,
     failing the job: see voicelab.speech.check.after_job)."""
     if not outcome.cancelled:
         speech_check.after_job(settings, outcome.batch_dirs)
-    result = {"batch_ids": outcome.batch_ids, "failed": outcome.failed, "done": outcome.done,
-              "total": outcome.total, "cancelled": outcome.cancelled}
+    return _record(settings, task_id, {
+        "batch_ids": outcome.batch_ids, "failed": outcome.failed, "done": outcome.done,
+        "total": outcome.total, "cancelled": outcome.cancelled})
+
+
+def _record(settings: Settings, task_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Record the run's result on its job (when it is one); the result."""
     if task_id:
         registry.set_fields(settings.audio_root, task_id, result=result)
     return result
@@ -136,9 +146,12 @@ def summary(result: dict[str, Any]) -> Any:
     """A short Markdown report of a run, for the executed notebook."""
     from IPython.display import Markdown
 
-    lines = [f"**{result['done']} of {result['total']} takes** made"
+    made = "exported" if result.get("archive") else "made"
+    lines = [f"**{result['done']} of {result['total']} takes** {made}"
              + (", cancelled before the end" if result["cancelled"] else ""), "",
              "| batch |", "| --- |", *(f"| `{b}` |" for b in result["batch_ids"])]
+    if result.get("archive"):
+        lines += ["", f"Zipped as `{result['archive']}`"]
     if result["failed"]:
         lines += ["", "| failed take | reason |", "| --- | --- |",
                   *(f"| `{f['file']}` | {f['reason']} |" for f in result["failed"])]

@@ -14,8 +14,9 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import threading
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from voicelab.generation import safe_name
 MANIFEST_NAME = "manifest.csv"
 WORKERS = min(8, os.cpu_count() or 1)
 _STORED = {".mp3", ".ogg", ".flac"}  # already compressed: zipped as they are
+FilesDone = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -117,26 +119,44 @@ def _render(source: Path, target_path: Path, row: dict[str, Any], options: Deliv
 
 
 def _write_files(batch_dir: Path, staging: Path, rows: list[dict[str, Any]], classic: bool,
-                 options: DeliveryOptions, fmt: str) -> None:
+                 options: DeliveryOptions, fmt: str, progress: FilesDone | None = None) -> None:
     takes_dir = Path(batch_dir) / store.TAKES_DIR
     exported = [row for row in rows if row["status"] == "exported"]
+    lock, done = threading.Lock(), [0]
+
+    def one_done() -> None:
+        if progress is not None:
+            with lock:  # counted and reported in order, from any thread
+                done[0] += 1
+                progress(done[0], len(exported))
+
+    if progress is not None:
+        progress(0, len(exported))
     if classic:
         for row in exported:
             shutil.copyfile(takes_dir / row["take_file"], staging / row["exported_as"])
+            one_done()
         return
+
+    def render(row: dict[str, Any]) -> dict[str, Any]:
+        found = _render(takes_dir / row["take_file"], staging / row["exported_as"], row,
+                        options, fmt)
+        one_done()
+        return found
+
     with ThreadPoolExecutor(WORKERS) as pool:
-        facts = list(pool.map(lambda row: _render(takes_dir / row["take_file"],
-                                                  staging / row["exported_as"], row, options,
-                                                  fmt), exported))
+        facts = list(pool.map(render, exported))
     for row, found in zip(exported, facts, strict=True):
         row.update(found)
 
 
 def deliver(batch_dir: Path, dest: Path,
-            options: DeliveryOptions = DeliveryOptions()) -> DeliveryResult:  # noqa: B008
+            options: DeliveryOptions = DeliveryOptions(),  # noqa: B008
+            *, progress: FilesDone | None = None) -> DeliveryResult:
     """Export the takes ranked `options.rank` into `dest/<batch_id>/` (see the module doc).
 
-    With `make_zip`, also `dest/<batch_id>_rank<N>.zip` holding the same folder.
+    With `make_zip`, also `dest/<batch_id>_rank<N>.zip` holding the same folder. `progress`,
+    if given, is called with (files written, files to write), from 0 on.
 
     Raises:
         DeliveryError: a bad option, naming template or category file, two lines named alike,
@@ -162,7 +182,7 @@ def deliver(batch_dir: Path, dest: Path,
     staging.mkdir()
     sheet_path = None
     try:
-        _write_files(batch_dir, staging, rows, classic, options, fmt)
+        _write_files(batch_dir, staging, rows, classic, options, fmt, progress)
         fields = MANIFEST_FIELDS if classic else DELIVERY_FIELDS
         (staging / MANIFEST_NAME).write_text(manifest_csv(rows, fields), "utf-8")
         if not classic:

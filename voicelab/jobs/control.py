@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError
 
 from voicelab import clock, registry
 from voicelab.config import Settings
+from voicelab.delivery import jobs as delivery_jobs
 from voicelab.errors import BrokerUnavailable
 from voicelab.jobs.app import TASK_NAME, get_app
 from voicelab.jobs.execute import revoked
@@ -22,7 +23,9 @@ from voicelab.lines import jobs as lines_jobs
 
 def submit(settings: Settings, config: dict[str, Any], app: Celery | None = None) -> str:
     """Validate and enqueue a job; returns its task id. JobConfigError leaves nothing queued."""
-    if lines_jobs.is_line_job(config):
+    if delivery_jobs.is_export_job(config):
+        config = delivery_jobs.check(config, settings)
+    elif lines_jobs.is_line_job(config):
         config = lines_jobs.check(config, settings)
     else:
         job = parse_config(config, default_engine=settings.default_engine, settings=settings)

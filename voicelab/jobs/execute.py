@@ -20,6 +20,7 @@ from celery.states import REVOKED
 
 from voicelab import clock, registry
 from voicelab.config import Settings
+from voicelab.delivery import jobs as delivery_jobs
 from voicelab.errors import JobConfigError, JobFailed, Problem
 from voicelab.jobs.claim import Attempt, Claim, claim_job
 from voicelab.jobs.kernel_pool import Kernels, pool
@@ -99,7 +100,9 @@ def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, 
     raw: Any = None
     try:
         raw = json.loads(config_json)
-        if lines_jobs.is_line_job(raw):
+        if delivery_jobs.is_export_job(raw):
+            delivery_jobs.check(raw, settings)
+        elif lines_jobs.is_line_job(raw):
             lines_jobs.check(raw, settings)
         else:
             parse_config(raw, default_engine=settings.default_engine, settings=settings)
