@@ -16,7 +16,7 @@ from typing import Any
 
 from celery import Celery
 from flask import Blueprint, Response, current_app, request, send_file
-from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, Conflict, NotFound, RequestEntityTooLarge
 
 from api import visibility
 from api.auth import person
@@ -24,6 +24,7 @@ from api.errors import error_response
 from api.openapi import AUDIO, EMPTY, RAW, ZIP, RouteTable, document
 from voicelab import __version__, history, jobs, panel, paths, people, ranking, registry, store
 from voicelab.config import Settings
+from voicelab.delivery import jobs as delivery_jobs
 from voicelab.engines import Engine, available_engines, get_engine
 from voicelab.errors import (
     BatchLocked,
@@ -659,7 +660,12 @@ def write_note(batch_id: str, line: str) -> dict[str, Any]:
 
 EXPORT_FIELDS = ("rank", "format", "sample_rate", "bit_depth", "loudness", "true_peak",
                  "preset", "naming", "lang")
-EXPORT_MAX_SELECTS = 200  # larger batches: `voicelab export` (413 here)
+EXPORT_INLINE_MAX = 200  # more selects: an export job (202); the app's config
+# VOICELAB_EXPORT_INLINE_MAX overrides it
+
+
+def _export_inline_max() -> int:
+    return int(current_app.config.get("VOICELAB_EXPORT_INLINE_MAX", EXPORT_INLINE_MAX))
 
 
 def _export_options() -> Any:
@@ -680,31 +686,37 @@ def _export_options() -> Any:
 
 
 @table.route("/api/batch/<batch_id>/export", "POST",
-             "Export a batch's selects engine-ready, answered as a zip (lead)",
-             {200: ZIP, 400: "Error", 403: "Error", 404: "Error", 413: "Error", 500: "Error"},
+             "Export a batch's selects engine-ready: the zip, or a job for a large batch (lead)",
+             {200: ZIP, 202: "TaskAccepted", 400: "Error", 403: "Error", 404: "Error",
+              500: "Error", 503: "Error"},
              body={"application/json": "ExportRequest"})
-def export_batch(batch_id: str) -> Response:
+def export_batch(batch_id: str) -> Response | tuple[dict[str, Any], int, dict[str, str]]:
     """POST /api/batch/<batch_id>/export: body `{"rank": 1, "format": "wav", "sample_rate":
     48000, "bit_depth": 24, "loudness": -23, "true_peak": -1, "preset": "unreal", "naming":
-    null, "lang": "en"}` (every field optional; `{}` is the classic MP3 export). 200 with the
-    zip (`<batch_id>_rank<N>.zip`: the files, manifest.csv and, engine-ready, dialogue.csv).
-    400 a bad field (named), 403 not a lead, 404 unknown batch, 413 more than 200 selects
-    (export those with `voicelab export`)."""
+    null, "lang": "en"}` (every field optional; `{}` is the classic MP3 export). Up to 200
+    selects (EXPORT_INLINE_MAX), 200 with the zip (`<batch_id>_rank<N>.zip`: the files,
+    manifest.csv and, engine-ready, dialogue.csv); more, 202 with an export job's task id and
+    a Location to poll, its zip then at `GET /api/generate/<task_id>/export`. 400 a bad field
+    (named; nothing queued), 403 not a lead, 404 unknown batch, 503 broker unreachable."""
     import tempfile
 
     from voicelab.delivery.deliver import deliver
     from voicelab.delivery.options import DeliveryError
     from voicelab.delivery.rows import selects
 
-    people.require(person(), "export")
+    caller = person()
+    people.require(caller, "export")
     options = _export_options()
     batch_dir = _batch_dir(batch_id)
-    count = sum(1 for row in selects(store.load_metadata(batch_dir), options.rank)
-                if row["status"] == "exported")
-    if count > EXPORT_MAX_SELECTS:
-        raise RequestEntityTooLarge(
-            f"{count} selects: the API zips at most {EXPORT_MAX_SELECTS}; export this batch "
-            f"with `voicelab export {batch_id} --to DIR` on the server")
+    metadata = store.load_metadata(batch_dir)
+    count = sum(1 for row in selects(metadata, options.rank) if row["status"] == "exported")
+    if count > _export_inline_max():
+        task_id = delivery_jobs.submit_export(
+            _settings(), metadata["batch_id"],
+            {k: getattr(options, k) for k in delivery_jobs.OPTION_FIELDS},
+            person=caller.name, app=_celery())
+        return ({"data": {"task_id": task_id}}, 202,
+                {"Location": f"/api/generate/{task_id}/status"})
     with tempfile.TemporaryDirectory(prefix="voicelab-export-") as work:
         try:
             result = deliver(batch_dir, Path(work), replace(options, make_zip=True))
@@ -715,6 +727,29 @@ def export_batch(batch_id: str) -> Response:
     response = Response(data, mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{result.archive.name}"'
     return response
+
+
+@table.route("/api/generate/<task_id>/export", "GET", "The zip an export job made (lead)",
+             {200: ZIP, 403: "Error", 404: "Error", 409: "Error"})
+def export_archive(task_id: str) -> Response:
+    """GET /api/generate/<task_id>/export: the zip of a finished export job (200,
+    application/zip). 403 not a lead, 404 an unknown job, a job that is not an export, or a zip
+    already removed (the latest 20 exports are kept, for a week), 409 a job not finished (its
+    state, and the error of a failed one)."""
+    people.require(person(), "export")
+    record = _task_record(task_id)
+    if not delivery_jobs.is_export_job(record.get("config")):
+        raise NotFound(f"job {task_id!r} is not an export")
+    if record["state"] != "SUCCESS":
+        failed = f": {record.get('error')}" if record["state"] == "FAILURE" else ""
+        raise Conflict(f"export job {task_id} is {record['state']}{failed}; its zip comes "
+                       "with SUCCESS")
+    archive = delivery_jobs.archive_of(_settings().audio_root, record)
+    if archive is None:
+        raise NotFound(f"the zip of export job {task_id} was removed (the latest "
+                       f"{delivery_jobs.KEEP} exports are kept, for a week): export again")
+    return send_file(archive, mimetype="application/zip", as_attachment=True,
+                     download_name=archive.name, max_age=0)
 
 
 # --- audio and the document ------------------------------------------------------------------

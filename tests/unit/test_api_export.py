@@ -1,5 +1,6 @@
 """POST /api/batch/<id>/export through Flask's test client: the zip for a lead, 400 naming a
-bad field, 403 for a designer, 404 an unknown batch, 413 past the API's select cap."""
+bad field, 403 for a designer, 404 an unknown batch (past the inline cap, a job: see
+test_export_jobs)."""
 
 from __future__ import annotations
 
@@ -112,19 +113,13 @@ def test_unknown_batch_is_404(client: FlaskClient) -> None:
     error_of(client.post("/api/batch/20990101-000000-nope/export", headers=LEAD, json={}), 404)
 
 
-def test_large_batches_are_413(client: FlaskClient, root: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
-    batch = make_batch(root, lines=3, ranks={f"Line_{i}_take_1.mp3": 1 for i in (1, 2, 3)})
-    monkeypatch.setattr(routes, "EXPORT_MAX_SELECTS", 2)
-    message = error_of(client.post(f"/api/batch/{batch.name}/export", headers=LEAD, json={}),
-                       413)
-    assert "3 selects" in message and f"voicelab export {batch.name}" in message
-
-
 def test_the_document_describes_the_route(client: FlaskClient) -> None:
     doc = client.get("/api/openapi.json", headers=LEAD).get_json()
     operation = doc["paths"]["/api/batch/{batch_id}/export"]["post"]
     assert "application/zip" in operation["responses"]["200"]["content"]
-    assert {"400", "403", "404", "413"} <= set(operation["responses"])
+    assert {"202", "400", "403", "404", "503"} <= set(operation["responses"])
+    download = doc["paths"]["/api/generate/{task_id}/export"]["get"]
+    assert "application/zip" in download["responses"]["200"]["content"]
+    assert {"403", "404", "409"} <= set(download["responses"])
     schema = doc["components"]["schemas"]["ExportRequest"]["properties"]
     assert set(schema) == set(routes.EXPORT_FIELDS)
