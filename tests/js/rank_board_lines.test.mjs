@@ -452,3 +452,12 @@ test("bind_keys: Escape closes a popover, Ctrl+Enter saves a note; the board's k
   assert.equal(open, "");
   cleanup();
 });
+
+test("a QC flag's tooltip says what it means, and for words what was heard", async () => {
+  const { flag_title } = await import("../../voicelab/widgets/rank_board.js");
+  assert.equal(flag_title("words", { heard: "hold the great", wer: 0.857 }),
+    "Wrong words? Heard: \u201chold the great\u201d (86 % word error rate)");
+  assert.match(flag_title("words", {}), /did not hear/);
+  assert.match(flag_title("clipping", {}), /^Clipping/);
+  assert.equal(flag_title("something_new", {}), "something_new");
+});

@@ -440,3 +440,22 @@ def test_the_batch_list_shows_each_batchs_notes_and_follows_new_ones(
     assert "2 notes · <span class=\"vl-batch-pass\">2 need another pass</span>" in table.value
     search.value = "Quiet"
     assert f'data-batch-id="{batch.name}"' not in table.value and "1 note · " in table.value
+
+
+def test_a_checked_take_tells_the_board_what_was_heard() -> None:
+    """The "words" flag's tooltip needs what the speech check heard: solo and blind records
+    carry `heard` and `wer` for a checked take, nothing for an unchecked one."""
+    from voicelab.widgets.rank_state import blind_record, take_record
+
+    take = {"file": "Gate_take_1.mp3", "line": "Gate", "take_number": 1, "rank": None,
+            "ranked_at": None, "generation_settings": {"stability": 0.5}, "duration_s": 1.2,
+            "quality": {"lufs": -20.0, "speech": {"wer": 0.9, "heard": "hold the great",
+                                                  "engine": "pocketsphinx"}}}
+    solo = take_record(take, ["words"], -20.0)
+    blind = blind_record(take, "k1", "A", 1, ["words"], -20.0, "dana")
+    for record in (solo, blind):
+        assert (record["heard"], record["wer"]) == ("hold the great", 0.9)
+    assert "pocketsphinx" not in str(blind) and "stability" not in str(blind)
+    unchecked = {**take, "quality": {"lufs": -20.0}}
+    assert "heard" not in take_record(unchecked, [], -20.0)
+    assert "heard" not in take_record({**take, "quality": {"speech": {"skipped": "fr"}}}, [], 0)

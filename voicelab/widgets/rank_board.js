@@ -1353,14 +1353,31 @@ function fill_take_marks(row, take) {
       : why === "removed" ? "Removed: its line is gone from the script; never exported" : "";
   }
   const flags = row.querySelector(".vl-flags");
-  const key = (take.flags ?? []).join(" ");
+  const key = `${(take.flags ?? []).join(" ")}|${take.heard ?? ""}`;
   if (!flags || flags.dataset.key === key) return;
   flags.dataset.key = key;
   flags.replaceChildren(...(take.flags ?? []).map((flag) => {
     const node = make_node("span", "vl-flag", flag.replaceAll("_", " "));
     node.dataset.flag = flag;
+    node.title = flag_title(flag, take);
     return node;
   }));
+}
+
+const FLAG_TITLES = {
+  clipping: "Clipping: several samples at full scale",
+  mostly_silence: "Mostly silence: little of the take is voiced",
+  duration_outlier: "Duration outlier: much shorter or longer than the line's other takes",
+};
+
+/** What a QC flag means; for "words", what the speech check heard and how far off it was. */
+export function flag_title(flag, take) {
+  if (flag === "words" && take.heard !== undefined) {
+    const share = Math.round((take.wer ?? 0) * 100);
+    return `Wrong words? Heard: \u201c${take.heard}\u201d (${share} % word error rate)`;
+  }
+  if (flag === "words") return "Wrong words: the speech check did not hear the line";
+  return FLAG_TITLES[flag] ?? flag;
 }
 
 function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s, raters }) {

@@ -65,6 +65,15 @@ def retired_fields(take: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def heard_fields(take: Mapping[str, Any]) -> dict[str, Any]:
+    """What the speech check heard (`heard`, `wer`), for the "words" flag's tooltip: only for a
+    checked take. Words, not an identity: blind boards show them too."""
+    speech = _quality(take).get("speech")
+    if isinstance(speech, Mapping) and isinstance(speech.get("wer"), int | float):
+        return {"heard": str(speech.get("heard") or ""), "wer": float(speech["wer"])}
+    return {}
+
+
 def take_record(take: Mapping[str, Any], flags: list[str], target: float) -> dict[str, Any]:
     """The board's view of one take: small and JSON-ready (the waveform travels separately)."""
     facts = _quality(take)
@@ -81,6 +90,7 @@ def take_record(take: Mapping[str, Any], flags: list[str], target: float) -> dic
         "flags": list(flags),
         "gain_db": quality.loudness_gain_db(facts.get("lufs"), target, facts.get("peak_dbfs")),
         **retired_fields(take),
+        **heard_fields(take),
     }
 
 
@@ -152,6 +162,7 @@ def blind_record(take: Mapping[str, Any], key: str, label: str, position: int,
         "flags": list(flags),
         "gain_db": quality.loudness_gain_db(facts.get("lufs"), target, facts.get("peak_dbfs")),
         **retired_fields(take),
+        **heard_fields(take),
     }
 
 
