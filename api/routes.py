@@ -695,8 +695,8 @@ def export_batch(batch_id: str) -> Response | tuple[dict[str, Any], int, dict[st
     48000, "bit_depth": 24, "loudness": -23, "true_peak": -1, "preset": "unreal", "naming":
     null, "lang": "en"}` (every field optional; `{}` is the classic MP3 export). Up to 200
     selects (EXPORT_INLINE_MAX), 200 with the zip (`<batch_id>_rank<N>.zip`: the files,
-    manifest.csv and, engine-ready, dialogue.csv); more, 202 with an export job's task id and
-    a Location to poll, its zip then at `GET /api/generate/<task_id>/export`. 400 a bad field
+    manifest.csv and, engine-ready, dialogue.csv and .xlsx); more, 202 with an export job's task
+    id and a Location to poll, its zip then at `GET /api/generate/<task_id>/export`. 400 a bad field
     (named; nothing queued), 403 not a lead, 404 unknown batch, 503 broker unreachable."""
     import tempfile
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pyloudnorm
 import pytest
 import soundfile
@@ -22,6 +23,7 @@ from voicelab import cli
 from voicelab.config import get_settings
 from voicelab.delivery.deliver import deliver
 from voicelab.delivery.options import DeliveryOptions
+from voicelab.delivery.sheet import SHEET_FIELDS
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +66,7 @@ def test_each_preset_delivers_what_the_engine_imports(
     assert result.files == names and result.missing == []
     on_disk = sorted(p.relative_to(result.folder).as_posix()
                      for p in result.folder.rglob("*") if p.is_file())
-    assert on_disk == sorted([*names, "manifest.csv", "dialogue.csv"])
+    assert on_disk == sorted([*names, "manifest.csv", "dialogue.csv", "dialogue.xlsx"])
     manifest = {row["line"]: row for row in read_csv(result.manifest)}
     limited = 0
     for n, name in enumerate(names, start=1):
@@ -90,6 +92,11 @@ def test_each_preset_delivers_what_the_engine_imports(
     assert all(r["skin"] == "Knight" and r["take"] == f"{r['line']}_take_1.mp3" and r["rank"] == "1"
                and r["seed"] == "1001" and r["settings"].startswith("{") for r in sheet)
     assert [r["lufs_after"] for r in sheet] == [manifest[r["line"]]["lufs_after"] for r in sheet]
+    workbook = openpyxl.load_workbook(result.folder / "dialogue.xlsx", read_only=True)
+    cells = [list(row) for row in workbook["Dialogue"].iter_rows(values_only=True)]
+    assert cells[0] == list(SHEET_FIELDS)
+    assert [dict(zip(SHEET_FIELDS, row, strict=True))["file"] for row in cells[1:]] == names
+    assert all(isinstance(row[SHEET_FIELDS.index("lufs_after")], int | float) for row in cells[1:])
     assert result.archive is not None
     with zipfile.ZipFile(result.archive) as archive:
         assert sorted(archive.namelist()) == sorted(f"{batch.name}/{p}" for p in on_disk)

@@ -49,6 +49,7 @@ def test_an_export_runs_as_a_queued_job_with_its_report(root: Path, workers: Wor
     with zipfile.ZipFile(archive) as zipped:
         assert sorted(zipped.namelist()) == sorted(
             [f"{batch.name}/Line_{i}.flac" for i in range(1, 5)]
-            + [f"{batch.name}/manifest.csv", f"{batch.name}/dialogue.csv"])
+            + [f"{batch.name}/manifest.csv", f"{batch.name}/dialogue.csv",
+               f"{batch.name}/dialogue.xlsx"])
         info = soundfile.info(io.BytesIO(zipped.read(f"{batch.name}/Line_2.flac")))
     assert info.samplerate == 48000

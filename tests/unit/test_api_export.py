@@ -63,7 +63,7 @@ def test_lead_gets_the_engine_ready_zip(client: FlaskClient, root: Path) -> None
     with zipfile.ZipFile(io.BytesIO(answer.data)) as archive:
         names = sorted(archive.namelist())
         assert names == sorted(f"{batch.name}/{n}" for n in (
-            "fr/Line_1.wav", "fr/Line_2.wav", "manifest.csv", "dialogue.csv"))
+            "fr/Line_1.wav", "fr/Line_2.wav", "manifest.csv", "dialogue.csv", "dialogue.xlsx"))
         info = soundfile.info(io.BytesIO(archive.read(f"{batch.name}/fr/Line_1.wav")))
     assert (info.samplerate, info.subtype) == (48000, "PCM_24")
     assert not list(root.rglob("*.zip"))  # built in a temp folder, not under AUDIO_ROOT

@@ -57,7 +57,8 @@ def test_a_preset_in_wav_is_laid_out_for_its_tool(board: Any, preset: str, audio
     batch_id = rank_board.batch_id
     assert content["name"] == f"{batch_id}_rank1.zip" and content["missing"] == ["Line_2"]
     assert sorted(archive.namelist()) == sorted([f"{batch_id}/{path}", f"{batch_id}/manifest.csv",
-                                                 f"{batch_id}/dialogue.csv"])
+                                                 f"{batch_id}/dialogue.csv",
+                                                 f"{batch_id}/dialogue.xlsx"])
     audio, rate = soundfile.read(io.BytesIO(archive.read(f"{batch_id}/{path}")))
     assert rate > 0 and len(audio) > 0
     assert "Line_2" in rank_board.notice and rank_board.error == ""

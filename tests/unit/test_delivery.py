@@ -228,3 +228,19 @@ def test_categories_pick_targets(root: Path, tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(result.manifest.read_text())))
     assert [(r["category"], r["lufs_target"], r["lufs_after"]) for r in rows] == [
         ("barks", "-16.0", "-16.0"), ("cinematics", "-23.0", "-23.0"), ("", "-20", "-20.0")]
+
+
+def test_the_workbook_keeps_text_that_looks_like_a_formula_as_text(tmp_path: Path) -> None:
+    import openpyxl
+
+    from voicelab.delivery.sheet import SHEET_FIELDS, write_workbook
+
+    rows = [{"line": "Line_1", "text": '=HYPERLINK("http://x", "click")', "lufs_after": -16.0,
+             "seed": 7}, {"line": "Line_2", "text": None}]
+    write_workbook(rows, tmp_path / "dialogue.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "dialogue.xlsx")["Dialogue"]
+    text = sheet.cell(row=2, column=SHEET_FIELDS.index("text") + 1)
+    assert text.value == '=HYPERLINK("http://x", "click")' and text.data_type == "s"
+    assert sheet.cell(row=2, column=SHEET_FIELDS.index("lufs_after") + 1).value == -16.0
+    assert sheet.cell(row=3, column=SHEET_FIELDS.index("text") + 1).value is None
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold

@@ -92,7 +92,8 @@ def test_a_large_batch_is_a_job_whose_zip_is_downloaded(client: FlaskClient, roo
     assert f"{batch.name}_rank1.zip" in download.headers["Content-Disposition"]
     with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
         assert sorted(archive.namelist()) == sorted(f"{batch.name}/{n}" for n in (
-            "fr/Line_1.wav", "fr/Line_2.wav", "fr/Line_3.wav", "manifest.csv", "dialogue.csv"))
+            "fr/Line_1.wav", "fr/Line_2.wav", "fr/Line_3.wav", "manifest.csv", "dialogue.csv",
+            "dialogue.xlsx"))
         info = soundfile.info(io.BytesIO(archive.read(f"{batch.name}/fr/Line_3.wav")))
     assert (info.samplerate, info.subtype) == (48000, "PCM_16")
     assert (root / ".exports" / task_id / f"{batch.name}_rank1.zip").is_file()

@@ -6,7 +6,8 @@ failed export leaves nothing behind and never mixes with an older one. With defa
 writes what the classic export always wrote: each line's take as `<Function>.mp3` (a byte copy)
 and `manifest.csv`. Any engine-ready option (format, rate, depth, loudness, naming, preset)
 decodes each take, resamples, levels and encodes it (in parallel threads: libsndfile, soxr and
-numpy release the GIL), adds the measured columns to the manifest and writes `dialogue.csv`.
+numpy release the GIL), adds the measured columns to the manifest and writes `dialogue.csv`
+and `dialogue.xlsx`.
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ def deliver(batch_dir: Path, dest: Path,
             sheet_rows = [sheet.sheet_row(row, takes.get(row.get("take_file") or ""),
                                           metadata["skin_name"]) for row in rows]
             (staging / sheet.SHEET_NAME).write_text(sheet.sheet_csv(sheet_rows), "utf-8-sig")
+            sheet.write_workbook(sheet_rows, staging / sheet.WORKBOOK_NAME)
             sheet_path = folder / sheet.SHEET_NAME
         if folder.exists():
             shutil.rmtree(folder)
