@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -18,6 +18,9 @@ from voicelab.config import Settings, get_settings
 from voicelab.engines import ENGINES
 from voicelab.errors import BatchLocked, VoicelabError
 from voicelab.logs import configure_logging
+
+if TYPE_CHECKING:
+    from voicelab.speech.check import CheckSummary
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -102,6 +105,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
         result = generation.generate(config, settings.audio_root, engine,
                                      concurrency=args.concurrency or settings.concurrency,
                                      progress=show)
+    hear_new_takes(args, settings, result.batch_dirs)
     for batch_id in result.batch_ids:
         out.print(batch_id)
     for failure in result.failed:
@@ -215,10 +219,22 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     takes are flagged; 2 when some take could not be heard; 1 for a bad batch or recogniser.
     """
     from voicelab import store
-    from voicelab.speech.check import CheckSummary, check_batch
+
+    summary = hear_takes(settings, store.find_batch(settings.audio_root, args.batch_id),
+                         force=args.force, workers=args.workers)
+    if args.json:
+        out.print_json(data=summary.to_dict())
+    else:
+        out.print(check_text(summary), markup=False)
+    return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
+def hear_takes(settings: Settings, batch_dir: Path, *, force: bool = False,
+               workers: int | None = None) -> CheckSummary:
+    """`speech.check.check_batch` with a progress bar on stderr."""
+    from voicelab.speech.check import check_batch
     from voicelab.speech.recognizers import RecognizerSpec
 
-    batch_dir = store.find_batch(settings.audio_root, args.batch_id)
     spec = RecognizerSpec.from_settings(settings)
     with progress_bar() as bar:
         task = bar.add_task(f"hearing takes ({spec.engine})", total=None, failed=0)
@@ -226,16 +242,32 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         def show(s: CheckSummary) -> None:
             bar.update(task, total=s.total, completed=s.done, failed=s.failed)
 
-        summary = check_batch(batch_dir, spec, force=args.force, workers=args.workers,
-                              progress=show)
-    if args.json:
-        out.print_json(data=summary.to_dict())
-    else:
-        mean = "n/a" if summary.mean_wer is None else f"{summary.mean_wer:.3f}"
-        out.print(f"{summary.checked} take(s) checked, {summary.flagged} flagged \"words\", "
-                  f"mean WER {mean}" + (f", {summary.skipped} skipped" if summary.skipped else "")
-                  + (f", {summary.failed} failed" if summary.failed else ""))
-    return EXIT_PARTIAL if summary.failed else EXIT_OK
+        return check_batch(batch_dir, spec, force=force, workers=workers, progress=show)
+
+
+def check_text(summary: CheckSummary) -> str:
+    """A check's summary in one line: takes checked, flagged, the mean WER."""
+    mean = "n/a" if summary.mean_wer is None else f"{summary.mean_wer:.3f}"
+    return (f"{summary.checked} take(s) checked, {summary.flagged} flagged \"words\", "
+            f"mean WER {mean}" + (f", {summary.skipped} skipped" if summary.skipped else "")
+            + (f", {summary.failed} failed" if summary.failed else ""))
+
+
+def hear_new_takes(args: argparse.Namespace, settings: Settings,
+                   batch_dirs: Sequence[Path]) -> None:
+    """After making takes here and now, hear them as a job does (`--no-check` skips it); the
+    summary goes to stderr, and a check that cannot run is said there, never failing the
+    command (`voicelab check` tries again)."""
+    if args.no_check:
+        return
+    for batch_dir in batch_dirs:
+        try:
+            summary = hear_takes(settings, batch_dir)
+        except VoicelabError as exc:
+            err.print(f"speech check not run: {exc}", markup=False)
+            continue
+        if summary.total:
+            err.print(f"{batch_dir.name}: {check_text(summary)}", markup=False)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -508,6 +540,7 @@ def cmd_more(args: argparse.Namespace, settings: Settings) -> int:
             bar.update(task, total=p.total, completed=p.done + p.failed, failed=p.failed)
 
         result = more.run_more(settings, job, engine, person=people.CLI.name, progress=show)
+    hear_new_takes(args, settings, [batch_dir])
     made = [t["file"] for t in store.load_metadata(batch_dir)["takes"]
             if t["line"] == args.line and t["take_number"] >= estimate["first_take"]]
     for name in made:
@@ -554,6 +587,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         done, result = sync.run_sync(batch_dir, script, engine, dictionary=dictionary,
                                      person=people.CLI.name, concurrency=settings.concurrency,
                                      progress=show)
+    hear_new_takes(args, settings, [batch_dir])
     out.print(done.text(), markup=False)
     for failure in result.failed:
         err.print(f"failed: {failure['file']}: {failure['reason']}", markup=False)
@@ -678,6 +712,10 @@ INSECURE_HELP = ("with no users, listen beyond loopback anyway: anyone who reach
                  "in (printed in red at every start)")
 
 
+NO_CHECK_HELP = ("do not hear the new takes afterwards (the speech check that flags wrong words; "
+                 "voicelab check does it later)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand, each with its handler (`fn`) and whether `main` loads settings for it."""
     parser = argparse.ArgumentParser(prog="voicelab", description=__doc__)
@@ -693,6 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_generation_flags(p)
     p.add_argument("--concurrency", type=int, help="requests at once (VOICELAB_CONCURRENCY)")
     p.add_argument("--dry-run", action="store_true", help="validate and estimate, spend nothing")
+    p.add_argument("--no-check", action="store_true", help=NO_CHECK_HELP)
 
     p = command("submit", cmd_submit, "queue a generation job (same flags as generate)")
     add_generation_flags(p)
@@ -796,6 +835,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the estimate, spend nothing")
     p.add_argument("--submit", action="store_true", help="queue a job instead of running here")
     p.add_argument("--wait", action="store_true", help="with --submit: follow the job")
+    p.add_argument("--no-check", action="store_true", help=NO_CHECK_HELP)
 
     p = command("sync", cmd_sync, "update a batch from an edited script: only new and changed "
                 "lines are generated; nothing ranked is lost")
@@ -804,6 +844,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="print the differences and the cost, change nothing")
     p.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+    p.add_argument("--no-check", action="store_true", help=NO_CHECK_HELP)
 
     p = command("note", cmd_note, "write a line's director note (no text and no flag removes it)")
     p.add_argument("batch_id")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_elevenlabs import FakeElevenLabs
-from voicelab import cli, fsck, generation, jobspec, panel, ranking, store
+from voicelab import cli, fsck, generation, jobspec, panel, quality, ranking, store
 from voicelab.config import Settings, get_settings
 from voicelab.engines.elevenlabs import ElevenLabs
 from voicelab.errors import AuthFailed, JobConfigError, QuotaExhausted
@@ -240,7 +240,7 @@ def test_cli_resumes_after_kill_and_never_leaks_the_key(root, tmp_path):
         env = cli_env(root, ELEVENLABS_API_KEY=fake.api_key, ELEVENLABS_BASE_URL=fake.url,
                       LOG_LEVEL="DEBUG", LOG_FILE=str(tmp_path / "voicelab.log"))
         args = ["generate", str(SCRIPT), "--skin", "Aldric", "--voice", fake.voice_ids[1],
-                "--variants", "2", "--concurrency", "3"]
+                "--variants", "2", "--concurrency", "3", "--no-check"]
         proc = subprocess.Popen([*VOICELAB, *args], env=env, cwd=REPO, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         takes = root / "Aldric"
@@ -321,4 +321,14 @@ def test_piper_batch_of_real_speech(root, tmp_path):
         assert 0.03 * chars < take["duration_s"] < 0.2 * chars
         assert take["quality"]["lufs"] is not None and take["quality"]["lufs"] > -40
         assert take["quality"]["flags"] == [] or "duration_outlier" not in take["quality"]["flags"]
+        speech = take["quality"]["speech"]  # heard here and now, as a job would
+        assert speech["engine"] == "pocketsphinx" and speech["heard"], speech
+        assert ("words" in take["quality"]["flags"]) == (speech["wer"] > quality.WORDS_WER_MAX)
+    assert "4 take(s) checked" in proc.stderr
     assert not any(r.problems for r in fsck.check_root(root))
+    (tmp_path / "b").mkdir()
+    skipped = run_cli(["generate", str(short_script(tmp_path / "b", 1)), "--skin", "Quiet",
+                       "--voice", "en_US-joe-medium", "--no-check"], env)
+    assert skipped.returncode == 0, skipped.stderr
+    [take] = store.load_metadata(store.find_batch(root, skipped.stdout.split()[0]))["takes"]
+    assert "speech" not in take["quality"] and "checked" not in skipped.stderr
