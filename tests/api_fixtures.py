@@ -91,3 +91,23 @@ class ApiServer:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def make_team(folder: Path, members: tuple[tuple[str, str], ...]) -> Path:
+    """Add each `(name, role)` as a user of AUDIO_ROOT `folder`, keeping each one's API token
+    in `<folder>/<name>.token`; return `folder`. Argon2 is slow on purpose: make a team once
+    per module and give each test a copy of its users file (`copy_team`)."""
+    from voicelab import people
+
+    for name, role in members:
+        (folder / f"{name}.token").write_text(people.add_user(folder, name, role).token)
+    return folder
+
+
+def copy_team(team: Path, root: Path) -> Path:
+    """A fresh AUDIO_ROOT `root` holding `team`'s users file (see `make_team`)."""
+    from voicelab.people.users import users_path
+
+    (root / ".voicelab").mkdir(parents=True)
+    users_path(root).write_bytes(users_path(team).read_bytes())
+    return root

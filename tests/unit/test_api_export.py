@@ -13,11 +13,10 @@ import soundfile
 from flask.testing import FlaskClient
 
 from api import create_app, routes
+from tests.api_fixtures import copy_team, make_team
 from tests.batches import make_batch
 from tests.delivery_batches import speech_batch
-from voicelab import people
 from voicelab.config import Settings
-from voicelab.people.users import users_path
 
 SERVICE_TOKEN = "service-token-export-0123456789"
 LEAD = {"Authorization": f"Bearer {SERVICE_TOKEN}"}  # the service token is a lead
@@ -25,18 +24,12 @@ LEAD = {"Authorization": f"Bearer {SERVICE_TOKEN}"}  # the service token is a le
 
 @pytest.fixture(scope="module")
 def team_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("team")
-    made = people.add_user(root, "bob", "designer")
-    (root / "bob.token").write_text(made.token)
-    return root
+    return make_team(tmp_path_factory.mktemp("team"), (("bob", "designer"),))
 
 
 @pytest.fixture
 def root(team_root: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "audio"
-    (copy / ".voicelab").mkdir(parents=True)
-    users_path(copy).write_bytes(users_path(team_root).read_bytes())
-    return copy
+    return copy_team(team_root, tmp_path / "audio")
 
 
 @pytest.fixture

@@ -14,28 +14,22 @@ from werkzeug.test import TestResponse
 
 from api import create_app
 from api.openapi import SCHEMAS
+from tests.api_fixtures import copy_team, make_team
 from tests.batches import make_batch
-from voicelab import history, people, store
+from voicelab import history, store
 from voicelab.config import Settings
-from voicelab.people.users import users_path
 
 SERVICE_TOKEN = "service-token-lock-gate-0123"
 
 
 @pytest.fixture(scope="module")
 def team_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("team")
-    for name, role in (("bob", "designer"), ("alice", "lead")):
-        (root / f"{name}.token").write_text(people.add_user(root, name, role).token)
-    return root
+    return make_team(tmp_path_factory.mktemp("team"), (("bob", "designer"), ("alice", "lead")))
 
 
 @pytest.fixture
 def root(team_root: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "audio"
-    (copy / ".voicelab").mkdir(parents=True)
-    users_path(copy).write_bytes(users_path(team_root).read_bytes())
-    return copy
+    return copy_team(team_root, tmp_path / "audio")
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from jsonschema import Draft202012Validator
 
 from api import create_app
 from api.openapi import SCHEMAS
+from tests.api_fixtures import copy_team, make_team
 from tests.batches import make_batch, ranked_on_disk
-from voicelab import people, store
+from voicelab import store
 from voicelab.config import Settings
 from voicelab.panel.views import blind_id
-from voicelab.people.users import users_path
 
 TEAM = (("lena", "lead"), ("alice", "designer"), ("bob", "designer"), ("carol", "designer"),
         ("dana", "designer"), ("vic", "viewer"))
@@ -28,18 +28,12 @@ RATERS = ["alice", "bob", "carol"]
 @pytest.fixture(scope="module")
 def team_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Users are slow to make (Argon2): once per module; each test copies the users file."""
-    root = tmp_path_factory.mktemp("panel-team")
-    for name, role in TEAM:
-        (root / f"{name}.token").write_text(people.add_user(root, name, role).token)
-    return root
+    return make_team(tmp_path_factory.mktemp("panel-team"), TEAM)
 
 
 @pytest.fixture
 def root(team_root: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "audio"
-    (copy / ".voicelab").mkdir(parents=True)
-    users_path(copy).write_bytes(users_path(team_root).read_bytes())
-    return copy
+    return copy_team(team_root, tmp_path / "audio")
 
 
 @pytest.fixture

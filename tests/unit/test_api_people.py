@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
+from tests.api_fixtures import copy_team, make_team
 from tests.batches import make_batch
 from voicelab import history, people, store
 from voicelab.config import Settings
@@ -22,19 +23,13 @@ SERVICE_TOKEN = "service-token-1234567890"
 @pytest.fixture(scope="module")
 def team_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Users are slow to make (Argon2): once per module, on a root of their own."""
-    root = tmp_path_factory.mktemp("team")
-    for name, role in (("vera", "viewer"), ("bob", "designer"), ("alice", "lead")):
-        made = people.add_user(root, name, role)
-        (root / f"{name}.token").write_text(made.token)
-    return root
+    return make_team(tmp_path_factory.mktemp("team"),
+                     (("vera", "viewer"), ("bob", "designer"), ("alice", "lead")))
 
 
 @pytest.fixture
 def root(team_root: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "audio"
-    (copy / ".voicelab").mkdir(parents=True)
-    users_path(copy).write_bytes(users_path(team_root).read_bytes())
-    return copy
+    return copy_team(team_root, tmp_path / "audio")
 
 
 @pytest.fixture
