@@ -255,10 +255,10 @@ def check_text(summary: CheckSummary) -> str:
 
 def hear_new_takes(args: argparse.Namespace, settings: Settings,
                    batch_dirs: Sequence[Path]) -> None:
-    """After making takes here and now, hear them as a job does (`--no-check` skips it); the
-    summary goes to stderr, and a check that cannot run is said there, never failing the
-    command (`voicelab check` tries again)."""
-    if args.no_check:
+    """After making takes here and now, hear them as a job does (`--no-check` or
+    VOICELAB_SPEECH_CHECK=off skips it); the summary goes to stderr, and a check that cannot
+    run is said there, never failing the command (`voicelab check` tries again)."""
+    if args.no_check or not settings.speech_check:
         return
     for batch_dir in batch_dirs:
         try:

@@ -48,6 +48,7 @@ class Settings:
     max_kernels: int | None = None
     kernel_connect_s: float = DEFAULT_KERNEL_CONNECT_S
     stt_model: Path | None = None
+    speech_check: bool = True
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -159,6 +160,18 @@ def _stt_model(variable: str, raw: str) -> Path:
     return path.resolve()
 
 
+_SWITCH = {"on": True, "true": True, "yes": True, "1": True,
+           "off": False, "false": False, "no": False, "0": False}
+
+
+def _switch(variable: str, raw: str) -> bool:
+    """on/off (also true/false, yes/no, 1/0, any case)."""
+    try:
+        return _SWITCH[raw.strip().casefold()]
+    except KeyError:
+        raise ConfigError(variable, raw, "expected on or off") from None
+
+
 def _notebooks(variable: str, raw: str) -> Path:
     if not (Path(raw) / "generate.ipynb").is_file():
         raise ConfigError(variable, raw, "no generate.ipynb in that folder")
@@ -232,6 +245,8 @@ def settings_and_problems(
                                  get("VOICELAB_KERNEL_CONNECT_S") or str(DEFAULT_KERNEL_CONNECT_S),
                                  DEFAULT_KERNEL_CONNECT_S),
         stt_model=stt_model,
+        speech_check=checked(_switch, "VOICELAB_SPEECH_CHECK",
+                             get("VOICELAB_SPEECH_CHECK") or "on", True),
     )
     return settings, problems
 

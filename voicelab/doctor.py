@@ -31,6 +31,7 @@ FIXES = {
     "VOICELAB_CONCURRENCY": "set a whole number of 1 or more, or unset it (4)",
     "VOICELAB_JOB_STALE_S": "set a number of seconds, 1 or more, or unset it (20)",
     "VOICELAB_PRONUNCIATIONS": "point it at a pronunciations.csv or .pls file, or unset it",
+    "VOICELAB_SPEECH_CHECK": "set on or off, or unset it (on)",
 }
 
 

@@ -181,3 +181,23 @@ def test_after_job_never_raises_and_notes_the_failure(root: Path) -> None:
     assert all("VOICELAB_STT_MODEL" in s["error"] and s["engine"] == FASTER_WHISPER
                for s in speech)
     assert all(check.needs_check(t) for t in store.load_metadata(batch)["takes"])  # tried again
+
+
+def test_the_speech_check_can_be_switched_off(tmp_path: Path) -> None:
+    """VOICELAB_SPEECH_CHECK=off: a job's step after generation hears nothing (and changes
+    nothing); a bad value is named."""
+    def settings(value: str) -> Settings:
+        return load_settings({"AUDIO_ROOT": str(tmp_path), "VOICELAB_SPEECH_CHECK": value})
+
+    assert settings("on").speech_check and load_settings(
+        {"AUDIO_ROOT": str(tmp_path)}).speech_check
+    assert settings("OFF").speech_check is False and settings("0").speech_check is False
+    with pytest.raises(ConfigError) as caught:
+        settings("maybe")
+    assert caught.value.variable == "VOICELAB_SPEECH_CHECK" and "on or off" in str(caught.value)
+    batch = make_batch(tmp_path, lines=1, takes_per_line=1)
+    before = (batch / store.METADATA_NAME).read_bytes()
+    assert check.after_job(settings("off"), [batch]) == []
+    assert (batch / store.METADATA_NAME).read_bytes() == before
+    [summary] = check.after_job(settings("on"), [batch])
+    assert summary.checked == 1 and "speech" in store.load_metadata(batch)["takes"][0]["quality"]

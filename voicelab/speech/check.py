@@ -250,8 +250,11 @@ def note_failure(batch_dir: Path, reason: str, engine: str) -> None:
 
 
 def after_job(settings: Settings, batch_dirs: Iterable[Path]) -> list[CheckSummary]:
-    """The job's step after generation: check the new (unchecked) takes of its batches. Never
-    raises: a failed check is logged and noted in the facts of the takes it did not reach."""
+    """The job's step after generation: check the new (unchecked) takes of its batches, unless
+    VOICELAB_SPEECH_CHECK is off. Never raises: a failed check is logged and noted in the facts
+    of the takes it did not reach."""
+    if not settings.speech_check:
+        return []
     summaries = []
     spec = RecognizerSpec.from_settings(settings)
     for batch_dir in batch_dirs:
