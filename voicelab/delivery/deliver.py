@@ -99,10 +99,12 @@ def _render(source: Path, target_path: Path, row: dict[str, Any], options: Deliv
             fmt: str) -> dict[str, Any]:
     """Decode, resample, level and encode one take into `target_path`; its manifest facts."""
     samples, rate = formats.decode(source)
+    upsampling = options.sample_rate is not None and options.sample_rate > rate
+    lufs = loudness.integrated_loudness(samples, rate) if upsampling else None
     samples, rate = formats.resample(samples, rate, options.sample_rate)
     target = row.get("lufs_target")
-    leveled = (loudness.normalize(samples, rate, target, options.true_peak)
-               if target is not None else loudness.measure(samples, rate))
+    leveled = (loudness.normalize(samples, rate, target, options.true_peak, lufs)
+               if target is not None else loudness.measure(samples, rate, lufs))
     target_path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "mp3" and options.sample_rate is None and target is None:
         shutil.copyfile(source, target_path)  # as generated: no second lossy encode
