@@ -45,6 +45,21 @@ def make_batch(root: Path, variants: int) -> Path:
     return batch_dir
 
 
+def real_time_factor(variants: int = 1) -> tuple[float, float]:
+    """The speech check's speed on a fresh Piper batch (one take per line by default): seconds
+    of audio heard per wall second by `check_batch` (worker processes, metadata writes), and by
+    the decode-and-resample it needs anyway (the baseline, same run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        batch_dir = make_batch(Path(tmp), variants)
+        paths = sorted((batch_dir / "takes").glob("*.mp3"))
+        started = time.perf_counter()
+        audio_s = sum(len(load_16k(p)) / 16_000 for p in paths)
+        baseline_s = time.perf_counter() - started
+        started = time.perf_counter()
+        check_batch(batch_dir, RecognizerSpec())
+        return audio_s / (time.perf_counter() - started), audio_s / baseline_s
+
+
 def main(variants: int = 2) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
