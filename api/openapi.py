@@ -105,6 +105,9 @@ _CONFIG_FIELDS: Schema = {
         },
     },
     "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": 4_294_967_295},
+    "lang": {"type": "string", "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$",
+             "default": "en", "description": "the script's language (the speech check hears "
+             "English only)"},
 }
 
 

@@ -56,6 +56,8 @@ def add_generation_flags(parser: argparse.ArgumentParser) -> None:
                             help=f"{name} value or range to spread takes over")
     parser.add_argument("--speaker-boost", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--seed", type=int, help="base seed (each take gets its own from it)")
+    parser.add_argument("--lang", help="the script's language code (default en; the speech "
+                        "check hears English only)")
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -68,7 +70,8 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     config: dict[str, Any] = {"skin_name": args.skin, "voice_ids": args.voices,
                               "variants": args.variants, "script_path": str(args.script.resolve()),
                               "script_name": args.script.name, "settings": settings}
-    for key, value in (("engine", args.engine), ("model_id", args.model), ("seed", args.seed)):
+    for key, value in (("engine", args.engine), ("model_id", args.model), ("seed", args.seed),
+                       ("lang", args.lang)):
         if value is not None:
             config[key] = value
     return config

@@ -7,6 +7,7 @@ launch dashboard, so it is checked in one place and every problem is reported at
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from voicelab.pronunciation import Dictionary
 from voicelab.script import Script, parse_script
 
 MAX_VARIANTS = 20
+DEFAULT_LANG = "en"
+LANG_PATTERN = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}")
 MAX_VOICES = 50
 
 # (lowest, highest, default) per numeric voice setting, as the ElevenLabs API accepts them.
@@ -61,6 +64,8 @@ class GenerationConfig:
     seed: int | None
     script_name: str = "script.csv"
     pronunciations: Dictionary | None = None
+    lang: str = DEFAULT_LANG
+    """The script's language (BCP 47, e.g. "en", "fr-FR"): the speech check hears English only."""
 
     def params(self) -> dict[str, Any]:
         """The config as metadata's `generation_params` (JSON, no script text, no secret)."""
@@ -81,6 +86,7 @@ class GenerationConfig:
             # Its name, not its hash: editing an entry resumes the same batch, and each take
             # records the hash it was made with.
             **({"pronunciations": self.pronunciations.source} if self.pronunciations else {}),
+            **({"lang": self.lang} if self.lang != DEFAULT_LANG else {}),
         }
 
     def spoken_text(self, text: str) -> str:
@@ -133,7 +139,7 @@ def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",
     if not isinstance(raw, Mapping):
         raise JobConfigError([Problem(f"config must be a JSON object, not {type(raw).__name__}")])
     known = {"skin_name", "voice_ids", "script_csv", "script_path", "script_name", "variants",
-             "engine", "model_id", "settings", "seed", "pronunciations"}
+             "engine", "model_id", "settings", "seed", "pronunciations", "lang"}
     problems += [Problem(f"unknown field {key!r}", field=key) for key in sorted(set(raw) - known)]
 
     skin = raw.get("skin_name")
@@ -197,6 +203,12 @@ def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",
                                 field="seed", value=seed))
         seed = None
 
+    lang = raw.get("lang", DEFAULT_LANG)
+    if not isinstance(lang, str) or not LANG_PATTERN.fullmatch(lang):
+        problems.append(Problem(f"lang must be a language code such as en, fr or en-GB, not "
+                                f"{lang!r}", field="lang", value=lang))
+        lang = DEFAULT_LANG
+
     script, script_name = _load_script(raw, engine, model_id, base_dir, problems)
     lexicon = _load_pronunciations(raw, base_dir, settings, problems)
     if script is not None and lexicon is not None:
@@ -206,7 +218,7 @@ def parse_config(raw: Mapping[str, Any], *, default_engine: str = "piper",
     return GenerationConfig(skin_name=skin.strip(), voice_ids=voice_ids, script=script,
                             variants=variants, engine=engine, model_id=model_id, ranges=ranges,
                             use_speaker_boost=boost, seed=seed, script_name=script_name,
-                            pronunciations=lexicon)
+                            pronunciations=lexicon, lang=lang)
 
 
 def _resolve(path: object, base_dir: Path | None) -> Path:

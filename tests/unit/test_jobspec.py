@@ -97,3 +97,27 @@ def test_an_engine_that_is_not_a_name_is_named(engine: object) -> None:
     with pytest.raises(JobConfigError, match="engine must be one of") as caught:
         parse_config(base(engine=engine))
     assert [p.field for p in caught.value.problems] == ["engine"]
+
+
+def test_a_batch_has_a_language_that_the_speech_check_reads(tmp_path) -> None:
+    """`lang` (default en) is kept in generation_params only when not English, so English jobs
+    keep their fingerprint; a batch in French is not heard (PocketSphinx knows English)."""
+    from tests.batches import make_batch
+    from voicelab import store
+    from voicelab.speech.check import check_batch
+
+    assert parse_config(base()).lang == "en" and "lang" not in parse_config(base()).params()
+    assert parse_config(base(lang="fr-FR")).params()["lang"] == "fr-FR"
+    with pytest.raises(JobConfigError) as caught:
+        parse_config(base(lang="french!"))
+    [problem] = caught.value.problems
+    assert problem.field == "lang" and "french!" in problem.message
+    batch = make_batch(tmp_path, lines=1, takes_per_line=2)
+    with store.batch_lock(batch):
+        metadata = store.load_metadata(batch)
+        metadata["generation_params"] = parse_config(base(lang="fr")).params()
+        store.save_metadata(batch, metadata)
+    summary = check_batch(batch)
+    assert (summary.skipped, summary.checked) == (2, 0)
+    facts = [t["quality"]["speech"] for t in store.load_metadata(batch)["takes"]]
+    assert all("language fr" in f["skipped"] for f in facts)
