@@ -147,3 +147,13 @@ def fast_dir() -> Iterator[Path]:
     base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="voicelab-", dir=base) as name:
         yield Path(name)
+
+
+def flag_take(batch_dir: Path, file: str, *flags: str) -> None:
+    """Give one take these QC flags in metadata (its other quality facts kept), as a
+    generation that measured a problem would."""
+    metadata = store.load_metadata(batch_dir)
+    for take in metadata["takes"]:
+        if take["file"] == file:
+            take["quality"] = {**(take.get("quality") or {}), "flags": list(flags)}
+    store.save_metadata(batch_dir, metadata)

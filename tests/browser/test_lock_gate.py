@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.batches import make_batch
+from tests.batches import flag_take, make_batch
 from tests.browser.harness import SCREENSHOTS, Page, ServeProcess, wait_until
 from tests.browser.test_rank_board import DISK_TIMEOUT_S, open_board
 from voicelab import history, ranking, store
@@ -20,14 +20,6 @@ from voicelab import history, ranking, store
 pytestmark = pytest.mark.browser
 
 DIALOG = ".vl-rank-board .vl-confirm"
-
-
-def _flag(batch: Path, file: str, *flags: str) -> None:
-    metadata = store.load_metadata(batch)
-    for take in metadata["takes"]:
-        if take["file"] == file:
-            take["quality"] = {"flags": list(flags)}
-    store.save_metadata(batch, metadata)
 
 
 def _console_errors(page: Page) -> list[str]:
@@ -45,7 +37,7 @@ def test_lock_lists_the_lines_to_check_and_locks_anyway(server: ServeProcess, se
                                                         page: Page) -> None:
     batch = make_batch(served_root, skin="Gate", lines=3, takes_per_line=3,
                        ranks={"Line_1_take_2.mp3": 1, "Line_3_take_1.mp3": 1})
-    _flag(batch, "Line_1_take_2.mp3", "clipping", "words")
+    flag_take(batch, "Line_1_take_2.mp3", "clipping", "words")
     console = _console_errors(page)
     open_board(page, server, batch)
     page.click(".vl-rank-board .vl-lock-button")

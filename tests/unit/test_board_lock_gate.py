@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.batches import make_batch
+from tests.batches import flag_take, make_batch
 from tests.unit.test_board_people import (  # noqa: F401
     Visit,
     board_for,
@@ -23,19 +23,11 @@ from voicelab import panel, ranking, store
 TAKE_1, TAKE_2 = "Line_1_take_1.mp3", "Line_1_take_2.mp3"
 
 
-def _flag(batch: Path, file: str, *flags: str) -> None:
-    metadata = store.load_metadata(batch)
-    for take in metadata["takes"]:
-        if take["file"] == file:
-            take["quality"] = {**(take.get("quality") or {}), "flags": list(flags)}
-    store.save_metadata(batch, metadata)
-
-
 @pytest.fixture
 def batch(root: Path) -> Path:
     """Line_1's selected take (take 2) clips and mumbles; Line_2 has no selection."""
     batch = make_batch(root, lines=2, takes_per_line=3, ranks={TAKE_2: 1})
-    _flag(batch, TAKE_2, "clipping", "words")
+    flag_take(batch, TAKE_2, "clipping", "words")
     return batch
 
 
@@ -65,10 +57,10 @@ def test_lock_without_force_is_refused_and_the_board_lists_what_changed(
         batch: Path, root: Path, visit: Visit) -> None:  # noqa: F811
     visit("lena")
     ranking.set_rank(batch, "Line_2_take_1.mp3", 1, person="lena")
-    _flag(batch, TAKE_2)  # clean now
+    flag_take(batch, TAKE_2)  # clean now
     board, _ = board_for(batch, root)
     assert board.lock_problems == []
-    _flag(batch, "Line_2_take_1.mp3", "mostly_silence")  # a check lands meanwhile
+    flag_take(batch, "Line_2_take_1.mp3", "mostly_silence")  # a check lands meanwhile
     before = snapshot(batch)
     board.handle({"kind": "lock"})
     assert not board.locked and snapshot(batch) == before
@@ -124,7 +116,7 @@ def test_a_leads_panel_board_lists_the_consensus_problems(root: Path,
     batch = make_batch(root, lines=1, takes_per_line=3)
     panel.open_panel(batch, ["dana", "lena"], blind=True, person="lena")
     panel.rate(batch, TAKE_2, 1, person="dana")
-    _flag(batch, TAKE_2, "duration_outlier")
+    flag_take(batch, TAKE_2, "duration_outlier")
     board, _ = board_for(batch, root)
     assert board.mode == "lead"
     assert board.lock_problems == [{"line": "Line_1", "problems": ["duration_outlier"],

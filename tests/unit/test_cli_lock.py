@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.batches import make_batch
+from tests.batches import flag_take, make_batch
 from tests.unit.test_cli import run  # noqa: F401  # the CLI fixture
 from voicelab import history, store
 
 
-def _flag(batch: Path, file: str, *flags: str) -> None:
-    metadata = store.load_metadata(batch)
-    for take in metadata["takes"]:
-        if take["file"] == file:
-            take["quality"] = {"flags": list(flags)}
-    store.save_metadata(batch, metadata)
-
-
 def test_lock_lists_the_problems_and_exits_1_changing_nothing(run, root: Path) -> None:  # noqa: F811
     batch = make_batch(root, lines=3, ranks={"Line_1_take_2.mp3": 1, "Line_3_take_1.mp3": 1})
-    _flag(batch, "Line_1_take_2.mp3", "clipping", "words")
+    flag_take(batch, "Line_1_take_2.mp3", "clipping", "words")
     before = (batch / store.METADATA_NAME).read_bytes()
     code, out, err = run("lock", batch.name)
     assert code == 1

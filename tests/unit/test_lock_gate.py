@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.batches import make_batch
+from tests.batches import flag_take, make_batch
 from voicelab import history, panel, ranking, store
 from voicelab.errors import LockGateRefused, RankError
 from voicelab.ranking import GateProblem
@@ -32,12 +32,6 @@ def _edit(batch: Path, change: Callable[[dict[str, Take]], None]) -> None:
     store.save_metadata(batch, metadata)
 
 
-def _flag(batch: Path, file: str, *flags: str) -> None:
-    def change(takes: dict[str, Take]) -> None:
-        takes[file]["quality"] = {**(takes[file].get("quality") or {}), "flags": list(flags)}
-    _edit(batch, change)
-
-
 def _snapshot(batch: Path) -> tuple[bytes, bytes, bool]:
     log = history.history_path(batch)
     return ((batch / store.METADATA_NAME).read_bytes(),
@@ -46,7 +40,7 @@ def _snapshot(batch: Path) -> tuple[bytes, bytes, bool]:
 
 def test_a_clean_batch_passes_the_gate_and_locks_as_before(root: Path) -> None:
     batch = _all_selected(root)
-    _flag(batch, "Line_2_take_2.mp3", "clipping")  # flagged, but not the selected take
+    flag_take(batch, "Line_2_take_2.mp3", "clipping")  # flagged, but not the selected take
     assert ranking.check_lock(batch) == []
     metadata = ranking.lock(batch, person="lena")
     assert store.is_locked(batch) and metadata["ranked_at_utc"] is not None
@@ -74,8 +68,8 @@ def test_the_gate_lists_flags_stale_and_missing_selections_in_script_order(root:
 
 def test_any_flag_counts_and_reads_in_words(root: Path) -> None:
     batch = _all_selected(root, lines=2)
-    _flag(batch, "Line_1_take_1.mp3", "mostly_silence", "duration_outlier")
-    _flag(batch, "Line_2_take_1.mp3", "some_new_flag")
+    flag_take(batch, "Line_1_take_1.mp3", "mostly_silence", "duration_outlier")
+    flag_take(batch, "Line_2_take_1.mp3", "some_new_flag")
     problems = ranking.check_lock(batch)
     assert [p.problems for p in problems] == [("mostly_silence", "duration_outlier"),
                                               ("some_new_flag",)]
@@ -111,7 +105,7 @@ def test_flags_of_a_take_measured_before_flags_were_stored_are_computed(root: Pa
 
 def test_a_refused_lock_changes_nothing_and_names_the_lines(root: Path) -> None:
     batch = make_batch(root, lines=8, ranks={"Line_1_take_1.mp3": 1})
-    _flag(batch, "Line_1_take_1.mp3", "words")
+    flag_take(batch, "Line_1_take_1.mp3", "words")
     before = _snapshot(batch)
     with pytest.raises(LockGateRefused) as refused:
         ranking.lock(batch, person="lena")
@@ -127,7 +121,7 @@ def test_a_refused_lock_changes_nothing_and_names_the_lines(root: Path) -> None:
 
 def test_force_locks_and_the_history_records_it(root: Path) -> None:
     batch = make_batch(root, lines=2, ranks={"Line_1_take_3.mp3": 1})
-    _flag(batch, "Line_1_take_3.mp3", "clipping")
+    flag_take(batch, "Line_1_take_3.mp3", "clipping")
     metadata = ranking.lock(batch, person="lena", force=True)
     assert store.is_locked(batch) and metadata["ranked_at_utc"] is not None
     entry = history.read(batch)[-1]
@@ -160,9 +154,9 @@ def test_a_panel_batch_is_gated_on_its_consensus(root: Path) -> None:
         panel.rate(batch, "Line_1_take_1.mp3", 2, person=rater)
     consensus = {t["file"]: t["rank"] for t in store.load_metadata(batch)["takes"]}
     assert consensus["Line_1_take_2.mp3"] == 1
-    _flag(batch, "Line_1_take_1.mp3", "clipping")  # a rater's #2: not the selection
+    flag_take(batch, "Line_1_take_1.mp3", "clipping")  # a rater's #2: not the selection
     assert ranking.check_lock(batch) == []
-    _flag(batch, "Line_1_take_2.mp3", "mostly_silence")
+    flag_take(batch, "Line_1_take_2.mp3", "mostly_silence")
     assert ranking.check_lock(batch) == [
         GateProblem("Line_1", ("mostly_silence",), "Line_1_take_2.mp3")]
     with pytest.raises(LockGateRefused):
