@@ -658,8 +658,6 @@ def write_note(batch_id: str, line: str) -> dict[str, Any]:
 
 # --- engine-ready export (issue 16) ---------------------------------------------------------
 
-EXPORT_FIELDS = ("rank", "format", "sample_rate", "bit_depth", "loudness", "true_peak",
-                 "preset", "naming", "lang")
 EXPORT_INLINE_MAX = 200  # more selects: an export job (202); the app's config
 # VOICELAB_EXPORT_INLINE_MAX overrides it
 
@@ -673,8 +671,9 @@ def _export_options() -> Any:
     from voicelab.delivery.options import DeliveryError, DeliveryOptions, check_options
 
     body = _json_object('{"rank": 1, "format": "wav", "preset": "unreal", ...}')
-    if unknown := sorted(set(body) - set(EXPORT_FIELDS)):
-        raise BadRequest(f"unknown field(s) {unknown}: the body takes {list(EXPORT_FIELDS)} "
+    fields = delivery_jobs.OPTION_FIELDS
+    if unknown := sorted(set(body) - set(fields)):
+        raise BadRequest(f"unknown field(s) {unknown}: the body takes {list(fields)} "
                          "(loudness_by_category is a file: use voicelab export)")
     values = {k: v for k, v in body.items() if v is not None}  # null: the default
     try:

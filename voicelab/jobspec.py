@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicelab import pronunciation
+from voicelab import pronunciation, store
 from voicelab.config import Settings
 from voicelab.engines import ENGINES
-from voicelab.errors import JobConfigError, Problem, PronunciationError, ScriptError
+from voicelab.errors import (
+    BatchNotFound,
+    JobConfigError,
+    Problem,
+    PronunciationError,
+    ScriptError,
+)
 from voicelab.pronunciation import Dictionary
 from voicelab.script import Script, parse_script
 
@@ -311,3 +317,27 @@ def estimate(config: GenerationConfig) -> dict[str, int]:
         "requests": takes,
         "characters": per_voice * len(config.voice_ids),
     }
+
+
+def job_batch(settings: Settings, batch_id: object) -> store.Metadata:
+    """The metadata of the batch a job on an existing batch (more, sync, export) names.
+
+    Raises:
+        JobConfigError: `batch_id` is not a non-empty string, or no batch has it.
+    """
+    if not isinstance(batch_id, str) or not batch_id:
+        raise JobConfigError([Problem("batch_id must be a non-empty string", field="batch_id",
+                                      value=batch_id)])
+    try:
+        return store.load_metadata(store.find_batch(settings.audio_root, batch_id))
+    except BatchNotFound:
+        raise JobConfigError([Problem(f"no batch {batch_id!r}", field="batch_id",
+                                      value=batch_id)]) from None
+
+
+def shown_fields(metadata: store.Metadata, settings: Settings) -> dict[str, Any]:
+    """What the job list shows of a job on an existing batch: the batch's `skin_name`,
+    `voice_ids` and `engine`."""
+    params = metadata.get("generation_params") or {}
+    return {"skin_name": metadata["skin_name"], "voice_ids": list(params.get("voice_ids") or []),
+            "engine": params.get("engine") or settings.default_engine}

@@ -22,8 +22,9 @@ from typing import Any
 from voicelab import registry, store
 from voicelab.config import Settings
 from voicelab.delivery.options import DeliveryError, DeliveryOptions, check_options
-from voicelab.errors import BatchNotFound, InvalidRank, JobConfigError, Problem
+from voicelab.errors import InvalidRank, JobConfigError, Problem
 from voicelab.generation import Progress
+from voicelab.jobspec import job_batch, shown_fields
 
 KIND = "export"
 OPTION_FIELDS = ("rank", "format", "sample_rate", "bit_depth", "loudness", "true_peak",
@@ -74,15 +75,7 @@ def check(raw: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
         JobConfigError: a bad field or option, or an unknown batch.
     """
     batch_id, _options = parse_export(raw)
-    try:
-        metadata = store.load_metadata(store.find_batch(settings.audio_root, batch_id))
-    except BatchNotFound:
-        raise JobConfigError([Problem(f"no batch {batch_id!r}", field="batch_id",
-                                      value=batch_id)]) from None
-    params = metadata.get("generation_params") or {}
-    return {**raw, "skin_name": metadata["skin_name"],
-            "voice_ids": list(params.get("voice_ids") or []),
-            "engine": params.get("engine") or settings.default_engine}
+    return {**raw, **shown_fields(job_batch(settings, batch_id), settings)}
 
 
 def submit_export(settings: Settings, batch_id: str, options: Mapping[str, Any], *,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from voicelab import store
@@ -24,6 +24,8 @@ DELIVERY_FIELDS = (
     "lufs_before",
     "true_peak_before", "lufs_after", "true_peak_after", "gain_db", "limited")
 """An engine-ready manifest's columns: the classic ones, then what was done to each file."""
+SETTINGS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")
+"""The generation settings a row carries."""
 
 
 def selects(metadata: store.Metadata, rank: int = 1) -> list[dict[str, Any]]:
@@ -49,8 +51,7 @@ def selects(metadata: store.Metadata, rank: int = 1) -> list[dict[str, Any]]:
         row["text"] = take["script_text"]
         if take.get("rank") == rank:
             settings = take.get("generation_settings") or {}
-            row.update({name: settings.get(name) for name in
-                        ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")})
+            row.update({name: settings.get(name) for name in SETTINGS})
             row.update(take_file=take["file"], status="exported",
                        exported_as=f"{take['line']}.mp3",
                        lufs=(take.get("quality") or {}).get("lufs"),
@@ -58,7 +59,8 @@ def selects(metadata: store.Metadata, rank: int = 1) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def manifest_csv(rows: list[dict[str, Any]], fields: Sequence[str] = MANIFEST_FIELDS) -> str:
+def manifest_csv(rows: Sequence[Mapping[str, Any]],
+                 fields: Sequence[str] = MANIFEST_FIELDS) -> str:
     """The rows as CSV in `fields` order: extra keys dropped, absent ones empty."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fields, extrasaction="ignore", lineterminator="\n")

@@ -7,12 +7,12 @@ to sort and filter.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from voicelab.delivery.rows import SETTINGS, manifest_csv
 
 SHEET_NAME = "dialogue.csv"
 WORKBOOK_NAME = "dialogue.xlsx"
@@ -20,7 +20,6 @@ MAX_COLUMN_WIDTH = 60
 SHEET_FIELDS = ("skin", "voice", "line", "text", "note", "status", "take", "take_number",
                 "rank", "settings", "seed", "request_id", "duration_s", "lufs_before",
                 "lufs_after", "true_peak_after", "file")
-_SETTINGS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boost")
 
 
 def sheet_row(row: Mapping[str, Any], take: Mapping[str, Any] | None, skin: str) -> dict[str, Any]:
@@ -31,7 +30,7 @@ def sheet_row(row: Mapping[str, Any], take: Mapping[str, Any] | None, skin: str)
         "note": row.get("note", ""), "status": row["status"],
         "take": row.get("take_file", ""), "take_number": (take or {}).get("take_number", ""),
         "rank": row["rank"] if take else "",
-        "settings": json.dumps({k: settings[k] for k in _SETTINGS if k in settings},
+        "settings": json.dumps({k: settings[k] for k in SETTINGS if k in settings},
                                sort_keys=True) if take else "",
         "seed": (take or {}).get("seed", ""), "request_id": (take or {}).get("request_id", ""),
         "duration_s": row.get("duration_s", ""), "lufs_before": row.get("lufs_before", ""),
@@ -42,11 +41,7 @@ def sheet_row(row: Mapping[str, Any], take: Mapping[str, Any] | None, skin: str)
 
 def sheet_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     """Sheet rows as CSV (UTF-8 with a BOM when written, so spreadsheets read accents)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, SHEET_FIELDS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return manifest_csv(rows, SHEET_FIELDS)
 
 
 def write_workbook(rows: Sequence[Mapping[str, Any]], path: Path) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 from voicelab import generation, store
 from voicelab.config import Settings
 from voicelab.engines import ENGINES, get_engine
-from voicelab.errors import BatchNotFound, JobConfigError, Problem
+from voicelab.errors import JobConfigError, Problem
+from voicelab.jobspec import job_batch, shown_fields
 from voicelab.lines import more, sync
 from voicelab.script import Script, parse_script
 
@@ -26,17 +27,6 @@ SYNC_FIELDS = ("kind", "batch_id", "script_csv", "script_name", "requested_by", 
 def is_line_job(raw: object) -> bool:
     """Whether a job config is a line job (else it is a generation job)."""
     return isinstance(raw, Mapping) and raw.get("kind") in LINE_KINDS
-
-
-def _batch(settings: Settings, batch_id: object) -> store.Metadata:
-    if not isinstance(batch_id, str) or not batch_id:
-        raise JobConfigError([Problem("batch_id must be a non-empty string", field="batch_id",
-                                      value=batch_id)])
-    try:
-        return store.load_metadata(store.find_batch(settings.audio_root, batch_id))
-    except BatchNotFound:
-        raise JobConfigError([Problem(f"no batch {batch_id!r}", field="batch_id",
-                                      value=batch_id)]) from None
 
 
 def sync_script(raw: Mapping[str, Any], metadata: store.Metadata) -> Script:
@@ -70,15 +60,11 @@ def check(raw: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
         ScriptError: a sync's script is invalid.
     """
     if raw.get("kind") == SYNC:
-        metadata = _batch(settings, raw.get("batch_id"))
+        metadata = job_batch(settings, raw.get("batch_id"))
         sync_script(raw, metadata)
     else:
-        job = more.parse_more(raw)
-        metadata = _batch(settings, job.batch_id)
-    params = metadata.get("generation_params") or {}
-    return {**raw, "skin_name": metadata["skin_name"],
-            "voice_ids": list(params.get("voice_ids") or []),
-            "engine": params.get("engine") or settings.default_engine}
+        metadata = job_batch(settings, more.parse_more(raw).batch_id)
+    return {**raw, **shown_fields(metadata, settings)}
 
 
 def run(raw: Mapping[str, Any], settings: Settings, *, job_id: str | None = None,
