@@ -22,7 +22,7 @@ from api import visibility
 from api.auth import person
 from api.errors import error_response
 from api.openapi import AUDIO, EMPTY, RAW, ZIP, RouteTable, document
-from voicelab import __version__, history, jobs, panel, paths, people, ranking, registry, store
+from voicelab import __version__, history, jobs, panel, paths, people, ranking, store
 from voicelab.config import Settings
 from voicelab.delivery import jobs as delivery_jobs
 from voicelab.engines import Engine, available_engines, get_engine
@@ -36,9 +36,10 @@ from voicelab.errors import (
     Problem,
 )
 from voicelab.generation import resolve_voices
+from voicelab.jobs import registry
+from voicelab.jobs.quota import quota_share
 from voicelab.jobspec import GenerationConfig, estimate, parse_config
 from voicelab.panel.views import line_report
-from voicelab.quota import quota_share
 from voicelab.ranking import RankChange
 from voicelab.script import decode_script
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.batches import make_batch
 from tests.browser.harness import SCREENSHOTS, Peaks, ServeProcess, chromium, wait_until
 from voicelab import ranking, store
-from voicelab.server import BATCH_LIST, PREHEATED, RANK_BOARD, dashboard_url
+from voicelab.dashboards.server import BATCH_LIST, PREHEATED, RANK_BOARD, dashboard_url
 
 LINES, TAKES_PER_LINE = 100, 5  # 500 takes
 BOARD_READY = ".vl-rank-board .vl-take[data-file]"

@@ -300,7 +300,7 @@ def wait_for_job(settings: Settings, task_id: str) -> int:
     """Follow a job with a progress bar until it ends; exit code by its outcome."""
     import time
 
-    from voicelab import registry
+    from voicelab.jobs import registry
 
     with progress_bar() as bar:
         task = bar.add_task("queued", total=None, failed=0)
@@ -343,7 +343,7 @@ def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     """`voicelab jobs`: recent jobs, newest first, as a table or JSON; exit 0."""
-    from voicelab import registry
+    from voicelab.jobs import registry
 
     records = registry.recent(settings.audio_root, args.limit)
     if args.json:
@@ -703,7 +703,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     Starts a job worker and a first-run demo batch unless `--no-worker` / `--no-demo`.
     """
-    from voicelab import server
+    from voicelab.dashboards import server
 
     server.serve(settings, host=args.host, port=args.port, worker=not args.no_worker,
                  demo=not args.no_demo, insecure_no_auth=args.insecure_no_auth)

@@ -16,9 +16,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicelab import liveness
 from voicelab.config import Settings
 from voicelab.errors import AuthFailed, ConfigError, QuotaExhausted, VoicelabError
+from voicelab.jobs import liveness
 
 MIN_FREE_BYTES = 1 << 30
 FIXES = {
@@ -124,7 +124,7 @@ def check_broker(settings: Settings, unusable: Collection[str] = ()) -> list[Che
 
 def check_embedded_queue(settings: Settings) -> Check:
     """What the embedded queue holds: waiting, being run, and set aside as unreadable."""
-    from voicelab import embedded_queue, registry
+    from voicelab.jobs import embedded_queue, registry
 
     folders = embedded_queue.folders(settings.audio_root / registry.JOBS_DIR)
     waiting = embedded_queue.count(Path(folders["data_folder_in"]))

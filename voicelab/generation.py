@@ -33,11 +33,11 @@ from voicelab.errors import (
     TakeRejected,
     TransientEngineError,
 )
+from voicelab.jobs.throttle import AdaptiveLimiter, Slots, retry_delay
 from voicelab.jobspec import GenerationConfig
 from voicelab.locks import file_lock
 from voicelab.pronunciation import Dictionary, words_in
 from voicelab.script import ScriptLine
-from voicelab.throttle import AdaptiveLimiter, Slots, retry_delay
 
 log = logging.getLogger(__name__)
 

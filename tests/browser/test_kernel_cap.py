@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-import voicelab.server as vl_server
+import voicelab.dashboards.server as vl_server
 from tests.batches import make_batch
 from tests.browser.harness import Page, Peaks, ServeProcess, wait_until
-from voicelab import dashboard_kernels
+from voicelab.dashboards import dashboard_kernels
 
 POOL = len(vl_server.PREHEATED)
 CAP = POOL + 2

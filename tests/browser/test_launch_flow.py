@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser.harness import Page, ServeProcess
-from voicelab import registry, store
+from voicelab import store
+from voicelab.jobs import registry
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
 

@@ -24,8 +24,9 @@ from tests.browser.harness import Page, ServeProcess, wait_until
 from tests.browser.test_panel_board import console_errors
 from tests.browser.test_rank_board import DISK_TIMEOUT_S, ranked_links, take
 from tests.browser.test_sign_in import open_board, sign_in
-from voicelab import lines, people, quality, registry, store
+from voicelab import lines, people, quality, store
 from voicelab.audio import encode_mp3
+from voicelab.jobs import registry
 
 pytestmark = pytest.mark.browser
 KERNELS = 12  # each test signs in (the batch list) and opens a board, beside the preheated ones

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import voicelab.server as vl_server
+import voicelab.dashboards.server as vl_server
 from tests.batches import make_batch
 from tests.browser.harness import Page, ServeProcess, wait_until
 from voicelab import store

@@ -12,12 +12,13 @@ import psutil
 import pytest
 import requests
 
-import voicelab.server as vl_server
+import voicelab.dashboards.server as vl_server
 from api import create_app
 from tests.batches import make_batch
 from tests.browser.harness import Page, ServeProcess, is_worker, wait_until
-from voicelab import dashboard_kernels, store
+from voicelab import store
 from voicelab.config import Settings
+from voicelab.dashboards import dashboard_kernels
 from voicelab.errors import ConfigError
 
 # --- without a server ----------------------------------------------------------------------
@@ -110,7 +111,7 @@ def test_jupyter_kernel_api_is_not_taken_by_flask(server: ServeProcess) -> None:
     response = requests.get(server.url + "/api/kernels/00000000-0000-0000-0000-000000000000",
                             timeout=30)
     # Jupyter's answer, not Flask's envelope: a kernel that is not the asker's page's is
-    # forbidden before anything says whether it exists (voicelab.sign_in.KernelOwners).
+    # forbidden before anything says whether it exists (voicelab.dashboards.sign_in.KernelOwners).
     assert response.status_code == 403
     assert "message" in response.json() and "error" not in response.json()
 
@@ -199,7 +200,7 @@ def test_first_run_makes_a_demo_batch_and_the_worker_ends_with_the_server(tmp_pa
 
 
 def test_no_demo_when_batches_exist(tmp_path: Path) -> None:
-    from voicelab.demo import ensure_demo_batch
+    from voicelab.dashboards.demo import ensure_demo_batch
 
     root = tmp_path / "audio"
     make_batch(root)

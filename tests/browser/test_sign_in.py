@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-import voicelab.server as vl_server
+import voicelab.dashboards.server as vl_server
 from tests.batches import make_batch
 from tests.browser.harness import VIEWPORT, Page, ServeProcess, wait_until
 from tests.browser.test_rank_board import (

@@ -19,8 +19,9 @@ import requests
 
 from tests.api_fixtures import REPO, ApiServer, server_env
 from tests.batches import make_batch
-from voicelab import registry, store
+from voicelab import store
 from voicelab.fsck import check_root
+from voicelab.jobs import registry
 
 pytestmark = pytest.mark.integration
 

@@ -127,7 +127,7 @@ def test_cli_sees_a_live_worker(root: Path) -> None:
 
 def test_a_worker_busy_with_a_job_counts_by_its_heartbeat(settings: Settings) -> None:
     """A solo-pool worker running a job answers no ping; its heartbeat says it is alive."""
-    from voicelab import liveness
+    from voicelab.jobs import liveness
 
     liveness.beat(settings.audio_root, "voicelab-7@busy", started_at=0.0)
     checks = by_name(doctor.run_checks(settings))
@@ -137,7 +137,7 @@ def test_a_worker_busy_with_a_job_counts_by_its_heartbeat(settings: Settings) ->
 
 
 def test_the_embedded_queue_row_counts_and_names_set_aside_messages(settings: Settings) -> None:
-    from voicelab import embedded_queue
+    from voicelab.jobs import embedded_queue
 
     checks = by_name(doctor.run_checks(settings))
     assert checks["queue"].status == "ok" and "0 message(s) waiting" in checks["queue"].detail

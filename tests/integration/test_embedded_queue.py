@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from voicelab import embedded_queue
+from voicelab.jobs import embedded_queue
 
 pytestmark = pytest.mark.integration
 

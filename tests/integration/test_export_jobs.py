@@ -15,9 +15,10 @@ import soundfile
 from tests.delivery_batches import speech_batch
 from tests.integration.test_jobs import follow
 from tests.processes import Workers, worker_env
-from voicelab import jobs, registry
+from voicelab import jobs
 from voicelab.config import Settings
 from voicelab.delivery import jobs as delivery_jobs
+from voicelab.jobs import registry
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,10 @@ from celery import Celery
 from tests.fake_elevenlabs import FakeElevenLabs
 from tests.processes import REPO, Workers, worker_env
 from tests.redis_server import RedisServer
-from voicelab import jobs, registry, store
+from voicelab import jobs, store
 from voicelab.config import Settings
 from voicelab.errors import JobConfigError
+from voicelab.jobs import registry
 
 pytestmark = pytest.mark.integration
 

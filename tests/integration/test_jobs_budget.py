@@ -13,9 +13,9 @@ import pytest
 import redis
 
 from tests.redis_server import RedisServer
-from voicelab.budget import RedisSlots, budget_key, shared_slots
 from voicelab.config import Settings
-from voicelab.throttle import AdaptiveLimiter
+from voicelab.jobs.budget import RedisSlots, budget_key, shared_slots
+from voicelab.jobs.throttle import AdaptiveLimiter
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ KEY = "sk-budget-s3cret-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time, redis
-from voicelab.budget import RedisSlots
+from voicelab.jobs.budget import RedisSlots
 budget = RedisSlots(redis.Redis.from_url(sys.argv[1]), sys.argv[2], 1, lease_s=0.5)
 with budget.slot():
     print("HELD", flush=True)

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from celery.exceptions import Ignore
 
-from voicelab import jobs, registry
+from voicelab import jobs
 from voicelab.config import Settings, load_settings
 from voicelab.errors import ConfigError, JobConfigError
+from voicelab.jobs import registry
 
 CONFIG: dict[str, Any] = {"skin_name": "Knight", "voice_ids": ["en_US-joe-medium"],
                           "engine": "piper", "script_csv": "Function,Line\nHi_1,Hello there.\n"}

@@ -211,7 +211,7 @@ def test_the_cli_estimates_makes_and_refuses_like_generate(run, piper_batch: Pat
 
 def test_a_sync_job_config_runs_through_the_runner_like_any_job(piper_batch: Path,
                                                                 root: Path) -> None:
-    from voicelab import runner
+    from voicelab.jobs import runner
 
     edited = "Function,Line\nHello_01,Hello there.\nBye_01,Farewell.\nNew_01,One more.\n"
     result = runner.run(config={"kind": "sync", "batch_id": piper_batch.name,

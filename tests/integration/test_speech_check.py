@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from tests.unit.test_cli import run  # noqa: F401  (the CLI fixture)
-from voicelab import jobspec, quality, ranking, runner, store
+from voicelab import jobspec, quality, ranking, store
 from voicelab.config import Settings
 from voicelab.engines.piper import Piper
 from voicelab.generation import generate
+from voicelab.jobs import runner
 from voicelab.speech import check
 from voicelab.speech.recognizers import PocketSphinx, load_16k
 from voicelab.speech.text import word_error_rate

@@ -13,8 +13,9 @@ from tests.fake_elevenlabs import FakeElevenLabs
 from tests.integration.test_generation import config
 from tests.integration.test_more_takes import fake, settings, sound  # noqa: F401
 from tests.unit.test_cli import run  # noqa: F401  # the CLI fixture
-from voicelab import export, generation, lines, ranking, store
+from voicelab import generation, lines, ranking, store
 from voicelab.config import Settings
+from voicelab.delivery import rows
 from voicelab.engines.elevenlabs import ElevenLabs
 
 pytestmark = pytest.mark.integration
@@ -89,10 +90,10 @@ def test_sync_pays_only_for_what_changed_and_keeps_every_rank(
                                                             "New_01_take_2.mp3"]
     ranking.change_rank(batch, "Bell_01_take_4.mp3", 1, person="dana")
     ranking.lock(batch, person="lena", force=True)
-    rows = {row["line"]: row for row in export.selects(store.load_metadata(batch))}
-    assert set(rows) == {"Gate_01", "Bell_01", "New_01"}  # the removed line is not exported
-    assert rows["Bell_01"]["take_file"] == "Bell_01_take_4.mp3"
-    assert rows["Bell_01"]["text"] == "Ring the bell twice for Aldric."
+    chosen = {row["line"]: row for row in rows.selects(store.load_metadata(batch))}
+    assert set(chosen) == {"Gate_01", "Bell_01", "New_01"}  # the removed line is not exported
+    assert chosen["Bell_01"]["take_file"] == "Bell_01_take_4.mp3"
+    assert chosen["Bell_01"]["text"] == "Ring the bell twice for Aldric."
     sound(batch)
     code, _, err = run("sync", str(edited(tmp_path)), "--batch", batch.name)
     assert code == 1 and "locked" in err

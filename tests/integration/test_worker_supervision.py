@@ -16,9 +16,10 @@ import pytest
 
 from tests.browser.harness import ServeProcess, is_worker, wait_until
 from tests.processes import Workers, worker_env
-from voicelab import jobs, liveness, registry
+from voicelab import jobs
 from voicelab.config import Settings
-from voicelab.supervisor import Supervisor
+from voicelab.jobs import liveness, registry
+from voicelab.jobs.supervisor import Supervisor
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def test_supervisor_restarts_a_child_that_exits_and_backs_off(
     starts = tmp_path / "starts"
     child = [sys.executable, "-c",
              f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(3)"]
-    with caplog.at_level(logging.WARNING, "voicelab.supervisor"), \
+    with caplog.at_level(logging.WARNING, "voicelab.jobs.supervisor"), \
             Supervisor(child, {}, backoff_s=(0.1, 0.2, 0.4), stable_after_s=60) as supervisor:
         wait_until(lambda: starts.exists() and len(starts.read_text()) >= 4, 30,
                    "four starts of the child")

@@ -28,7 +28,8 @@ from tests.batches import make_batch
 from tests.fake_elevenlabs import FakeElevenLabs
 from tests.processes import REPO, Workers, worker_env
 from tests.redis_server import RedisServer
-from voicelab import registry, store
+from voicelab import store
+from voicelab.jobs import registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.timeout(900)]
 

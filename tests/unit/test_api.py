@@ -19,10 +19,11 @@ from api import create_app
 from api.openapi import SCHEMAS
 from tests.batches import make_batch
 from tests.fake_elevenlabs import DEFAULT_KEY, FakeElevenLabs
-from voicelab import registry, store
+from voicelab import store
 from voicelab.config import Settings
 from voicelab.errors import ConfigError
 from voicelab.fsck import check_root
+from voicelab.jobs import registry
 
 PIPER_VOICE = "en_US-joe-medium"
 TOKEN = "tok-0123456789abcdef"

@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 
 from tests.batches import make_batch
 from tests.unit.test_api_panel import as_, client, conforms, root, team_root  # noqa: F401
-from voicelab import history, ranking, registry, store
+from voicelab import history, ranking, store
+from voicelab.jobs import registry
 from voicelab.lines import more
 
 

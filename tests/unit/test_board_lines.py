@@ -19,9 +19,10 @@ from tests.batches import make_batch, take_name, tone_mp3
 from tests.unit import test_board_panel, test_board_people
 from tests.unit.test_board_panel import open_blind
 from tests.unit.test_board_people import Visit, history_of, snapshot
-from voicelab import lines, ranking, registry, store
+from voicelab import lines, ranking, store
 from voicelab.config import Settings
 from voicelab.errors import BatchLocked, LineError
+from voicelab.jobs import registry
 from voicelab.widgets import views
 from voicelab.widgets.rank_board import RankBoard
 from voicelab.widgets.rank_state import PEAK_POINTS

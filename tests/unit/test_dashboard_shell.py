@@ -14,7 +14,7 @@ import jinja2
 import pytest
 from jupyter_core.paths import jupyter_path
 
-import voicelab.server as vl_server
+import voicelab.dashboards.server as vl_server
 
 LABEXTENSIONS = vl_server.DASHBOARD_LABEXTENSIONS
 # A shared module an extension asks for, as webpack writes it in a remoteEntry: a caret range

@@ -13,10 +13,9 @@ import pytest
 
 from tests.batches import make_batch
 from tests.delivery_batches import speech_batch, speech_mp3
-from voicelab import export
 from voicelab.audio import decode_mp3
 from voicelab.delivery import loudness, naming
-from voicelab.delivery.deliver import deliver
+from voicelab.delivery.deliver import deliver, export_batch
 from voicelab.delivery.options import (
     FORMATS,
     PRESETS,
@@ -185,7 +184,7 @@ def test_bad_category_files_are_named(tmp_path: Path, text: str, expected: str) 
 def test_refusals_write_nothing_and_keep_an_older_export(root: Path, tmp_path: Path) -> None:
     batch = make_batch(root, lines=2, ranks={"Line_1_take_1.mp3": 1, "Line_2_take_2.mp3": 1})
     out = tmp_path / "out"
-    first = export.export_batch(batch, out)
+    first = export_batch(batch, out)
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
     for options in (DeliveryOptions(preset="nope"), DeliveryOptions(loudness=1.0),
                     DeliveryOptions(naming="{skin}/{rank}"), DeliveryOptions(naming="{x}"),
@@ -210,7 +209,7 @@ def test_an_undecodable_take_writes_nothing(root: Path, tmp_path: Path) -> None:
 
 def test_default_options_write_the_classic_export(root: Path, tmp_path: Path) -> None:
     batch = make_batch(root, lines=2, ranks={"Line_1_take_3.mp3": 1})
-    classic = export.export_batch(batch, tmp_path / "a", make_zip=True)
+    classic = export_batch(batch, tmp_path / "a", make_zip=True)
     result = deliver(batch, tmp_path / "b", DeliveryOptions(make_zip=True))
     assert result.sheet is None and result.files == classic.exported == ["Line_1.mp3"]
     for name in ("Line_1.mp3", "manifest.csv"):

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.batches import make_batch, tone_mp3
-from voicelab import export, store
+from voicelab import store
+from voicelab.delivery import deliver
 from voicelab.errors import InvalidRank
 
 
 def test_export_copies_selects_named_by_line(root: Path, tmp_path: Path) -> None:
     batch = make_batch(root, lines=3, ranks={"Line_1_take_2.mp3": 1, "Line_2_take_1.mp3": 1,
                                              "Line_3_take_3.mp3": 2})
-    result = export.export_batch(batch, tmp_path / "out", make_zip=True)
+    result = deliver.export_batch(batch, tmp_path / "out", make_zip=True)
     assert sorted(p.name for p in result.folder.iterdir()) == [
         "Line_1.mp3", "Line_2.mp3", "manifest.csv"]
     assert (result.folder / "Line_1.mp3").read_bytes() == (
@@ -37,8 +38,8 @@ def test_export_copies_selects_named_by_line(root: Path, tmp_path: Path) -> None
 
 def test_export_other_rank_and_replace(root: Path, tmp_path: Path) -> None:
     batch = make_batch(root, lines=2, ranks={"Line_1_take_1.mp3": 2})
-    export.export_batch(batch, tmp_path, rank=1)
-    again = export.export_batch(batch, tmp_path, rank=2)
+    deliver.export_batch(batch, tmp_path, rank=1)
+    again = deliver.export_batch(batch, tmp_path, rank=2)
     assert sorted(p.name for p in again.folder.iterdir()) == ["Line_1.mp3", "manifest.csv"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -46,5 +47,5 @@ def test_export_other_rank_and_replace(root: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("rank", [0, 6, True])
 def test_export_rejects_bad_ranks(root: Path, tmp_path: Path, rank: object) -> None:
     with pytest.raises(InvalidRank):
-        export.export_batch(make_batch(root), tmp_path, rank=rank)  # type: ignore[arg-type]
+        deliver.export_batch(make_batch(root), tmp_path, rank=rank)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == [root]

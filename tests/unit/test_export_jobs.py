@@ -21,10 +21,11 @@ from api import create_app
 from tests.batches import make_batch
 from tests.delivery_batches import speech_batch
 from tests.unit.test_api_export import LEAD, SERVICE_TOKEN, error_of, root, team_root  # noqa: F401
-from voicelab import registry, runner, store
+from voicelab import store
 from voicelab.config import Settings
 from voicelab.delivery import jobs as delivery_jobs
 from voicelab.errors import JobConfigError
+from voicelab.jobs import registry, runner
 from voicelab.jobs.execute import execute_job
 
 

@@ -7,9 +7,9 @@ import tempfile
 
 import pytest
 
-from voicelab import dashboard_kernels, server
 from voicelab.config import Settings, load_settings
-from voicelab.dashboard_kernels import default_max_kernels
+from voicelab.dashboards import dashboard_kernels, server
+from voicelab.dashboards.dashboard_kernels import default_max_kernels
 from voicelab.errors import ConfigError
 
 MB = 1024 * 1024

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from voicelab import liveness, registry
 from voicelab.config import Settings
 from voicelab.engines import Voice
 from voicelab.errors import JobConfigError
+from voicelab.jobs import liveness, registry
 from voicelab.jobspec import MAX_VOICES, parse_config
 from voicelab.widgets.launch import JobMonitor, LaunchForm, jobs_view
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import install_team
-from voicelab import people, registry
+from voicelab import people
 from voicelab.config import Settings
+from voicelab.jobs import registry
 from voicelab.people.sessions import PERSON_ENV
 from voicelab.widgets.launch import JobMonitor, LaunchForm, jobs_refusal
 

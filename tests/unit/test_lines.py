@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.batches import make_batch, ranked_on_disk, ranks_in
-from voicelab import export, fsck, history, lines, panel, ranking, store
+from voicelab import fsck, history, lines, panel, ranking, store
+from voicelab.delivery import deliver, rows
 from voicelab.errors import BatchLocked, LineError, TakeRetired
 from voicelab.script import Script, parse_script
 
@@ -102,7 +103,7 @@ def test_removed_takes_keep_their_ranks_but_are_hidden_from_export(
     with pytest.raises(TakeRetired, match="removed"):
         ranking.change_rank(batch, take(2, 1), 2)
     ranking.lock(batch, person="lena", force=True)
-    result = export.export_batch(batch, tmp_path / "out")
+    result = deliver.export_batch(batch, tmp_path / "out")
     assert result.exported == ["Line_1.mp3"] and result.missing == ["Line_3"]
     assert "Line_2" not in (result.manifest).read_text()
     replays(batch)
@@ -148,9 +149,9 @@ def test_a_note_is_written_recorded_replaced_and_removed(root: Path, tmp_path: P
     assert store.load_metadata(batch)["revision"] == revision  # the same note: nothing written
     ranking.lock(batch, person="lena", force=True)
     lines.set_note(batch, "Line_2", "Perfect now.", person="dana")  # a locked batch takes notes
-    rows = {row["line"]: row for row in export.selects(store.load_metadata(batch))}
-    assert rows["Line_2"]["note"] == "Perfect now." and rows["Line_2"]["needs_pass"] is False
-    manifest = export.export_batch(batch, tmp_path / "out").manifest.read_text()
+    chosen = {row["line"]: row for row in rows.selects(store.load_metadata(batch))}
+    assert chosen["Line_2"]["note"] == "Perfect now." and chosen["Line_2"]["needs_pass"] is False
+    manifest = deliver.export_batch(batch, tmp_path / "out").manifest.read_text()
     assert "note,needs_pass" in manifest.splitlines()[0] and "Perfect now." in manifest
     assert lines.set_note(batch, "Line_2", "", person="lena") is None
     assert "Line_2" not in store.load_metadata(batch)["notes"]

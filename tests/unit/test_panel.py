@@ -409,17 +409,17 @@ def test_raters_in_separate_processes_lose_nothing() -> None:
 
 
 def test_export_of_a_locked_panel_batch_takes_the_consensus(batch: Path, tmp_path: Path) -> None:
-    from voicelab import export
+    from voicelab.delivery import deliver, rows
 
     panel.rate(batch, take(1, 3), 1, person="alice")
     panel.rate(batch, take(1, 3), 1, person="bob")
     panel.rate(batch, take(1, 2), 1, person="carol")  # consensus: t3 (10 points) over t2 (5)
     panel.override(batch, take(2, 5), 1, person="lena")
     ranking.lock(batch, person="lena", force=True)
-    result = export.export_batch(batch, tmp_path / "out")
-    rows = {row["line"]: row for row in export.selects(store.load_metadata(batch))}
-    assert rows["Line_1"]["take_file"] == take(1, 3)
-    assert rows["Line_2"]["take_file"] == take(2, 5)
+    result = deliver.export_batch(batch, tmp_path / "out")
+    chosen = {row["line"]: row for row in rows.selects(store.load_metadata(batch))}
+    assert chosen["Line_1"]["take_file"] == take(1, 3)
+    assert chosen["Line_2"]["take_file"] == take(2, 5)
     assert result.exported == ["Line_1.mp3", "Line_2.mp3"] and result.missing == ["Line_3"]
     assert (result.folder / "Line_1.mp3").read_bytes() == (
         batch / store.TAKES_DIR / take(1, 3)).read_bytes()

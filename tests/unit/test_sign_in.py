@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from voicelab import people
+from voicelab.dashboards.sign_in import MAX_CHECKING, Gate, login_page, owns_kernel, safe_next
 from voicelab.people.sessions import issue_session
 from voicelab.people.users import users_path
-from voicelab.sign_in import MAX_CHECKING, Gate, login_page, owns_kernel, safe_next
 
 
 def gate(root: Path, require_users: bool = False) -> Gate:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from voicelab.throttle import AdaptiveLimiter, retry_delay
+from voicelab.jobs.throttle import AdaptiveLimiter, retry_delay
 
 
 def test_limiter_never_exceeds_its_limit() -> None:

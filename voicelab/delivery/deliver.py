@@ -224,3 +224,29 @@ def zip_bytes(folder: Path) -> bytes:
             archive.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}",
                           compress_type=method)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `export_batch` wrote: `exported` file names, `missing` lines (no take at the rank).
+
+    `archive` is set only with `make_zip`.
+    """
+
+    folder: Path
+    exported: list[str]
+    missing: list[str]
+    manifest: Path
+    archive: Path | None = None
+
+
+def export_batch(batch_dir: Path, dest: Path, *, rank: int = 1,
+                 make_zip: bool = False) -> ExportResult:
+    """Copy the takes ranked `rank` into `dest/<batch_id>/` and write `manifest.csv` there.
+
+    With `make_zip`, also write `dest/<batch_id>_rank<N>.zip` holding the same files. An
+    existing export of the same batch is replaced whole, never mixed with the new one.
+    """
+    result = deliver(batch_dir, dest, DeliveryOptions(rank=rank, make_zip=make_zip))
+    return ExportResult(result.folder, result.files, result.missing, result.manifest,
+                        result.archive)

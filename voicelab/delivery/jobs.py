@@ -19,11 +19,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from voicelab import registry, store
+from voicelab import store
 from voicelab.config import Settings
 from voicelab.delivery.options import DeliveryError, DeliveryOptions, check_options
 from voicelab.errors import InvalidRank, JobConfigError, Problem
 from voicelab.generation import Progress
+from voicelab.jobs import registry
 from voicelab.jobspec import job_batch, shown_fields
 
 KIND = "export"

@@ -1,6 +1,6 @@
 """The rows of an export: one per line of the batch, its take at the rank or `missing`.
 
-`selects` is the one row builder behind both the classic export (`voicelab.export`) and the
+`selects` is the one row builder behind both the classic export (`deliver.export_batch`) and the
 engine-ready one (`voicelab.delivery.deliver`); `manifest_csv` writes rows as the manifest.
 """
 
@@ -17,7 +17,7 @@ from voicelab.errors import InvalidRank
 MANIFEST_FIELDS = ("line", "text", "voice", "take_file", "rank", "status", "stability",
                    "similarity_boost", "style", "speed", "use_speaker_boost", "lufs",
                    "duration_s", "exported_as", "note", "needs_pass")
-"""The classic manifest's columns (`voicelab export` with no engine-ready option)."""
+"""The classic manifest's columns (`deliver.export_batch` with no engine-ready option)."""
 
 DELIVERY_FIELDS = (
     *MANIFEST_FIELDS, "category", "format", "sample_rate", "bit_depth", "lufs_target",

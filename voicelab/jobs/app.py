@@ -1,7 +1,7 @@
 """The Celery app and the thin `run_generation` task.
 
 Broker: Redis when CELERY_BROKER_URL is set; otherwise an embedded default that needs no
-server: VoiceLab's crash-safe subclass of Kombu's filesystem transport (`voicelab.embedded_queue`,
+server: VoiceLab's crash-safe subclass of Kombu's filesystem transport (`jobs.embedded_queue`,
 40-50 ms pickup at 0.1 s polling; it carries broadcasts, so revoke and inspect work) and a SQLite
 result backend, both under `<AUDIO_ROOT>/.jobs/`, so queued jobs and results survive restarts.
 
@@ -17,8 +17,8 @@ from typing import Any
 
 from celery import Celery, shared_task
 
-from voicelab import embedded_queue, registry
 from voicelab.config import Settings, get_settings
+from voicelab.jobs import embedded_queue, registry
 from voicelab.jobs.execute import execute_job
 
 TASK_NAME = "voicelab.run_generation"

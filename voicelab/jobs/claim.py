@@ -11,7 +11,8 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicelab import clock, registry
+from voicelab import clock
+from voicelab.jobs import registry
 
 
 class Claim(enum.Enum):

@@ -11,10 +11,11 @@ from celery import Celery
 from celery.states import REVOKED
 from kombu.exceptions import OperationalError
 
-from voicelab import clock, registry
+from voicelab import clock
 from voicelab.config import Settings
 from voicelab.delivery import jobs as delivery_jobs
 from voicelab.errors import BrokerUnavailable
+from voicelab.jobs import registry
 from voicelab.jobs.app import TASK_NAME, get_app
 from voicelab.jobs.execute import revoked
 from voicelab.jobspec import parse_config

@@ -18,10 +18,11 @@ from typing import Any
 from celery.exceptions import Ignore, TaskRevokedError
 from celery.states import REVOKED
 
-from voicelab import clock, registry
+from voicelab import clock
 from voicelab.config import Settings
 from voicelab.delivery import jobs as delivery_jobs
 from voicelab.errors import JobConfigError, JobFailed, Problem
+from voicelab.jobs import registry
 from voicelab.jobs.claim import Attempt, Claim, claim_job
 from voicelab.jobs.kernel_pool import Kernels, pool
 from voicelab.jobspec import parse_config

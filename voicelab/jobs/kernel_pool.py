@@ -15,7 +15,7 @@ from voicelab.errors import JobFailed
 log = logging.getLogger(__name__)
 
 GENERATE_NOTEBOOK = "generate.ipynb"
-WARMUP_CODE = "import voicelab.jobs, voicelab.runner"
+WARMUP_CODE = "import voicelab.jobs, voicelab.jobs.runner"
 
 
 class Kernels:

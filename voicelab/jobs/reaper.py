@@ -13,8 +13,8 @@ import time
 import redis
 from celery import Celery
 
-from voicelab import registry
 from voicelab.config import Settings
+from voicelab.jobs import registry
 from voicelab.jobs.control import send_job
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 runs the reaper.
 
 Each worker keeps the next job's kernel started with VoiceLab imported (about 2 s saved per
-job), says it is alive every few seconds (`voicelab.liveness`), and sends again the jobs of
+job), says it is alive every few seconds (`voicelab.jobs.liveness`), and sends again the jobs of
 workers that died (`voicelab.jobs.reaper`).
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 from celery import signals
 
-from voicelab import liveness
 from voicelab.config import Settings
+from voicelab.jobs import liveness
 from voicelab.jobs.app import get_app, settings_of
 from voicelab.jobs.kernel_pool import pool
 from voicelab.jobs.reaper import requeue_lost, requeue_stale

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicelab import generation, registry, store
+from voicelab import generation, store
 from voicelab.config import Settings
 from voicelab.engines import Engine
 from voicelab.errors import BatchLocked, JobConfigError, Problem
+from voicelab.jobs import registry
+from voicelab.jobs.quota import quota_share
 from voicelab.lines.marks import mark_stale
 from voicelab.lines.plan import MAX_MORE, MorePlan, plan_more
 from voicelab.pronunciation import Dictionary
-from voicelab.quota import quota_share
 
 KIND = "more"
 FIELDS = ("kind", "batch_id", "line", "takes", "like", "text", "requested_by")

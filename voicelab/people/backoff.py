@@ -2,8 +2,8 @@
 
 After `free` failures the wait doubles with each further one (1 s, 2 s, 4 s ... at most
 MAX_WAIT_S); a successful sign-in clears it. Names and addresses get separate books, so an
-office behind one address survives a colleague's typos (see voicelab.sign_in). The books hold
-at most MAX_KEYS keys: the oldest go first, so a flood of made-up names cannot grow memory.
+office behind one address survives a colleague's typos (see voicelab.dashboards.sign_in). The books
+hold at most MAX_KEYS keys: the oldest go first, so a flood of made-up names cannot grow memory.
 """
 
 from __future__ import annotations

@@ -22,10 +22,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from voicelab import jobs, liveness, people, registry, store
+from voicelab import jobs, people, store
 from voicelab.config import Settings
 from voicelab.engines import ENGINES, Voice, available_engines, get_engine
 from voicelab.errors import JobConfigError, Problem, ScriptError, VoicelabError
+from voicelab.jobs import liveness, registry
 from voicelab.jobspec import MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS, estimate, parse_config
 from voicelab.lines import jobs as lines_jobs
 from voicelab.lines import more, sync

@@ -13,15 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from voicelab import generation, registry
+from voicelab import generation
 from voicelab.config import Settings, get_settings
 from voicelab.delivery import jobs as delivery_jobs
 from voicelab.engines import get_engine
+from voicelab.jobs import registry
+from voicelab.jobs.throttle import Slots
 from voicelab.jobspec import parse_config
 from voicelab.lines import jobs as lines_jobs
 from voicelab.logs import configure_logging
 from voicelab.speech import check as speech_check
-from voicelab.throttle import Slots
 
 PROGRESS_EVERY_S = 0.5
 
@@ -101,7 +102,7 @@ def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: st
                        settings=settings)
     engine = get_engine(job.engine, settings)
     if slots is None and engine.shares_quota and settings.celery_broker_url:
-        from voicelab.budget import LEASE_S, shared_slots
+        from voicelab.jobs.budget import LEASE_S, shared_slots
 
         slots = shared_slots(settings, lease_s=min(LEASE_S, settings.job_stale_s))
     outcome = generation.generate(

@@ -16,7 +16,7 @@ from voicelab.script import parse_script
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEMO_SCRIPT = REPO / "examples" / "scripts" / "knight_30_lines.csv"
 DEMO_SKIN = "Demo"
 DEMO_LINES = 4

@@ -15,9 +15,9 @@ Kernels for the dashboards are preheated. Voila's page-unload beacon that shuts 
 is refused without an `_xsrf` cookie, which Voila never sets, so every visit used to leak a
 kernel: render pages set that cookie, and idle kernels (lost tabs, crashed browsers) are culled.
 
-Kernels are a bounded resource (DESIGN decision 14): `voicelab.dashboard_kernels`.
+Kernels are a bounded resource (DESIGN decision 14): `voicelab.dashboards.dashboard_kernels`.
 
-Sign-in (DESIGN decision 11) is `voicelab.sign_in`: once a user exists every path but
+Sign-in (DESIGN decision 11) is `voicelab.dashboards.sign_in`: once a user exists every path but
 `/healthz` and `/login` needs a person. Each page's request carries its person to its kernel in
 the header PERSON_HEADER, which the render handler sets itself (never the browser's) and Voila
 hands to the kernel (`http_header_envs`).
@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from voicelab.config import Settings
-from voicelab.dashboard_kernels import (
+from voicelab.dashboards.dashboard_kernels import (
     RETRY_AFTER_S,
     KernelLimits,
     PageKernels,
@@ -49,13 +49,13 @@ from voicelab.dashboard_kernels import (
     kernel_manager_class,
     starts_a_kernel,
 )
+from voicelab.dashboards.sign_in import Gate
 from voicelab.errors import ConfigError
+from voicelab.jobs.supervisor import Supervisor
 from voicelab.people.exposure import require_users
 from voicelab.people.sessions import PERSON_HEADER, session_secret
-from voicelab.sign_in import Gate
-from voicelab.supervisor import Supervisor
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 TEMPLATE_OVERRIDES = STATIC / "template"
 DASHBOARD_LABEXTENSIONS = STATIC / "labextensions"
 BATCH_LIST = "batches.ipynb"
@@ -116,7 +116,7 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None,
                  sign_in: dict[str, Any] | None = None) -> Any:
     """Voila's configuration for `voicelab serve` (a traitlets Config; no config files read).
 
-    `sign_in`: the classes `voicelab.sign_in.handlers` built for the server's Gate.
+    `sign_in`: the classes `voicelab.dashboards.sign_in.handlers` built for the server's Gate.
     """
     from traitlets.config import Config
 
@@ -160,7 +160,7 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
     from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
     from voila.tornado.handler import TornadoVoilaHandler
 
-    from voicelab.sign_in import owns_kernel
+    from voicelab.dashboards.sign_in import owns_kernel
 
     class RenderHandler(TornadoVoilaHandler):
         """Voila's render handler, plus the `_xsrf` cookie the unload beacon needs, and the cap.
@@ -339,7 +339,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker:
             unusable, no users on an address beyond loopback, or as api.create_app.
     """
     from api import create_app
-    from voicelab.sign_in import handlers
+    from voicelab.dashboards.sign_in import handlers
 
     limits = kernel_limits(settings, len(PREHEATED))
     if not port_free(host, port):
@@ -349,7 +349,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker:
     env = child_env(settings)
     os.environ.update(env)  # kernels inherit the server's environment
     if demo:
-        from voicelab.demo import ensure_demo_batch
+        from voicelab.dashboards.demo import ensure_demo_batch
 
         batch_id = ensure_demo_batch(settings)
         if batch_id:

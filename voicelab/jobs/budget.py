@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import redis
 
 from voicelab.config import Settings
-from voicelab.throttle import AdaptiveLimiter
+from voicelab.jobs.throttle import AdaptiveLimiter
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from voicelab.registry import jobs_dir
+from voicelab.jobs.registry import jobs_dir
 from voicelab.store import atomic_write_bytes
 
 WORKERS_DIR = "workers"

@@ -121,7 +121,7 @@ class PageTicket:
     Admission reserves the slot; it passes to the kernel the request starts (or to the pool's
     refill when the request takes a warm kernel) in the same step, so the count never dips or
     doubles. While the request is in progress its kernel is "attached" and never reaped.
-    The kernel is `person`'s: only they may reach it (`manager.owners`, voicelab.sign_in).
+    The kernel is `person`'s: only they may reach it (`manager.owners`, dashboards.sign_in).
     """
 
     def __init__(self, manager: Any, person: str) -> None:
