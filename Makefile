@@ -7,7 +7,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install run test test-fast soak lint bench system-deps clean
 
-install: $(STAMP)
+install: $(STAMP) bundle
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -29,10 +29,23 @@ system-deps:
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The ranking board's shipped rank_board.js and .css, built by esbuild (scripts/bundle.mjs) from
+# voicelab/widgets/rank_board/ only when scripts/bundle_check.py finds them stale, so a clone whose
+# built files match their sources needs no npm. js-deps: the npm packages, when the lockfile moves.
+.PHONY: bundle js-deps
+bundle:
+	@$(PYTHON) scripts/bundle_check.py || { $(MAKE) --no-print-directory js-deps && node scripts/bundle.mjs; }
+
+js-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 run: install
 	$(BIN)/voicelab serve
 
-test: install system-deps lint
+test: install system-deps js-deps lint
 	$(BIN)/python -m pytest
 
 test-fast: install

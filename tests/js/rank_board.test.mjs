@@ -1,8 +1,8 @@
 // node --test over the ranking board's exports: the pure helpers, and the factories `render`
-// wires together, driven with plain fake objects (no DOM, no audio).
+// wires together, driven with plain fake objects (no DOM, no audio). They come from the sources
+// (voicelab/widgets/rank_board/); rank_board_bundle.test.mjs checks the shipped bundle.
 import assert from "node:assert/strict";
 import { resolveObjectURL } from "node:buffer";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import board, {
@@ -55,7 +55,8 @@ import board, {
   TAKE_HEIGHT,
   visible_lines,
   visible_range,
-} from "../../voicelab/widgets/rank_board.js";
+} from "../../voicelab/widgets/rank_board/index.js";
+import { board_source } from "./board_sources.mjs";
 
 const take = (file, line, take_number, rank = null) => ({ file, line, take_number, rank });
 
@@ -1063,7 +1064,7 @@ test("create_toolbar: title, progress and the lock button; the banner when locke
   assert.equal(undo.disabled, true, "nothing can change on a locked batch");
 });
 
-const board_js = readFileSync(new URL("../../voicelab/widgets/rank_board.js", import.meta.url));
+const board_js = board_source(".js");
 
 /** The `data-needs` of the TEMPLATE element with class `cls` (what the styles hide it for). */
 function needs_of(cls) {
@@ -1203,9 +1204,8 @@ test("create_line_list: focus scrolls just enough to show the take and its line'
 });
 
 test("every part a role may lack is hidden by the styles when `allowed` lacks it", () => {
-  const read = (name) => readFileSync(new URL(`../../voicelab/widgets/${name}`, import.meta.url), "utf-8");
-  const js = read("rank_board.js");
-  const css = read("rank_board.css");
+  const js = board_source(".js");
+  const css = board_source(".css");
   const needs = new Set([
     ...[...js.matchAll(/data-needs="(\w+)"/g)].map((m) => m[1]),
     ...[...js.matchAll(/dataset\.needs = "(\w+)"/g)].map((m) => m[1]),

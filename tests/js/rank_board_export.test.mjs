@@ -11,7 +11,7 @@ import {
   create_view_state,
   export_format,
   preset_layout,
-} from "../../voicelab/widgets/rank_board.js";
+} from "../../voicelab/widgets/rank_board/index.js";
 
 class Node {
   constructor(tag) {

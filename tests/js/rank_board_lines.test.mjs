@@ -26,7 +26,7 @@ import {
   same_request,
   stale_title,
   visible_lines,
-} from "../../voicelab/widgets/rank_board.js";
+} from "../../voicelab/widgets/rank_board/index.js";
 
 const take = (file, line, take_number, rank = null, extra = {}) => ({ file, line, take_number, rank, ...extra });
 const ALLOWED = {
@@ -454,7 +454,7 @@ test("bind_keys: Escape closes a popover, Ctrl+Enter saves a note; the board's k
 });
 
 test("a QC flag's tooltip says what it means, and for words what was heard", async () => {
-  const { flag_title } = await import("../../voicelab/widgets/rank_board.js");
+  const { flag_title } = await import("../../voicelab/widgets/rank_board/index.js");
   assert.equal(flag_title("words", { heard: "hold the great", wer: 0.857 }),
     "Wrong words? Heard: \u201chold the great\u201d (86 % word error rate)");
   assert.match(flag_title("words", {}), /did not hear/);

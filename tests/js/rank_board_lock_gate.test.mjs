@@ -15,7 +15,7 @@ import {
   gate_row,
   jump_target,
   lock_question,
-} from "../../voicelab/widgets/rank_board.js";
+} from "../../voicelab/widgets/rank_board/index.js";
 
 /** Just enough of a DOM element for the dialog's list. */
 class Node {

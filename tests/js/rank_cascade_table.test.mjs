@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { cascade } from "../../voicelab/widgets/rank_board.js";
+import { cascade } from "../../voicelab/widgets/rank_board/index.js";
 
 const CASES_URL = new URL("../data/rank_cascade_cases.json", import.meta.url);
 const cases = JSON.parse(readFileSync(CASES_URL, "utf-8"));

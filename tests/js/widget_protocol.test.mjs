@@ -7,12 +7,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
+import { board_source } from "./board_sources.mjs";
+
 const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf-8");
 const all = (source, pattern) => new Set([...source.matchAll(pattern)].map((m) => m[1]));
 const sorted = (set) => [...set].sort();
 
 const board_py = read("voicelab/widgets/rank_board.py");
-const board_js = read("voicelab/widgets/rank_board.js");
+const board_js = board_source(".js"); // voicelab/widgets/rank_board/*.js, bundled into rank_board.js
 const doc = read("docs/widget-protocol.md");
 
 /** The `####` headings (first code span) under the `###` section titled `title`. */

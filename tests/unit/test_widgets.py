@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import os
 import pkgutil
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -405,14 +403,32 @@ def test_widget_assets_ship_in_the_package() -> None:
     assert '"voicelab.widgets" = ["*.js", "*.css"]' in config
 
 
+JS_DIR = REPO / "tests" / "js"
+JS_TESTS = sorted(JS_DIR.glob("*.test.mjs"))
+
+
 @pytest.mark.integration
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
-def test_js_pure_functions_pass_node_test() -> None:
-    command = ["node", "--test", "tests/js/rank_board.test.mjs"]
+@pytest.mark.parametrize("path", JS_TESTS, ids=lambda p: p.name)
+def test_js_passes_node_test(path: Path) -> None:
+    """Each tests/js file under `node --test` (node is a system dependency of `make test`)."""
+    command = ["node", "--test", "--test-reporter=tap", str(path.relative_to(REPO))]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert re.search(r"^# pass [1-9]", result.stdout, re.M)
-    assert json.dumps("# fail 0")[1:-1] in result.stdout
+    assert re.search(r"^# pass [1-9]", result.stdout, re.M), result.stdout[-3000:]
+    assert re.search(r"^# fail 0$", result.stdout, re.M), result.stdout[-3000:]
+
+
+def test_every_js_file_under_tests_js_runs() -> None:
+    """Each .mjs under tests/js is a test file that test_js_passes_node_test runs, or a helper a
+    test file imports (`from "./helper.mjs"`): none is left out of `make test`."""
+    imported = {
+        (test.parent / name).resolve()
+        for test in JS_TESTS
+        for name in re.findall(r'from "(\./[^"]+\.mjs)"', test.read_text("utf-8"))
+    }
+    every = sorted(JS_DIR.rglob("*.mjs"))
+    assert JS_TESTS and set(JS_TESTS) <= set(every)
+    assert [p.name for p in every if p not in JS_TESTS and p.resolve() not in imported] == []
 
 
 def test_export_selects_only_from_a_locked_batch(root: Path) -> None:

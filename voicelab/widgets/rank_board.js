@@ -1,72 +1,55 @@
+// Built by scripts/bundle.mjs from voicelab/widgets/rank_board/ (make bundle): edit the sources, not this file. sources sha256 4cd71b998168686e53b656d715b62a299e32d6bbbfdecb6764c3313b2cef3526, body sha256 b8c6f57b34c0db79dca42edc2afaf82d57985d7c86db955c406f44261db36446
 /**
- * VoiceLab ranking board: the anywidget front end of voicelab/widgets/rank_board.py.
- *
- * Self-contained on purpose: anywidget loads this module from a Blob URL, so it cannot import
- * anything, and VoiceLab makes no request off its host (DESIGN decision 10). The pure helpers
- * and the factories `render` wires together are exported for `node --test`
- * (tests/js/rank_board.test.mjs); `default` is the widget.
- *
- * State comes from Python traits (takes, lines, peaks, locked, error, notice, person, role,
- * allowed, mode, panel, notes, pending, ...). Actions go to Python as messages (rank, undo,
- * lock, unlock, refresh, audio, export, note, more_estimate, more; a lead's panel, override,
- * close, reopen) and Python answers some (ack, audio, export, more_estimate, more):
- * docs/widget-protocol.md describes every trait and message. The cascade
- * is computed here only to show a rank change at once, and Python's reply (the true state)
- * replaces it. `allowed` (what the person's role may do) only hides controls and refuses at
- * once what Python would refuse: Python asks the server who acts, at every action.
- *
- * `mode` says how the person sees the batch (DESIGN decision 12): "solo" (one shared ranking),
- * "blind" (a rater of an open blind panel: takes under opaque ids, shuffled, labelled A, B, C...,
- * only their own ranks), "rater" (the same, with settings) or "lead" (the panel's consensus,
- * read-only, and a Disagreements view where the lead sets a line's final ranks). The board
- * shows what the traits hold; Python decides what they may hold.
- *
- * A batch's lines change (DESIGN decision 13): a `stale` take (its line's text changed) is shown
- * struck through and a `removed` one (its line left the script) only with "Show removed"; neither
- * can be ranked, and neither counts in a line's slots or the progress. A line carries a director
- * note (`n`), and more takes of it can be asked for (`g`); the new takes show when they land.
- *
- * @typedef {{file: string, line: string, take_number: number, rank: number|null,
- *   ranked_at: string|null, ranked_by: string|null, settings: Object<string, number|boolean>,
- *   duration_s: number|null, flags: string[], gain_db: number, label?: string,
- *   stale?: boolean, text_was?: string|null, removed?: boolean}} Take
+ * VoiceLab ranking board: the anywidget front end of voicelab/widgets/rank_board.py, bundled into
+ * one ES module that imports nothing (anywidget loads it from a Blob URL). The sources, with
+ * their comments, are in voicelab/widgets/rank_board/ (index.js first); docs/widget-protocol.md
+ * describes the traits and messages between Python and this module.
  */
 
-export const MAX_RANK = 5;
-export const LINE_HEIGHT = 56;
-export const TAKE_HEIGHT = 44;
-export const WAVE_WIDTH = 240;
-export const WAVE_HEIGHT = 30;
-export const PEAK_POINTS = 100; // bytes per take in the `peaks` trait (rank_board.PEAK_POINTS)
-const DECODED_KEEP = 32;
-const PREFETCH_AHEAD = 2;
-const PENDING_TIMEOUT_MS = 15000;
-const NOTICE_MS = 6000;
-export const MAX_MORE = 20; // takes one "more takes" request may ask for (voicelab.lines.plan)
-const ESTIMATE_DELAY_MS = 250;
+// voicelab/widgets/rank_board/labels.js
+function settings_label(settings) {
+  const s = settings ?? {};
+  const num = (v) => typeof v === "number" ? v.toFixed(2) : "?";
+  const parts = [];
+  if ("stability" in s) parts.push(`stab ${num(s.stability)}`);
+  if ("similarity_boost" in s) parts.push(`sim ${num(s.similarity_boost)}`);
+  if ("style" in s) parts.push(`style ${num(s.style)}`);
+  if ("speed" in s) parts.push(`speed ${num(s.speed)}`);
+  if ("use_speaker_boost" in s) parts.push(s.use_speaker_boost ? "boost" : "no boost");
+  return parts.join(" · ");
+}
+var PANEL_NAME = "panel";
+function ranked_label(take) {
+  if (take?.rank === null || take?.rank === void 0) return "";
+  if (take.ranked_by === PANEL_NAME) return `consensus rank ${take.rank}`;
+  return take.ranked_by ? `ranked ${take.rank} by ${take.ranked_by}` : `ranked ${take.rank}`;
+}
+function take_label(take) {
+  return take?.label ? `Take ${take.label}` : `Take ${take?.take_number ?? "?"}`;
+}
+function progress_label({ done, total }, mode) {
+  const what = { blind: "lines ranked by you", rater: "lines ranked by you", lead: "lines with a consensus" };
+  return `${done} / ${total} ${what[mode] ?? "lines ranked"}`;
+}
+function format_duration(seconds) {
+  return typeof seconds === "number" && Number.isFinite(seconds) ? `${seconds.toFixed(2)} s` : "–";
+}
 
-/**
- * A line's ranks after giving `file` the rank `rank` (null clears): DESIGN decision 1, the same
- * rule as voicelab.ranking.cascade. The take leaves its old rank first; whoever holds the new
- * rank moves down one, and so on until a free rank; a take pushed past 5 becomes unranked.
- * @param {Object<string, number|null>} ranks file -> rank for the takes of one line
- * @param {string} file
- * @param {number|null} rank
- * @returns {Object<string, number|null>}
- */
-export function cascade(ranks, file, rank) {
+// voicelab/widgets/rank_board/ranks.js
+var MAX_RANK = 5;
+function cascade(ranks, file, rank) {
   const result = { ...ranks, [file]: null };
-  if (rank === null || rank === undefined) return result;
-  const holder_of = new Map();
+  if (rank === null || rank === void 0) return result;
+  const holder_of = /* @__PURE__ */ new Map();
   for (const [name, held] of Object.entries(result)) {
-    if (held !== null && held !== undefined) holder_of.set(held, name);
+    if (held !== null && held !== void 0) holder_of.set(held, name);
   }
   let mover = file;
   let position = rank;
-  for (;;) {
+  for (; ; ) {
     const displaced = holder_of.get(position);
     result[mover] = position;
-    if (displaced === undefined) return result;
+    if (displaced === void 0) return result;
     mover = displaced;
     position += 1;
     if (position > MAX_RANK) {
@@ -75,89 +58,25 @@ export function cascade(ranks, file, rank) {
     }
   }
 }
-
-/**
- * The ranks to show: the saved ones with the not-yet-confirmed changes replayed on top.
- * @param {Take[]} takes saved state (from Python)
- * @param {{file: string, rank: number|null}[]} pending changes sent but not acknowledged
- * @returns {Map<string, number|null>} file -> rank
- */
-export function apply_pending(takes, pending) {
+function apply_pending(takes, pending) {
   const rank_of = new Map(takes.map((t) => [t.file, t.rank ?? null]));
   if (!pending.length) return rank_of;
   const line_of = new Map(takes.map((t) => [t.file, t.line]));
-  const members = new Map();
+  const members = /* @__PURE__ */ new Map();
   for (const t of takes) {
     if (!members.has(t.line)) members.set(t.line, []);
     members.get(t.line).push(t.file);
   }
   for (const op of pending) {
     const line = line_of.get(op.file);
-    if (line === undefined) continue;
+    if (line === void 0) continue;
     const ranks = {};
     for (const f of members.get(line)) ranks[f] = rank_of.get(f);
     for (const [f, r] of Object.entries(cascade(ranks, op.file, op.rank))) rank_of.set(f, r);
   }
   return rank_of;
 }
-
-/**
- * What a key press does on the board, or null for keys the board leaves alone. Ctrl+Z (and
- * Cmd+Z) undo like `u`; every other key with a modifier is left to the browser.
- * @param {{key: string, ctrlKey?: boolean, metaKey?: boolean, altKey?: boolean,
- *   shiftKey?: boolean}} event
- */
-export function action_for_key(event) {
-  const key = event.key;
-  if (event.ctrlKey || event.metaKey || event.altKey) {
-    const undo = (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey;
-    return undo && (key === "z" || key === "Z") ? { type: "undo" } : null;
-  }
-  if (/^[1-5]$/.test(key)) return { type: "rank", rank: Number(key) };
-  switch (key) {
-    case "0":
-    case "Backspace":
-    case "Delete":
-      return { type: "rank", rank: null };
-    case "ArrowUp":
-    case "k":
-      return { type: "take", delta: -1 };
-    case "ArrowDown":
-    case "j":
-      return { type: "take", delta: 1 };
-    case "ArrowLeft":
-    case "h":
-      return { type: "line", delta: -1 };
-    case "ArrowRight":
-    case "l":
-      return { type: "line", delta: 1 };
-    case " ":
-    case "Spacebar":
-      return { type: "toggle" };
-    case "Enter":
-      return { type: "play_next" };
-    case "u":
-      return { type: "undo" };
-    case "d":
-      return { type: "disagreements" };
-    case "c":
-      return { type: "close_line" };
-    case "n":
-      return { type: "note" };
-    case "g":
-      return { type: "more" };
-    default:
-      return null;
-  }
-}
-
-/**
- * Takes grouped by line, in the order of `lines`, each line's takes by take_number.
- * @param {{line: string}[]} lines
- * @param {Take[]} takes
- * @returns {Map<string, Take[]>}
- */
-export function group_takes(lines, takes) {
+function group_takes(lines, takes) {
   const groups = new Map(lines.map((l) => [l.line, []]));
   for (const t of takes) {
     if (!groups.has(t.line)) groups.set(t.line, []);
@@ -166,27 +85,16 @@ export function group_takes(lines, takes) {
   for (const list of groups.values()) list.sort((a, b) => a.take_number - b.take_number);
   return groups;
 }
-
-/**
- * Why a take cannot be ranked: "stale" (its line's text changed), "removed" (its line left the
- * script), or "" (a current take).
- */
-export function retired(take) {
+function retired(take) {
   if (take?.stale) return "stale";
   return take?.removed ? "removed" : "";
 }
-
-/** Whether a take counts: neither stale nor removed (only those hold slots and count). */
-export const is_current = (take) => !retired(take);
-
-/** What a stale take's badge says on hover: the line's text it says. */
-export function stale_title(take) {
+var is_current = (take) => !retired(take);
+function stale_title(take) {
   const was = take?.text_was;
   return was ? `text was: “${was}”` : "its line's text changed";
 }
-
-/** Why a rank key, drop or × on a stale or removed take changes nothing ("" for a current one). */
-export function retired_message(take) {
+function retired_message(take) {
   const why = retired(take);
   if (why === "stale") {
     return `${take_label(take)} is stale: its line's text changed (${stale_title(take)}). Rank its new takes.`;
@@ -194,24 +102,13 @@ export function retired_message(take) {
   if (why === "removed") return `${take_label(take)} is removed: its line is gone from the script.`;
   return "";
 }
-
-/** Whether a line's takes are all removed (the line left the script); false with no takes. */
-export function line_removed(line_takes) {
+function line_removed(line_takes) {
   return line_takes.length > 0 && line_takes.every((t) => t.removed);
 }
-
-/** Whether a line has its best take (a current take ranked 1). */
-export function has_best(line_takes, rank_of) {
+function has_best(line_takes, rank_of) {
   return line_takes.some((t) => is_current(t) && rank_of.get(t.file) === 1);
 }
-
-/**
- * Progress: lines with a rank-1 current take, out of the lines still in the script (a line
- * whose takes are all removed does not count).
- * @param {Map<string, Take[]>} groups
- * @param {Map<string, number|null>} rank_of
- */
-export function progress(groups, rank_of) {
+function progress(groups, rank_of) {
   let done = 0;
   let total = 0;
   for (const list of groups.values()) {
@@ -221,30 +118,16 @@ export function progress(groups, rank_of) {
   }
   return { done, total };
 }
-
-/**
- * The lines to show. With `only_unranked`, lines without a best take, plus `sticky` lines (those
- * that were unranked when the filter was turned on, so a line does not vanish while ranked).
- * @param {Map<string, Take[]>} groups
- * @param {Map<string, number|null>} rank_of
- * @param {boolean} only_unranked
- * @param {Set<string>} sticky
- * @returns {string[]}
- */
-export function visible_lines(groups, rank_of, only_unranked, sticky) {
+function visible_lines(groups, rank_of, only_unranked, sticky) {
   const names = [...groups.keys()];
   if (!only_unranked) return names;
   return names.filter((n) => sticky.has(n) || !(has_best(groups.get(n), rank_of) || line_removed(groups.get(n))));
 }
 
-/**
- * Fixed-height rows for the virtual list: a header row per line, then a row per take.
- * @param {string[]} lines visible line names, in order
- * @param {Map<string, Take[]>} groups
- * @returns {{rows: {kind: string, key: string, line: string, file?: string, top: number,
- *   height: number}[], height: number}}
- */
-export function layout(lines, groups, line_height = LINE_HEIGHT, take_height = TAKE_HEIGHT) {
+// voicelab/widgets/rank_board/layout.js
+var LINE_HEIGHT = 56;
+var TAKE_HEIGHT = 44;
+function layout(lines, groups, line_height = LINE_HEIGHT, take_height = TAKE_HEIGHT) {
   const rows = [];
   let top = 0;
   for (const line of lines) {
@@ -257,17 +140,12 @@ export function layout(lines, groups, line_height = LINE_HEIGHT, take_height = T
   }
   return { rows, height: top };
 }
-
-/**
- * Index range [start, end) of the rows that intersect the viewport, widened by `overscan` rows
- * on each side. Rows are sorted by top; binary search keeps a scroll O(log n).
- */
-export function visible_range(rows, scroll_top, viewport_height, overscan = 4) {
+function visible_range(rows, scroll_top, viewport_height, overscan = 4) {
   const first_below = (y) => {
     let lo = 0;
     let hi = rows.length;
     while (lo < hi) {
-      const mid = (lo + hi) >> 1;
+      const mid = lo + hi >> 1;
       if (rows[mid].top + rows[mid].height <= y) lo = mid + 1;
       else hi = mid;
     }
@@ -279,17 +157,13 @@ export function visible_range(rows, scroll_top, viewport_height, overscan = 4) {
   while (end < rows.length && rows[end].top < bottom) end += 1;
   return [Math.max(0, start - overscan), Math.min(rows.length, end + overscan)];
 }
-
-/** The file `delta` takes away from `current` in `order`, clamped; the first if none. */
-export function step_take(order, current, delta) {
+function step_take(order, current, delta) {
   if (!order.length) return null;
   const index = order.indexOf(current);
   if (index < 0) return order[0];
   return order[Math.min(order.length - 1, Math.max(0, index + delta))];
 }
-
-/** The first take of the line `delta` lines away from `current_line`, clamped. */
-export function step_line(lines, groups, current_line, delta) {
+function step_line(lines, groups, current_line, delta) {
   if (!lines.length) return null;
   const index = lines.indexOf(current_line);
   const target = index < 0 ? 0 : Math.min(lines.length - 1, Math.max(0, index + delta));
@@ -297,297 +171,264 @@ export function step_line(lines, groups, current_line, delta) {
   return list.length ? list[0].file : null;
 }
 
-/** Where playback of another take starts when switching mid-play: the same spot, if it has it. */
-export function switch_offset(position, duration) {
+// voicelab/widgets/rank_board/player.js
+var DECODED_KEEP = 32;
+function switch_offset(position, duration) {
   return position >= 0 && position < duration ? position : 0;
 }
-
-/** The playback position after `elapsed` seconds of a take lasting `duration`. */
-export function position_at(elapsed, duration, loop) {
+function position_at(elapsed, duration, loop) {
   if (!(duration > 0)) return 0;
   return loop ? elapsed % duration : Math.min(Math.max(0, elapsed), duration);
 }
-
-/** Linear gain for loudness-matched playback (gain_db from the loudness measured at generation). */
-export function gain_factor(gain_db, matched) {
+function gain_factor(gain_db, matched) {
   return matched && Number.isFinite(gain_db) ? 10 ** (gain_db / 20) : 1;
 }
-
-/** A short label of the generation settings used for a take. */
-export function settings_label(settings) {
-  const s = settings ?? {};
-  const num = (v) => (typeof v === "number" ? v.toFixed(2) : "?");
-  const parts = [];
-  if ("stability" in s) parts.push(`stab ${num(s.stability)}`);
-  if ("similarity_boost" in s) parts.push(`sim ${num(s.similarity_boost)}`);
-  if ("style" in s) parts.push(`style ${num(s.style)}`);
-  if ("speed" in s) parts.push(`speed ${num(s.speed)}`);
-  if ("use_speaker_boost" in s) parts.push(s.use_speaker_boost ? "boost" : "no boost");
-  return parts.join(" · ");
-}
-
-/** The `ranked_by` of a take whose rank is a panel's consensus (voicelab.panel.PANEL_NAME). */
-export const PANEL_NAME = "panel";
-
-/**
- * Who gave a take its saved rank, for its tooltip: "ranked 1 by alice", "consensus rank 1" (a
- * panel's); "" when unranked.
- */
-export function ranked_label(take) {
-  if (take?.rank === null || take?.rank === undefined) return "";
-  if (take.ranked_by === PANEL_NAME) return `consensus rank ${take.rank}`;
-  return take.ranked_by ? `ranked ${take.rank} by ${take.ranked_by}` : `ranked ${take.rank}`;
-}
-
-/** What the board calls a take: "Take A" on a blind board (its label), else "Take 3". */
-export function take_label(take) {
-  return take?.label ? `Take ${take.label}` : `Take ${take?.take_number ?? "?"}`;
-}
-
-/** The words of the progress counter in each mode: a rater counts their own ranks. */
-export function progress_label({ done, total }, mode) {
-  const what = { blind: "lines ranked by you", rater: "lines ranked by you", lead: "lines with a consensus" };
-  return `${done} / ${total} ${what[mode] ?? "lines ranked"}`;
-}
-
-/** Kendall's W of a line as the Disagreements view shows it: "W 0.42", "W –" (one rater). */
-export function agreement_label(agreement) {
-  return typeof agreement === "number" ? `W ${agreement.toFixed(2)}` : "W –";
-}
-
-/** A panel line's state for the lead: "open", "closed by lena", "final ranks by lena". */
-export function line_status(line) {
-  if (!line?.closed) return "open";
-  return line.override ? `final ranks by ${line.closed_by}` : `closed by ${line.closed_by}`;
-}
-
-/**
- * Each rater's rank of one take, in the panel's rater order: [{name, rank}] (rank null when
- * that rater left it unranked), for the Disagreements view.
- * @param {{raters: string[]}} panel the `panel` trait
- * @param {{ranks_by: Object<string, Object<string, number>>}} line one of `panel.lines`
- */
-export function rater_ranks(panel, line, file) {
-  return (panel?.raters ?? []).map((name) => ({ name, rank: line?.ranks_by?.[name]?.[file] ?? null }));
-}
-
-/** "alice 2/4 lines": one rater's progress, as the lead's panel bar shows it. */
-export function rater_progress_label(name, { done = 0, total = 0 } = {}) {
-  return `${name} ${done}/${total}`;
-}
-
-/** What the panel bar says on a rater's board (nothing of the other raters). */
-export function rater_note(mode) {
-  if (mode === "blind") {
-    return "Blind panel: you rank alone. Takes are shuffled and labelled; settings, take numbers and other raters' ranks are hidden.";
+var Player = class {
+  constructor(fetch_bytes, on_decoded, on_change) {
+    this.fetch_bytes = fetch_bytes;
+    this.on_decoded = on_decoded;
+    this.on_change = on_change;
+    this.ctx = null;
+    this.gain = null;
+    this.cache = /* @__PURE__ */ new Map();
+    this.source = null;
+    this.file = null;
+    this.line = null;
+    this.playing = false;
+    this.offset = 0;
+    this.started_at = 0;
+    this.duration = 0;
+    this.loop = false;
+    this.token = 0;
   }
-  if (mode === "rater") return "Panel: you rank alone; other raters' ranks and the consensus are hidden.";
-  return "";
-}
-
-/** The lead's panel bar summary: "Blind panel of 3 · Borda consensus · opened by lena". */
-export function panel_summary(panel) {
-  if (!panel?.raters) return "";
-  const method = panel.method === "borda" ? "Borda consensus" : `${panel.method} consensus`;
-  const parts = [`${panel.blind ? "Blind panel" : "Panel"} of ${panel.raters.length}`, method];
-  if (panel.opened_by) parts.push(`opened by ${panel.opened_by}`);
-  return parts.join(" · ");
-}
-
-/**
- * The raters a "Rate as a panel" dialog asks for: the names ticked, then those typed
- * (comma-separated), each once, in that order.
- * @param {string[]} ticked
- * @param {string} typed
- */
-export function chosen_raters(ticked, typed) {
-  const names = [...ticked, ...String(typed ?? "").split(",").map((n) => n.trim())];
-  return [...new Set(names.filter(Boolean))];
-}
-
-/**
- * A line's director note as its header shows it, and its tooltip: "text" and "alice, 2026-03-01
- * 14:05 UTC: text"; both "" without a note. A note with only the flag has no text.
- * @param {{text: string, by: string, at: string, needs_pass: boolean}|undefined} note
- */
-export function note_label(note) {
-  if (!note) return { text: "", title: "" };
-  const when = typeof note.at === "string" ? note.at.replace("T", " ").slice(0, 16) : "";
-  const who = [note.by, when && `${when} UTC`].filter(Boolean).join(", ");
-  const pass = note.needs_pass ? " (needs another pass)" : "";
-  return { text: note.text ?? "", title: `${who}${pass}: ${note.text || "no text"}` };
-}
-
-/**
- * The "more takes" request the dialog sends, from what it holds: `takes` a whole number 1-20
- * (else null: the dialog says so), `like` 1 ("like the #1") or null ("the batch's ranges"),
- * and `text` the edited line, or null when it is empty or the line's text as it is.
- * @param {{takes: string|number, like: string, text: string}} fields
- * @param {string} current_text the line's text now
- */
-export function more_request({ takes, like, text }, current_text) {
-  const count = Number(takes);
-  const whole = Number.isInteger(count) && count >= 1 && count <= MAX_MORE ? count : null;
-  const edited = String(text ?? "").trim();
-  return {
-    takes: whole,
-    like: like === "1" || like === 1 ? 1 : null,
-    text: edited && edited !== String(current_text ?? "").trim() ? edited : null,
-  };
-}
-
-/** The same request: what an estimate was made for is what would be sent. */
-export const same_request = (a, b) =>
-  Boolean(a && b) && a.line === b.line && a.takes === b.takes && a.like === b.like && a.text === b.text;
-
-const count_of = (n, word) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
-
-/**
- * The estimate as the "more takes" dialog shows it, before anything is spent: "3 takes · 3
- * requests · 126 characters", then the quota share when the engine has one ("0.4 % of the
- * 30,000 characters left"; "not enough" when it is short), or why it is not known.
- * @param {{takes: number, requests: number, characters: number, quota: object|null,
- *   text_changed?: boolean}} estimate
- */
-export function estimate_label(estimate) {
-  if (!estimate) return "";
-  const parts = [count_of(estimate.takes ?? 0, "take"), count_of(estimate.requests ?? 0, "request"),
-    count_of(estimate.characters ?? 0, "character")];
-  const quota = estimate.quota;
-  if (quota && typeof quota.error === "string") parts.push(`quota not known: ${quota.error}`);
-  else if (quota && typeof quota.remaining === "number") {
-    const share = typeof quota.share === "number" ? `${(quota.share * 100).toFixed(1)} % of` : "all of";
-    const left = `${share} the ${quota.remaining.toLocaleString("en")} characters left`;
-    parts.push(quota.enough === false ? `not enough: ${left}` : left);
-  } else parts.push("no quota (a local engine)");
-  if (estimate.text_changed) parts.push("the line's current takes go stale");
-  return parts.join(" · ");
-}
-
-/** A pending line's badge: "3 takes coming" (when this view asked for them), else "takes coming". */
-export function pending_label(takes) {
-  return Number.isInteger(takes) && takes > 0 ? `${count_of(takes, "take")} coming` : "takes coming";
-}
-
-/** What a "more takes" on a locked batch says (voicelab rank_board.MORE_LOCKED, in words). */
-export const MORE_LOCKED_MESSAGE = "This batch is locked: a lead unlocks it first to ask for more takes.";
-/** Notes and more takes on a panel rater's board (voicelab rank_board.PANEL_LINES). */
-export const PANEL_LINES_MESSAGE =
-  "A panel's raters rank alone: notes and more takes wait until the panel ends (a lead can).";
-
-const ACTION_WORDS = {
-  ...{ rank: "rank", undo: "undo", lock: "lock a batch", unlock: "unlock a batch" },
-  ...{ export: "export", panel: "run a rating panel" },
-  ...{ note: "write director notes", more: "ask for more takes" },
+  context() {
+    if (!this.ctx) {
+      const Ctx = globalThis.AudioContext || globalThis.webkitAudioContext;
+      this.ctx = new Ctx();
+      this.gain = this.ctx.createGain();
+      this.gain.connect(this.ctx.destination);
+    }
+    return this.ctx;
+  }
+  load(file) {
+    const hit = this.cache.get(file);
+    if (hit) {
+      this.cache.delete(file);
+      this.cache.set(file, hit);
+      return hit;
+    }
+    const ctx = this.context();
+    const promise = this.fetch_bytes(file).then((bytes) => ctx.decodeAudioData(bytes)).then((buffer) => {
+      this.on_decoded(file, buffer);
+      return buffer;
+    });
+    promise.catch(() => this.cache.delete(file));
+    this.cache.set(file, promise);
+    for (const key of this.cache.keys()) {
+      if (this.cache.size <= DECODED_KEEP) break;
+      if (key !== this.file && key !== file) this.cache.delete(key);
+    }
+    return promise;
+  }
+  position() {
+    if (!this.playing || !this.source) return this.offset;
+    return position_at(this.ctx.currentTime - this.started_at, this.duration, this.loop);
+  }
+  async play(file, line, offset, gain) {
+    const token = ++this.token;
+    const ctx = this.context();
+    if (ctx.state === "suspended") ctx.resume();
+    this.stop_source();
+    Object.assign(this, { file, line, playing: true, offset });
+    this.on_change();
+    let buffer;
+    try {
+      buffer = await this.load(file);
+    } catch (err) {
+      if (token === this.token) Object.assign(this, { playing: false, offset: 0 });
+      this.on_change();
+      throw err;
+    }
+    if (token !== this.token) return;
+    const source = ctx.createBufferSource();
+    source.buffer = buffer;
+    source.loop = this.loop;
+    source.connect(this.gain);
+    this.gain.gain.value = gain;
+    const start = switch_offset(offset, buffer.duration);
+    source.start(0, start);
+    Object.assign(this, { source, duration: buffer.duration, started_at: ctx.currentTime - start });
+    source.onended = () => {
+      if (this.source !== source) return;
+      Object.assign(this, { source: null, playing: false, offset: 0 });
+      this.on_change();
+    };
+  }
+  pause() {
+    this.offset = this.position();
+    this.token += 1;
+    this.stop_source();
+    this.playing = false;
+    this.on_change();
+  }
+  stop() {
+    this.pause();
+    Object.assign(this, { offset: 0, file: null, line: null });
+    this.on_change();
+  }
+  set_gain(gain) {
+    if (this.gain) this.gain.gain.value = gain;
+  }
+  stop_source() {
+    const source = this.source;
+    this.source = null;
+    if (!source) return;
+    source.onended = null;
+    try {
+      source.stop();
+    } catch (_err) {
+    }
+    source.disconnect();
+  }
+  close() {
+    this.token += 1;
+    this.stop_source();
+    if (this.ctx) this.ctx.close();
+  }
 };
 
-/** Rank keys on a lead's panel board outside Disagreements (voicelab rank_board.LEAD_RANKS). */
-export const LEAD_RANK_MESSAGE =
-  "You lead this panel: the board shows its consensus. Set a line's final ranks in Disagreements (d).";
-
-/**
- * Why the board refuses an action the role does not allow, at once and without asking Python:
- * "View only: a viewer cannot rank." (a role that may not rank), "Only this panel's raters
- * rank here." (a designer or lead on a panel they do not rate), notes and more takes on a
- * panel rater's board (PANEL_LINES_MESSAGE) or by a viewer ("View only: a viewer cannot write
- * director notes."), else "Only a lead can lock a batch." (the lead's actions).
- * @param {string} role the `role` trait
- * @param {string} action a key of ACTION_WORDS
- * @param {string} [mode] the `mode` trait
- */
-export function refusal(role, action, mode = "solo") {
-  const words = ACTION_WORDS[action] ?? action;
-  if (action === "note" || action === "more") {
-    if (mode === "blind" || mode === "rater") return PANEL_LINES_MESSAGE;
-    return `View only: a ${role || "viewer"} cannot ${words}.`;
-  }
-  if (action === "rank" || action === "undo") {
-    const panel = (mode === "blind" || mode === "rater") && (role === "designer" || role === "lead");
-    if (panel) return "You are not one of this panel's raters: only its raters rank here.";
-    return `View only: a ${role || "viewer"} cannot ${words}.`;
-  }
-  return `Only a lead can ${words}.`;
+// voicelab/widgets/rank_board/view_state.js
+var PENDING_TIMEOUT_MS = 15e3;
+var UNCONFIRMED_MESSAGE = "The kernel did not confirm a rank change; showing the saved ranks.";
+function create_view_state(model, { view_id = Math.random().toString(36).slice(2, 10) } = {}) {
+  const state = {
+    focused: null,
+    pending: [],
+    // {seq, file, rank, at}
+    seq: 0,
+    only_unranked: false,
+    sticky: /* @__PURE__ */ new Set(),
+    local_message: "",
+    dismissed_error: "",
+    matched: true,
+    dragging: null,
+    disagreements: false,
+    // a lead's Disagreements view
+    show_removed: false,
+    // "Show removed": the takes of lines gone from the script, greyed
+    asked: /* @__PURE__ */ new Map(),
+    // task id -> how many takes this view asked for (the pending badge)
+    view: null
+  };
+  state.mode = () => model.get("mode") || "solo";
+  state.derive = () => {
+    const takes = model.get("takes") ?? [];
+    const shown_takes = state.show_removed ? takes : takes.filter((t) => !t.removed);
+    const all_lines = model.get("lines") ?? [];
+    const shown_lines = state.show_removed ? all_lines : all_lines.filter((l) => !l.removed);
+    const groups = group_takes(shown_lines, shown_takes);
+    const rank_of = apply_pending(takes, state.pending);
+    if (state.mode() !== "lead") state.disagreements = false;
+    const panel = model.get("panel") ?? {};
+    const panel_lines = new Map((panel.lines ?? []).map((l) => [l.line, l]));
+    let lines = visible_lines(groups, rank_of, state.only_unranked, state.sticky);
+    if (state.disagreements) {
+      const shown = new Set(lines);
+      lines = [...panel_lines.keys()].filter((name) => shown.has(name) && groups.has(name));
+    }
+    const { rows, height } = layout(lines, groups);
+    const order = rows.filter((r) => r.kind === "take").map((r) => r.file);
+    const take_of = new Map(takes.map((t) => [t.file, t]));
+    const index_of = new Map(takes.map((t, i) => [t.file, i]));
+    const row_index = new Map(rows.map((r, i) => [r.key, i]));
+    const text_of = new Map(all_lines.map((l) => [l.line, l.script_text ?? ""]));
+    const has_removed = takes.some((t) => t.removed);
+    state.view = {
+      ...{ takes, groups, rank_of, lines, rows, height, order },
+      ...{ take_of, index_of, row_index, panel, panel_lines, text_of, has_removed },
+      ...{ notes: model.get("notes") ?? {}, pending: model.get("pending") ?? {} }
+    };
+    if (!take_of.has(state.focused) || !order.includes(state.focused)) {
+      state.focused = order[0] ?? null;
+    }
+  };
+  state.readonly = () => Boolean(model.get("locked"));
+  state.rank_kind = () => {
+    if (state.mode() !== "lead") return "rank";
+    return state.disagreements ? "override" : "";
+  };
+  state.set_disagreements = (on) => {
+    state.disagreements = Boolean(on) && state.mode() === "lead";
+    state.derive();
+  };
+  state.may = (action) => (model.get("allowed") ?? []).includes(action);
+  state.line_of = (file) => state.view.take_of.get(file)?.line ?? null;
+  state.take_gain = (file) => gain_factor(state.view.take_of.get(file)?.gain_db ?? 0, state.matched);
+  state.begin_rank = (file, rank, now = Date.now()) => {
+    if (!file || state.view.rank_of.get(file) === rank) return null;
+    const op = { seq: `${view_id}:${++state.seq}`, file, rank, at: now };
+    state.pending.push(op);
+    state.local_message = "";
+    state.derive();
+    return op;
+  };
+  state.settle = (seq) => {
+    const index = state.pending.findIndex((op) => op.seq === seq);
+    if (index < 0) return false;
+    state.pending.splice(0, index + 1);
+    state.derive();
+    return true;
+  };
+  state.expire = (now = Date.now()) => {
+    if (!state.pending.some((op) => now - op.at > PENDING_TIMEOUT_MS)) return false;
+    state.pending = [];
+    state.local_message = UNCONFIRMED_MESSAGE;
+    state.derive();
+    return true;
+  };
+  state.filter_unranked = (on) => {
+    state.only_unranked = on;
+    state.derive();
+    const { lines, groups, rank_of } = state.view;
+    state.sticky = new Set(lines.filter((n) => !has_best(groups.get(n), rank_of)));
+    state.derive();
+  };
+  state.set_show_removed = (on) => {
+    state.show_removed = Boolean(on);
+    state.derive();
+  };
+  state.more_offered = () => state.may("more") && !state.readonly();
+  state.message = () => {
+    const error = model.get("error") ?? "";
+    return state.local_message || (error !== state.dismissed_error ? error : "");
+  };
+  state.dismiss_message = () => {
+    state.local_message = "";
+    state.dismissed_error = model.get("error") ?? "";
+  };
+  return state;
 }
 
-/** "1.23 s", or an en dash when the duration is unknown. */
-/** How many of the quality gate's lines the lock dialog lists (the rest are counted). */
-export const GATE_SHOWN = 100;
-const NO_PROBLEMS = Object.freeze([]);
-
-/**
- * What the lock dialog asks, given the quality gate's `lock_problems` (Python's
- * `ranking.lock_gate`): the plain question on a clean batch, else how many lines need a look.
- * @param {string} batch
- * @param {{line: string}[]} problems
- */
-export function lock_question(batch, problems) {
-  if (!problems.length) return `Lock batch ${batch}? Ranks can no longer change after this.`;
-  const lines = problems.length === 1 ? "1 line needs" : `${problems.length} lines need`;
-  return `${lines} a look before batch ${batch} locks: a flagged or stale selected take, or no ` +
-    "selection. Lock anyway? The lock records them.";
-}
-
-/**
- * One of the gate's lines as the dialog lists it: the line, its problems in words, and which
- * take is selected ("Take 3", its label on the board; "" when none).
- * @param {{line: string, problems: string[], take: string|null, words?: string}} problem
- * @param {Map<string, Take>} take_of the board's takes by key
- */
-export function gate_row(problem, take_of) {
-  const take = problem.take ? take_of.get(problem.take) : null;
-  const words = problem.words || problem.problems.join(", ").replaceAll("_", " ");
-  return { line: problem.line, words, take: take ? take_label(take) : problem.take ?? "" };
-}
-
-/**
- * Where "Go to line" puts the focus: the line's selected take when it is shown, else its first
- * current take, else its first take; null when the line has none on the board.
- * @param {{line: string, take: string|null}} problem
- * @param {Map<string, Take[]>} groups
- */
-export function jump_target(problem, groups) {
-  const list = groups.get(problem.line) ?? [];
-  if (problem.take && list.some((t) => t.file === problem.take)) return problem.take;
-  return (list.find(is_current) ?? list[0])?.file ?? null;
-}
-
-export function format_duration(seconds) {
-  return typeof seconds === "number" && Number.isFinite(seconds) ? `${seconds.toFixed(2)} s` : "–";
-}
-
-/** The URL of a take: `base` + its path under AUDIO_ROOT, each segment encoded; null if none. */
-export function audio_url(base, path) {
-  if (!path) return null;
-  const prefix = base.endsWith("/") ? base : `${base}/`;
-  return prefix + path.split("/").map(encodeURIComponent).join("/");
-}
-
-/**
- * One take's stored waveform overview from the packed `peaks` trait (bytes 0-255 per point).
- * @param {DataView|ArrayBuffer|Uint8Array|null} packed
- * @param {number} index the take's position in `takes`
- * @returns {number[]} values 0.0-1.0, empty when there is none
- */
-export function stored_peaks(packed, index, points = PEAK_POINTS) {
+// voicelab/widgets/rank_board/waveform.js
+var WAVE_WIDTH = 240;
+var WAVE_HEIGHT = 30;
+var PEAK_POINTS = 100;
+function stored_peaks(packed, index, points = PEAK_POINTS) {
   if (!packed || index < 0) return [];
-  const bytes = ArrayBuffer.isView(packed)
-    ? new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
-    : new Uint8Array(packed);
+  const bytes = ArrayBuffer.isView(packed) ? new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength) : new Uint8Array(packed);
   const start = index * points;
   if (start + points > bytes.length) return [];
   const out = Array.from(bytes.subarray(start, start + points), (v) => v / 255);
   return out.some((v) => v > 0) ? out : [];
 }
-
-/** A waveform overview of decoded samples: the max |sample| of `points` equal slices. */
-export function peaks_from_samples(samples, points) {
+function peaks_from_samples(samples, points) {
   const out = [];
   const n = samples.length;
   if (!n) return out;
   const count = Math.min(points, n);
   for (let i = 0; i < count; i += 1) {
-    const from = Math.floor((i * n) / count);
-    const to = Math.floor(((i + 1) * n) / count);
+    const from = Math.floor(i * n / count);
+    const to = Math.floor((i + 1) * n / count);
     let max = 0;
     for (let j = from; j < to; j += 1) {
       const v = Math.abs(samples[j]);
@@ -597,14 +438,137 @@ export function peaks_from_samples(samples, points) {
   }
   return out;
 }
+function paint_wave(row, peaks, source, color) {
+  const canvas = row.querySelector(".vl-wave-canvas");
+  if (!canvas) return;
+  const ratio = globalThis.devicePixelRatio || 1;
+  const w = Math.round(WAVE_WIDTH * ratio);
+  const h = Math.round(WAVE_HEIGHT * ratio);
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  const g = canvas.getContext("2d");
+  if (!g) return;
+  g.clearRect(0, 0, w, h);
+  row.querySelector(".vl-wave").dataset.source = source;
+  if (!peaks.length) return;
+  g.fillStyle = color || "#1976d2";
+  for (let x = 0; x < w; x += 1) {
+    const p = Math.min(1, peaks[Math.floor(x * peaks.length / w)] || 0);
+    const bar = Math.max(ratio, p * h);
+    g.fillRect(x, (h - bar) / 2, 1, bar);
+  }
+}
 
-// ------------------------------------------------------------------------------------------
-// The browser part. `render` only wires the factories below; each takes its inputs explicitly,
-// and each event binder returns its own cleanup. What needs no page (view state, audio requests,
-// actions, event binders given fake targets, the renderer's parts given fake elements) is
-// exported for node --test.
+// voicelab/widgets/rank_board/audio.js
+var PREFETCH_AHEAD = 2;
+function audio_url(base, path) {
+  if (!path) return null;
+  const prefix = base.endsWith("/") ? base : `${base}/`;
+  return prefix + path.split("/").map(encodeURIComponent).join("/");
+}
+function create_audio(model, state, hooks) {
+  const decoded_peaks = /* @__PURE__ */ new Map();
+  const decoded_duration = /* @__PURE__ */ new Map();
+  const waiters = /* @__PURE__ */ new Map();
+  let comm_audio = false;
+  const request = (file) => new Promise((resolve, reject) => {
+    if (!waiters.has(file)) {
+      waiters.set(file, []);
+      model.send({ kind: "audio", file });
+    }
+    waiters.get(file).push({ resolve, reject });
+  });
+  const receive = (msg, buffers) => {
+    const list = waiters.get(msg.file) ?? [];
+    waiters.delete(msg.file);
+    const data = buffers?.[0];
+    for (const { resolve, reject } of list) {
+      if (msg.error || !data) reject(new Error(msg.error || "no audio data"));
+      else if (data instanceof ArrayBuffer) resolve(data.slice(0));
+      else resolve(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    }
+  };
+  const fetch_bytes = async (file) => {
+    const folder = model.get("audio_path");
+    const url = folder ? audio_url(model.get("audio_base") ?? "/audio/", folder + file) : null;
+    if (url && !comm_audio) {
+      try {
+        const response = await fetch(url);
+        const type = response.headers.get("content-type") ?? "";
+        if (response.ok && !type.includes("text/html")) return await response.arrayBuffer();
+      } catch (_err) {
+      }
+      comm_audio = true;
+    }
+    return request(file);
+  };
+  const on_decoded = (file, buffer) => {
+    decoded_peaks.set(file, peaks_from_samples(buffer.getChannelData(0), WAVE_WIDTH));
+    decoded_duration.set(file, buffer.duration);
+    hooks.on_decoded(file);
+  };
+  const player = new Player(fetch_bytes, on_decoded, () => hooks.on_change());
+  const play = (file, offset) => {
+    player.play(file, state.line_of(file), offset, state.take_gain(file)).catch((err) => {
+      const take = state.view.take_of.get(file);
+      const name = take?.label ? take_label(take) : file;
+      hooks.on_error(`Cannot play ${name}: ${err?.message ?? err}`);
+    });
+    hooks.on_play();
+  };
+  const prefetch = (file) => {
+    const order = state.view.order;
+    const index = order.indexOf(file);
+    for (const name of order.slice(Math.max(0, index), index + 1 + PREFETCH_AHEAD)) {
+      player.load(name).catch(() => {
+      });
+    }
+  };
+  const toggle = () => {
+    const file = state.focused;
+    if (!file) return;
+    if (player.playing && player.file === file) player.pause();
+    else if (player.line === state.line_of(file)) play(file, player.position());
+    else play(file, 0);
+  };
+  const set_loop = (on) => {
+    player.loop = on;
+    if (player.playing) play(player.file, player.position());
+  };
+  const regain = () => {
+    if (player.file) player.set_gain(state.take_gain(player.file));
+  };
+  return {
+    ...{ player, decoded_peaks, decoded_duration, fetch_bytes, request, receive },
+    ...{ play, prefetch, toggle, set_loop, regain },
+    close: () => player.close()
+  };
+}
 
-const TEMPLATE = `
+// voicelab/widgets/rank_board/dom.js
+function make_node(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== void 0) node.textContent = text;
+  return node;
+}
+var focus_board = (root) => root.focus({ preventScroll: true });
+function place_popover(popover, state, line) {
+  const index = state.view.row_index.get(`L:${line}`);
+  if (index === void 0) return false;
+  popover.style.top = `${state.view.rows[index].top + LINE_HEIGHT}px`;
+  return true;
+}
+function listen(target, handlers, options) {
+  const entries = Object.entries(handlers);
+  for (const [type, handler] of entries) target.addEventListener(type, handler, options);
+  return () => {
+    for (const [type, handler] of entries) target.removeEventListener(type, handler, options);
+  };
+}
+
+// voicelab/widgets/rank_board/root.js
+var TEMPLATE = `
   <div class="vl-toolbar">
     <span class="vl-title"></span>
     <span class="vl-progress" data-done="0" data-total="0"></span>
@@ -718,746 +682,15 @@ const TEMPLATE = `
     <span data-needs="panel" data-mode-only="lead"><kbd>d</kbd> Disagreements</span>
     <span data-needs="panel" data-mode-only="lead"><kbd>c</kbd> close or reopen the line</span>
   </div>`;
-
-function make_node(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/** Web Audio playback with a decoded-buffer cache, loudness gain and position carry-over. */
-export class Player {
-  constructor(fetch_bytes, on_decoded, on_change) {
-    this.fetch_bytes = fetch_bytes;
-    this.on_decoded = on_decoded;
-    this.on_change = on_change;
-    this.ctx = null;
-    this.gain = null;
-    this.cache = new Map(); // file -> Promise<AudioBuffer>, least recently used first
-    this.source = null;
-    this.file = null;
-    this.line = null;
-    this.playing = false;
-    this.offset = 0;
-    this.started_at = 0;
-    this.duration = 0;
-    this.loop = false;
-    this.token = 0;
-  }
-
-  context() {
-    if (!this.ctx) {
-      const Ctx = globalThis.AudioContext || globalThis.webkitAudioContext;
-      this.ctx = new Ctx();
-      this.gain = this.ctx.createGain();
-      this.gain.connect(this.ctx.destination);
-    }
-    return this.ctx;
-  }
-
-  load(file) {
-    const hit = this.cache.get(file);
-    if (hit) {
-      this.cache.delete(file);
-      this.cache.set(file, hit);
-      return hit;
-    }
-    const ctx = this.context();
-    const promise = this.fetch_bytes(file)
-      .then((bytes) => ctx.decodeAudioData(bytes))
-      .then((buffer) => {
-        this.on_decoded(file, buffer);
-        return buffer;
-      });
-    promise.catch(() => this.cache.delete(file));
-    this.cache.set(file, promise);
-    for (const key of this.cache.keys()) {
-      if (this.cache.size <= DECODED_KEEP) break;
-      if (key !== this.file && key !== file) this.cache.delete(key);
-    }
-    return promise;
-  }
-
-  position() {
-    if (!this.playing || !this.source) return this.offset;
-    return position_at(this.ctx.currentTime - this.started_at, this.duration, this.loop);
-  }
-
-  async play(file, line, offset, gain) {
-    const token = ++this.token;
-    const ctx = this.context();
-    if (ctx.state === "suspended") ctx.resume(); // inside the user's gesture, before any await
-    this.stop_source();
-    Object.assign(this, { file, line, playing: true, offset });
-    this.on_change();
-    let buffer;
-    try {
-      buffer = await this.load(file);
-    } catch (err) {
-      if (token === this.token) Object.assign(this, { playing: false, offset: 0 });
-      this.on_change();
-      throw err;
-    }
-    if (token !== this.token) return;
-    const source = ctx.createBufferSource();
-    source.buffer = buffer;
-    source.loop = this.loop;
-    source.connect(this.gain);
-    this.gain.gain.value = gain;
-    const start = switch_offset(offset, buffer.duration);
-    source.start(0, start);
-    Object.assign(this, { source, duration: buffer.duration, started_at: ctx.currentTime - start });
-    source.onended = () => {
-      if (this.source !== source) return;
-      Object.assign(this, { source: null, playing: false, offset: 0 });
-      this.on_change();
-    };
-  }
-
-  pause() {
-    this.offset = this.position();
-    this.token += 1;
-    this.stop_source();
-    this.playing = false;
-    this.on_change();
-  }
-
-  stop() {
-    this.pause();
-    Object.assign(this, { offset: 0, file: null, line: null });
-    this.on_change();
-  }
-
-  set_gain(gain) {
-    if (this.gain) this.gain.gain.value = gain;
-  }
-
-  stop_source() {
-    const source = this.source;
-    this.source = null;
-    if (!source) return;
-    source.onended = null;
-    try {
-      source.stop();
-    } catch (_err) {
-      // already stopped
-    }
-    source.disconnect();
-  }
-
-  close() {
-    this.token += 1;
-    this.stop_source();
-    if (this.ctx) this.ctx.close();
-  }
-}
-
-// --- view state --------------------------------------------------------------------------
-
-const LOCKED_MESSAGE = "This batch is locked: ranks can no longer change.";
-const UNCONFIRMED_MESSAGE = "The kernel did not confirm a rank change; showing the saved ranks.";
-
-/**
- * What one view of the board shows and remembers, apart from the DOM: focus, the filter, rank
- * changes sent but not yet acknowledged, messages, and `view`, derived from the model's traits
- * by `derive()`. Needs only `model.get`, so node can test it.
- * @param {{get: (name: string) => any}} model
- * @param {{view_id?: string}} [options] `view_id` prefixes the `seq` of this view's rank messages
- */
-export function create_view_state(model, { view_id = Math.random().toString(36).slice(2, 10) } = {}) {
-  const state = {
-    focused: null,
-    pending: [], // {seq, file, rank, at}
-    seq: 0,
-    only_unranked: false,
-    sticky: new Set(),
-    local_message: "",
-    dismissed_error: "",
-    matched: true,
-    dragging: null,
-    disagreements: false, // a lead's Disagreements view
-    show_removed: false, // "Show removed": the takes of lines gone from the script, greyed
-    asked: new Map(), // task id -> how many takes this view asked for (the pending badge)
-    view: null,
-  };
-
-  /** How the person sees the batch: solo, lead, blind or rater (the `mode` trait). */
-  state.mode = () => model.get("mode") || "solo";
-
-  /**
-   * Recompute `view` from the traits and the pending changes; keep focus on a shown take.
-   * Removed takes (and lines) are left out unless `show_removed`; the cascade of pending
-   * changes still counts them, as Python's does (they keep their ranks).
-   */
-  state.derive = () => {
-    const takes = model.get("takes") ?? [];
-    const shown_takes = state.show_removed ? takes : takes.filter((t) => !t.removed);
-    const all_lines = model.get("lines") ?? [];
-    const shown_lines = state.show_removed ? all_lines : all_lines.filter((l) => !l.removed);
-    const groups = group_takes(shown_lines, shown_takes);
-    const rank_of = apply_pending(takes, state.pending);
-    if (state.mode() !== "lead") state.disagreements = false;
-    const panel = model.get("panel") ?? {};
-    const panel_lines = new Map((panel.lines ?? []).map((l) => [l.line, l]));
-    let lines = visible_lines(groups, rank_of, state.only_unranked, state.sticky);
-    if (state.disagreements) {
-      const shown = new Set(lines); // least agreement first, as Python ordered them
-      lines = [...panel_lines.keys()].filter((name) => shown.has(name) && groups.has(name));
-    }
-    const { rows, height } = layout(lines, groups);
-    const order = rows.filter((r) => r.kind === "take").map((r) => r.file);
-    const take_of = new Map(takes.map((t) => [t.file, t]));
-    const index_of = new Map(takes.map((t, i) => [t.file, i]));
-    const row_index = new Map(rows.map((r, i) => [r.key, i]));
-    const text_of = new Map(all_lines.map((l) => [l.line, l.script_text ?? ""]));
-    const has_removed = takes.some((t) => t.removed);
-    state.view = {
-      ...{ takes, groups, rank_of, lines, rows, height, order },
-      ...{ take_of, index_of, row_index, panel, panel_lines, text_of, has_removed },
-      ...{ notes: model.get("notes") ?? {}, pending: model.get("pending") ?? {} },
-    };
-    if (!take_of.has(state.focused) || !order.includes(state.focused)) {
-      state.focused = order[0] ?? null;
-    }
-  };
-
-  state.readonly = () => Boolean(model.get("locked"));
-
-  /**
-   * What a rank key, drop or × sends: "rank" (a rater's own ranking, or the shared one),
-   * "override" (a lead's final ranks, in Disagreements), or "" (a lead's normal view shows the
-   * consensus: nothing to send).
-   */
-  state.rank_kind = () => {
-    if (state.mode() !== "lead") return "rank";
-    return state.disagreements ? "override" : "";
-  };
-
-  /** Show a lead's Disagreements view (or leave it); only a lead's board has one. */
-  state.set_disagreements = (on) => {
-    state.disagreements = Boolean(on) && state.mode() === "lead";
-    state.derive();
-  };
-  /** Whether the person's role allows `action` (the `allowed` trait; Python checks again). */
-  state.may = (action) => (model.get("allowed") ?? []).includes(action);
-  state.line_of = (file) => state.view.take_of.get(file)?.line ?? null;
-  state.take_gain = (file) => gain_factor(state.view.take_of.get(file)?.gain_db ?? 0, state.matched);
-
-  /**
-   * Record a rank change the user made, shown at once until Python acknowledges its `seq`;
-   * returns the pending change ({seq, file, rank, at}), or null when it changes nothing shown.
-   * Callers refuse first when `readonly()` or the role may not rank.
-   */
-  state.begin_rank = (file, rank, now = Date.now()) => {
-    if (!file || state.view.rank_of.get(file) === rank) return null;
-    const op = { seq: `${view_id}:${++state.seq}`, file, rank, at: now };
-    state.pending.push(op);
-    state.local_message = "";
-    state.derive();
-    return op;
-  };
-
-  /** Python acknowledged `seq`; false if no pending change has it. */
-  state.settle = (seq) => {
-    const index = state.pending.findIndex((op) => op.seq === seq);
-    if (index < 0) return false;
-    state.pending.splice(0, index + 1); // Python answers in order: earlier ones are done too
-    state.derive();
-    return true;
-  };
-
-  /** Drop every pending change once one has waited too long for its ack; true if it did. */
-  state.expire = (now = Date.now()) => {
-    if (!state.pending.some((op) => now - op.at > PENDING_TIMEOUT_MS)) return false;
-    state.pending = [];
-    state.local_message = UNCONFIRMED_MESSAGE;
-    state.derive();
-    return true;
-  };
-
-  /** "Unranked only": lines unranked now stay shown (sticky) while they get ranked. */
-  state.filter_unranked = (on) => {
-    state.only_unranked = on;
-    state.derive();
-    const { lines, groups, rank_of } = state.view;
-    state.sticky = new Set(lines.filter((n) => !has_best(groups.get(n), rank_of)));
-    state.derive();
-  };
-
-  /** "Show removed": the takes of lines gone from the script, greyed, or not. */
-  state.set_show_removed = (on) => {
-    state.show_removed = Boolean(on);
-    state.derive();
-  };
-
-  /** Whether a line may get more takes now (the role, the mode, an open batch). */
-  state.more_offered = () => state.may("more") && !state.readonly();
-
-  /** The message box's text: a local message, else Python's `error` unless dismissed. */
-  state.message = () => {
-    const error = model.get("error") ?? "";
-    return state.local_message || (error !== state.dismissed_error ? error : "");
-  };
-
-  state.dismiss_message = () => {
-    state.local_message = "";
-    state.dismissed_error = model.get("error") ?? "";
-  };
-
-  return state;
-}
-
-// --- audio -------------------------------------------------------------------------------
-
-/**
- * Playback for the board. A take's bytes come from `audio_base` + `audio_path` (the /audio/
- * route of `voicelab serve`); where that route is missing (JupyterLab, Notebook 7) they come
- * from the kernel: an `audio` message, answered by an `audio` message carrying the bytes.
- * @param {{get: Function, send: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- * @param {{on_change: Function, on_decoded: Function, on_play: Function, on_error: Function}}
- *   hooks redraw after any playback change, after a take is decoded, when playback starts
- *   (the playhead), and with a message when a take cannot play
- */
-export function create_audio(model, state, hooks) {
-  const decoded_peaks = new Map(); // file -> peaks from the decoded audio
-  const decoded_duration = new Map(); // file -> seconds, for takes whose metadata has none
-  const waiters = new Map(); // file -> [{resolve, reject}]
-  let comm_audio = false; // the /audio/ route failed once: ask the kernel from now on
-
-  /** The bytes of `file` from the kernel: one `audio` message per file however many ask. */
-  const request = (file) =>
-    new Promise((resolve, reject) => {
-      if (!waiters.has(file)) {
-        waiters.set(file, []);
-        model.send({ kind: "audio", file });
-      }
-      waiters.get(file).push({ resolve, reject });
-    });
-
-  /** Python's `audio` reply: settle everyone waiting for that file. */
-  const receive = (msg, buffers) => {
-    const list = waiters.get(msg.file) ?? [];
-    waiters.delete(msg.file);
-    const data = buffers?.[0];
-    for (const { resolve, reject } of list) {
-      if (msg.error || !data) reject(new Error(msg.error || "no audio data"));
-      else if (data instanceof ArrayBuffer) resolve(data.slice(0));
-      else resolve(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    }
-  };
-
-  const fetch_bytes = async (file) => {
-    const folder = model.get("audio_path");
-    const url = folder ? audio_url(model.get("audio_base") ?? "/audio/", folder + file) : null;
-    if (url && !comm_audio) {
-      try {
-        const response = await fetch(url);
-        const type = response.headers.get("content-type") ?? "";
-        if (response.ok && !type.includes("text/html")) return await response.arrayBuffer();
-      } catch (_err) {
-        // no /audio route here (JupyterLab, Notebook 7): ask the kernel instead
-      }
-      comm_audio = true;
-    }
-    return request(file);
-  };
-
-  const on_decoded = (file, buffer) => {
-    decoded_peaks.set(file, peaks_from_samples(buffer.getChannelData(0), WAVE_WIDTH));
-    decoded_duration.set(file, buffer.duration);
-    hooks.on_decoded(file);
-  };
-
-  const player = new Player(fetch_bytes, on_decoded, () => hooks.on_change());
-
-  const play = (file, offset) => {
-    player.play(file, state.line_of(file), offset, state.take_gain(file)).catch((err) => {
-      const take = state.view.take_of.get(file);
-      const name = take?.label ? take_label(take) : file; // a blind board has no file names
-      hooks.on_error(`Cannot play ${name}: ${err?.message ?? err}`);
-    });
-    hooks.on_play();
-  };
-
-  /** Start decoding `file` and the next takes, so switching between them is instant. */
-  const prefetch = (file) => {
-    const order = state.view.order;
-    const index = order.indexOf(file);
-    for (const name of order.slice(Math.max(0, index), index + 1 + PREFETCH_AHEAD)) {
-      player.load(name).catch(() => {});
-    }
-  };
-
-  /** Play or pause the focused take; within a line, a switch keeps the position. */
-  const toggle = () => {
-    const file = state.focused;
-    if (!file) return;
-    if (player.playing && player.file === file) player.pause();
-    else if (player.line === state.line_of(file)) play(file, player.position());
-    else play(file, 0);
-  };
-
-  const set_loop = (on) => {
-    player.loop = on;
-    if (player.playing) play(player.file, player.position());
-  };
-
-  /** Re-apply the take's gain after `state.matched` changed. */
-  const regain = () => {
-    if (player.file) player.set_gain(state.take_gain(player.file));
-  };
-
-  return {
-    ...{ player, decoded_peaks, decoded_duration, fetch_bytes, request, receive },
-    ...{ play, prefetch, toggle, set_loop, regain },
-    close: () => player.close(),
-  };
-}
-
-// --- rows --------------------------------------------------------------------------------
-
-/** A small button of a line's header ("Note", "More takes…"), shown to roles that may. */
-function line_button(cls, label, line, needs, title) {
-  const button = make_node("button", cls, label);
-  button.type = "button";
-  button.dataset.line = line;
-  button.dataset.needs = needs;
-  button.title = title;
-  return button;
-}
-
-/**
- * A line's header row: its name and script text, its director note, the pending badge of more
- * takes coming, the Note and More takes buttons, and the five rank slots.
- */
-function build_line_row(line) {
-  const row = make_node("div", "vl-row vl-line");
-  row.dataset.line = line;
-  const text = make_node("div", "vl-line-text");
-  text.append(make_node("span", "vl-line-name", line), make_node("span", "vl-line-script"));
-  const note = make_node("div", "vl-line-note");
-  note.hidden = true;
-  note.append(make_node("span", "vl-needs-pass", "needs another pass"), make_node("span", "vl-note-text"));
-  const pending = make_node("span", "vl-line-pending");
-  pending.hidden = true;
-  const actions = make_node("div", "vl-line-actions");
-  actions.append(
-    line_button("vl-note-button", "Note", line, "note", "Write a director note on this line (n)"),
-    line_button("vl-more-button", "More takes…", line, "more",
-      "Ask for more takes of this line, like its best take or across the batch's ranges (g)"),
-  );
-  const slots = make_node("div", "vl-slots");
-  for (let rank = 1; rank <= MAX_RANK; rank += 1) {
-    const slot = make_node("div", "vl-slot");
-    slot.dataset.rank = String(rank);
-    slot.dataset.line = line;
-    slot.append(make_node("span", "vl-slot-label", String(rank)));
-    slots.append(slot);
-  }
-  const panel = make_node("div", "vl-line-panel");
-  panel.hidden = true;
-  row.append(text, note, pending, actions, panel, slots);
-  return row;
-}
-
-/**
- * A line header's note (text, a "needs another pass" badge; the author and time on hover)
- * and its "takes coming" badge while a job makes more takes of it.
- * @param {{note: object|undefined, task: string|undefined, coming: number|undefined}} shown
- */
-function fill_line_extras(row, { note, task, coming }) {
-  const box = row.querySelector(".vl-line-note");
-  if (box) {
-    const { text, title } = note_label(note);
-    box.hidden = !note;
-    box.dataset.needsPass = String(Boolean(note?.needs_pass));
-    box.querySelector(".vl-needs-pass").hidden = !note?.needs_pass;
-    const text_node = box.querySelector(".vl-note-text");
-    if (text_node.textContent !== text) text_node.textContent = text;
-    if (box.title !== title) box.title = title;
-  }
-  const badge = row.querySelector(".vl-line-pending");
-  if (badge) {
-    badge.hidden = !task;
-    badge.dataset.task = task ?? "";
-    const label = task ? pending_label(coming) : "";
-    if (badge.textContent !== label) badge.textContent = label;
-    badge.title = task ? `Job ${task} is making more takes of this line; they show when they land` : "";
-  }
-}
-
-/**
- * A line header's panel part in a lead's Disagreements view: the agreement, the line's state,
- * and "Close line" or "Reopen" (not on a locked batch). Hidden in every other view.
- * @param {{hidden: boolean, dataset: Object, replaceChildren: Function}} box `.vl-line-panel`
- * @param {string} line
- * @param {object|null} panel_line the line's entry in `panel.lines`, or null
- */
-function fill_line_panel(box, line, panel_line, readonly) {
-  const key = panel_line
-    ? [panel_line.agreement, panel_line.closed, panel_line.override, panel_line.closed_by,
-      (panel_line.raters_ranked ?? []).join(","), readonly].join("|")
-    : "";
-  box.hidden = !panel_line;
-  if (box.dataset.key === key) return;
-  box.dataset.key = key;
-  if (!panel_line) {
-    box.replaceChildren();
-    return;
-  }
-  const agreement = make_node("span", "vl-agreement", agreement_label(panel_line.agreement));
-  const ranked = (panel_line.raters_ranked ?? []).length;
-  agreement.title =
-    `Kendall's W over ${ranked} rater${ranked === 1 ? "" : "s"}: 1 = same order, 0 = unrelated` +
-    (typeof panel_line.agreement === "number" ? "" : " (needs two raters)");
-  const status = make_node("span", "vl-line-status", line_status(panel_line));
-  status.dataset.closed = String(Boolean(panel_line.closed));
-  const parts = [agreement, status];
-  if (!readonly) {
-    const reopen = Boolean(panel_line.closed);
-    const button = make_node("button", reopen ? "vl-line-reopen" : "vl-line-close",
-      reopen ? "Reopen" : "Close line");
-    button.type = "button";
-    button.dataset.line = line;
-    button.dataset.needs = "panel";
-    button.title = reopen
-      ? "Raters may change this line again; it holds their consensus again (c)"
-      : "Make this line's ranks final: raters can no longer change it (c)";
-    parts.push(button);
-  }
-  box.replaceChildren(...parts);
-}
-
-/**
- * Bring a line's header row up to date: its script text, which take holds each slot, and (in
- * a lead's Disagreements view) the line's agreement and state.
- * @param {{line: string, script: string, list: Take[], rank_of: Map<string, number|null>,
- *   readonly: boolean, locked: boolean, panel_line: object|null}} shown
- */
-function fill_line_row(row, { line, script, list, rank_of, readonly, locked, panel_line }) {
-  const panel_box = row.querySelector(".vl-line-panel");
-  if (panel_box) fill_line_panel(panel_box, line, panel_line ?? null, locked);
-  row.dataset.ranked = String(has_best(list, rank_of));
-  row.classList.toggle("vl-removed", line_removed(list));
-  const script_node = row.querySelector(".vl-line-script");
-  if (script_node.textContent !== script) script_node.textContent = script;
-  row.querySelector(".vl-line-text").title = `${line}: ${script}`;
-  for (const slot of row.querySelectorAll(".vl-slot")) {
-    const rank = Number(slot.dataset.rank);
-    const holder = list.find((t) => !t.stale && rank_of.get(t.file) === rank);
-    const current = slot.dataset.file ?? "";
-    if ((holder?.file ?? "") === current) continue;
-    for (const child of [...slot.children]) if (child.className !== "vl-slot-label") child.remove();
-    if (holder) {
-      slot.dataset.file = holder.file;
-      const chip = make_node("span", "vl-slot-take", take_label(holder));
-      chip.dataset.dragFile = holder.file;
-      chip.draggable = !readonly && is_current(holder);
-      const clear = make_node("button", "vl-slot-clear", "×");
-      clear.type = "button";
-      clear.title = "Clear this rank";
-      clear.dataset.file = holder.file;
-      clear.dataset.needs = "rank";
-      slot.append(chip, clear);
-    } else {
-      delete slot.dataset.file;
-    }
-    slot.classList.toggle("vl-filled", Boolean(holder));
-  }
-  for (const chip of row.querySelectorAll(".vl-slot-take")) {
-    const holder = list.find((t) => t.file === chip.dataset.dragFile);
-    chip.draggable = !readonly && is_current(holder);
-    const who = ranked_label(holder);
-    if (chip.title !== who) chip.title = who;
-  }
-}
-
-/** A take's row: play button, number, rank badge, waveform, duration, settings and flags. */
-function build_take_row(take) {
-  const row = make_node("div", "vl-row vl-take");
-  row.dataset.file = take.file;
-  row.dataset.dragFile = take.file;
-  row.dataset.line = take.line;
-  const play_button = make_node("button", "vl-play", "▶");
-  play_button.type = "button";
-  play_button.setAttribute("aria-label", `Play ${take.label ? take_label(take) : take.file}`);
-  const wave = make_node("div", "vl-wave");
-  const canvas = make_node("canvas", "vl-wave-canvas");
-  wave.append(canvas, make_node("div", "vl-playhead"));
-  const flags = make_node("span", "vl-flags");
-  const retired_badge = make_node("span", "vl-retired");
-  retired_badge.hidden = true;
-  const settings = make_node("span", "vl-settings", settings_label(take.settings));
-  const shown = Object.keys(take.settings ?? {}).length > 0; // none on a blind board
-  settings.title = shown ? JSON.stringify(take.settings) : "";
-  const raters = make_node("span", "vl-raters");
-  raters.hidden = true;
-  row.append(
-    play_button,
-    make_node("span", "vl-take-number", take_label(take)),
-    make_node("span", "vl-rank-badge"),
-    wave,
-    make_node("span", "vl-duration", format_duration(take.duration_s)),
-    raters,
-    settings,
-    retired_badge, // at the end: the columns of stale and current takes stay aligned
-    flags,
-  );
-  return row;
-}
-
-/**
- * Each rater's rank of a take, in a lead's Disagreements view ("alice 1", "bob –"); hidden in
- * every other view.
- * @param {{name: string, rank: number|null}[]|null} ranks
- */
-function fill_raters(box, ranks) {
-  const key = ranks ? ranks.map((r) => `${r.name}:${r.rank ?? ""}`).join(" ") : "";
-  box.hidden = !ranks;
-  if (box.dataset.key === key) return;
-  box.dataset.key = key;
-  box.replaceChildren(
-    ...(ranks ?? []).map(({ name, rank }) => {
-      const chip = make_node("span", "vl-rater-rank", `${name} ${rank ?? "–"}`);
-      chip.dataset.rater = name;
-      chip.dataset.rank = rank === null ? "" : String(rank);
-      chip.title = rank === null ? `${name} left it unranked` : `${name} ranked it ${rank}`;
-      return chip;
-    }),
-  );
-}
-
-/**
- * Bring a take's row up to date: rank shown (pending if it differs from the saved one), focus,
- * playing, draggable and duration.
- * @param {{take: Take, rank: number|null, focused: boolean, playing: boolean, readonly: boolean,
- *   duration_s: number|undefined, raters: {name: string, rank: number|null}[]|null}} shown
- */
-/**
- * A take row's QC flags, and what it is if it cannot be ranked: a "stale" badge (the line's old
- * text on hover) or a "removed" one. Stale marks come while the board is open (a sync), and
- * flags compare the takes of a line, so both follow the traits.
- */
-function fill_take_marks(row, take) {
-  const why = retired(take);
-  row.classList.toggle("vl-stale", why === "stale");
-  row.classList.toggle("vl-removed", why === "removed");
-  const badge = row.querySelector(".vl-retired");
-  if (badge) {
-    badge.hidden = !why;
-    badge.dataset.why = why;
-    badge.textContent = why;
-    badge.title = why === "stale" ? `Stale, not ranked: ${stale_title(take)}`
-      : why === "removed" ? "Removed: its line is gone from the script; never exported" : "";
-  }
-  const flags = row.querySelector(".vl-flags");
-  const key = `${(take.flags ?? []).join(" ")}|${take.heard ?? ""}`;
-  if (!flags || flags.dataset.key === key) return;
-  flags.dataset.key = key;
-  flags.replaceChildren(...(take.flags ?? []).map((flag) => {
-    const node = make_node("span", "vl-flag", flag.replaceAll("_", " "));
-    node.dataset.flag = flag;
-    node.title = flag_title(flag, take);
-    return node;
-  }));
-}
-
-const FLAG_TITLES = {
-  clipping: "Clipping: several samples at full scale",
-  mostly_silence: "Mostly silence: little of the take is voiced",
-  duration_outlier: "Duration outlier: much shorter or longer than the line's other takes",
-};
-
-/** What a QC flag means; for "words", what the speech check heard and how far off it was. */
-export function flag_title(flag, take) {
-  if (flag === "words" && take.heard !== undefined) {
-    const share = Math.round((take.wer ?? 0) * 100);
-    return `Wrong words? Heard: \u201c${take.heard}\u201d (${share} % word error rate)`;
-  }
-  if (flag === "words") return "Wrong words: the speech check did not hear the line";
-  return FLAG_TITLES[flag] ?? flag;
-}
-
-function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s, raters }) {
-  const raters_box = row.querySelector(".vl-raters");
-  if (raters_box) fill_raters(raters_box, raters ?? null);
-  fill_take_marks(row, take);
-  const saved = take.rank ?? null;
-  row.dataset.rank = rank === null ? "" : String(rank);
-  row.dataset.rankedBy = take.ranked_by ?? "";
-  const badge = row.querySelector(".vl-rank-badge");
-  badge.textContent = rank === null ? "–" : `#${rank}`;
-  const who = ranked_label(take);
-  if (badge.title !== who) badge.title = who;
-  row.classList.toggle("vl-pending", rank !== saved);
-  row.classList.toggle("vl-focused", focused);
-  row.classList.toggle("vl-playing", playing);
-  row.draggable = !readonly && is_current(take);
-  row.querySelector(".vl-play").textContent = playing ? "❚❚" : "▶";
-  const duration = format_duration(duration_s);
-  const duration_node = row.querySelector(".vl-duration");
-  if (duration_node.textContent !== duration) duration_node.textContent = duration;
-}
-
-/** Paint a waveform overview (`peaks`, 0.0-1.0) on a take row's canvas. */
-function paint_wave(row, peaks, source, color) {
-  const canvas = row.querySelector(".vl-wave-canvas");
-  if (!canvas) return;
-  const ratio = globalThis.devicePixelRatio || 1;
-  const w = Math.round(WAVE_WIDTH * ratio);
-  const h = Math.round(WAVE_HEIGHT * ratio);
-  if (canvas.width !== w) canvas.width = w;
-  if (canvas.height !== h) canvas.height = h;
-  const g = canvas.getContext("2d");
-  if (!g) return;
-  g.clearRect(0, 0, w, h);
-  row.querySelector(".vl-wave").dataset.source = source;
-  if (!peaks.length) return;
-  g.fillStyle = color || "#1976d2";
-  for (let x = 0; x < w; x += 1) {
-    const p = Math.min(1, peaks[Math.floor((x * peaks.length) / w)] || 0);
-    const bar = Math.max(ratio, p * h);
-    g.fillRect(x, (h - bar) / 2, 1, bar);
-  }
-}
-
-// --- renderer ----------------------------------------------------------------------------
-// `create_renderer` composes the parts below. Each owns one area of TEMPLATE under the board's
-// root element, takes what it reads as arguments, and returns its `update` (called only from
-// the renderer's once-per-frame `draw`) and whatever else the renderer passes on. None of them
-// listens to events: `bind_controls` and `bind_keys` call them through the renderer.
-
-/** Keyboard focus back on the board (not a button), without scrolling the page. */
-const focus_board = (root) => root.focus({ preventScroll: true });
-
-/**
- * The board's root element, filled from TEMPLATE and added to `el`: focusable, so the board
- * gets its keys, and exempt from JupyterLab's shortcuts.
- * @param {HTMLElement} el the element anywidget gives `render`
- */
-export function create_board_root(el) {
+function create_board_root(el) {
   const root = make_node("div", "vl-rank-board");
   root.tabIndex = 0;
-  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab: our keys, not its
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
   root.innerHTML = TEMPLATE;
   el.appendChild(root);
   return root;
 }
-
-/**
- * The root's class and data attributes, for the styles and the browser tests: `vl-readonly`,
- * the batch, the focused take, the playing take, how many rank changes await Python, and the
- * person's role and `allowed` actions (the styles hide `[data-needs~=<action>]` parts their role
- * lacks, and show `[data-lacks=rank]` ones, the "View only" mark, to those who may not rank), and
- * the `mode` (`vl-disagreements` while a lead's Disagreements view shows).
- * @param {{classList: {toggle: Function}, dataset: Object<string, string>}} root
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- * @param {{playing: boolean, file: string|null}} player
- */
-export function mark_board(root, model, state, player) {
+function mark_board(root, model, state, player) {
   root.classList.toggle("vl-readonly", state.readonly());
   root.classList.toggle("vl-disagreements", state.disagreements);
   root.dataset.mode = state.mode();
@@ -1469,16 +702,9 @@ export function mark_board(root, model, state, player) {
   root.dataset.allowed = (model.get("allowed") ?? []).join(" ");
 }
 
-/**
- * The toolbar's title, progress counter, "View only" mark, Undo, lock and unlock buttons, and
- * the read-only banner below it. A locked board shows "Locked" (disabled) and "Unlock…".
- * Which buttons a role sees is the styles' job (`mark_board`). Its checkboxes act through
- * `bind_controls`; "Export selects" is `create_export`'s.
- * @param {{querySelector: Function}} root the board's root element
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- */
-export function create_toolbar(root, model, state) {
+// voicelab/widgets/rank_board/toolbar.js
+var NOTICE_MS = 6e3;
+function create_toolbar(root, model, state) {
   const title = root.querySelector(".vl-title");
   const counter = root.querySelector(".vl-progress");
   const banner = root.querySelector(".vl-readonly-banner");
@@ -1492,14 +718,9 @@ export function create_toolbar(root, model, state) {
     if (show_removed) show_removed.hidden = !state.view.has_removed && !state.show_removed;
     const person = model.get("person") || "unknown";
     const mode = state.mode();
-    view_only.title =
-      mode === "blind" || mode === "rater"
-        ? `${person} is not one of this panel's raters: listening only`
-        : `${person} is a ${model.get("role") || "viewer"}: listening only, ranks cannot change here`;
+    view_only.title = mode === "blind" || mode === "rater" ? `${person} is not one of this panel's raters: listening only` : `${person} is a ${model.get("role") || "viewer"}: listening only, ranks cannot change here`;
     undo_button.disabled = locked;
-    title.textContent = [model.get("skin"), model.get("voice"), model.get("batch_id")]
-      .filter(Boolean)
-      .join(" · ");
+    title.textContent = [model.get("skin"), model.get("voice"), model.get("batch_id")].filter(Boolean).join(" · ");
     const { done, total } = progress(state.view.groups, state.view.rank_of);
     counter.dataset.done = String(done);
     counter.dataset.total = String(total);
@@ -1511,53 +732,75 @@ export function create_toolbar(root, model, state) {
   };
   return { update };
 }
+function create_messages(root, model, state, notice_ms = NOTICE_MS) {
+  const box = root.querySelector(".vl-message");
+  const box_text = root.querySelector(".vl-message-text");
+  const notice = root.querySelector(".vl-notice");
+  let notice_timer = 0;
+  const update = () => {
+    const text = state.message();
+    box_text.textContent = text;
+    box.hidden = !text;
+  };
+  const show_notice = () => {
+    const text = model.get("notice") ?? "";
+    notice.textContent = text;
+    notice.hidden = !text;
+    clearTimeout(notice_timer);
+    if (text) notice_timer = setTimeout(() => notice.hidden = true, notice_ms);
+  };
+  return { update, show_notice, close: () => clearTimeout(notice_timer) };
+}
 
-/**
- * The lock dialog, confirming a lock or an unlock: `open("lock")` ("Lock batch…", on an open
- * board) or `open("unlock")` ("Unlock…", on a locked board), each only for a role that may, with
- * the focus on its confirm button (Lock or Unlock). Before a lock it lists the quality gate's
- * lines (`lock_problems`: a flagged or stale selected take, or no selection), each with "Go to
- * line", and its confirm button reads "Lock anyway" (`forced()`: the lock then sends `force`);
- * a clean batch asks as before. Closed by the confirm button, Cancel or Escape (the focus goes
- * back to the board), and hidden once there is nothing left to confirm: the batch was locked
- * (or unlocked) meanwhile, or the role lost the right. The list follows `lock_problems` while
- * open. `step(delta)` moves the focus along its buttons (arrow keys).
- * @param {{querySelector: Function, focus: Function}} root the board's root element
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- */
-export function create_lock_dialog(root, model, state) {
+// voicelab/widgets/rank_board/lock_dialog.js
+var GATE_SHOWN = 100;
+var NO_PROBLEMS = Object.freeze([]);
+function lock_question(batch, problems) {
+  if (!problems.length) return `Lock batch ${batch}? Ranks can no longer change after this.`;
+  const lines = problems.length === 1 ? "1 line needs" : `${problems.length} lines need`;
+  return `${lines} a look before batch ${batch} locks: a flagged or stale selected take, or no selection. Lock anyway? The lock records them.`;
+}
+function gate_row(problem, take_of) {
+  const take = problem.take ? take_of.get(problem.take) : null;
+  const words = problem.words || problem.problems.join(", ").replaceAll("_", " ");
+  return { line: problem.line, words, take: take ? take_label(take) : problem.take ?? "" };
+}
+function jump_target(problem, groups) {
+  const list = groups.get(problem.line) ?? [];
+  if (problem.take && list.some((t) => t.file === problem.take)) return problem.take;
+  return (list.find(is_current) ?? list[0])?.file ?? null;
+}
+function create_lock_dialog(root, model, state) {
   const dialog = root.querySelector(".vl-confirm");
   const text = root.querySelector(".vl-confirm-text");
   const list = root.querySelector(".vl-confirm-problems");
   const confirm = {
     lock: root.querySelector(".vl-confirm-lock"),
-    unlock: root.querySelector(".vl-confirm-unlock"),
+    unlock: root.querySelector(".vl-confirm-unlock")
   };
   let mode = "lock";
-  let shown = []; // the gate's lines the open dialog lists
-  /** Whether `action` (lock or unlock) is one the board can offer now. */
+  let shown = [];
   const offered = (action) => state.may(action) && state.readonly() === (action === "unlock");
-  const problems = () => (mode === "lock" ? model.get("lock_problems") ?? NO_PROBLEMS : NO_PROBLEMS);
+  const problems = () => mode === "lock" ? model.get("lock_problems") ?? NO_PROBLEMS : NO_PROBLEMS;
   const fill = () => {
     shown = problems();
     const batch = model.get("batch_id");
-    text.textContent =
-      mode === "lock"
-        ? lock_question(batch, shown)
-        : `Unlock batch ${batch}? Ranks can change again; the unlock is recorded.`;
+    text.textContent = mode === "lock" ? lock_question(batch, shown) : `Unlock batch ${batch}? Ranks can change again; the unlock is recorded.`;
     confirm.lock.textContent = shown.length ? "Lock anyway" : "Lock";
     dialog.classList?.toggle("vl-confirm-gate", shown.length > 0);
     if (!list) return;
     list.hidden = !shown.length;
     list.replaceChildren?.();
-    const take_of = state.view?.take_of ?? new Map();
+    const take_of = state.view?.take_of ?? /* @__PURE__ */ new Map();
     for (const problem of shown.slice(0, GATE_SHOWN)) {
       const { line, words, take } = gate_row(problem, take_of);
       const item = make_node("li", "vl-gate-problem");
       item.dataset.line = line;
-      item.append(make_node("span", "vl-gate-line", line), make_node("span", "vl-gate-words", words),
-        make_node("span", "vl-gate-take", take));
+      item.append(
+        make_node("span", "vl-gate-line", line),
+        make_node("span", "vl-gate-words", words),
+        make_node("span", "vl-gate-take", take)
+      );
       const jump = make_node("button", "vl-gate-jump", "Go to line");
       jump.type = "button";
       jump.dataset.line = line;
@@ -1586,38 +829,62 @@ export function create_lock_dialog(root, model, state) {
     if (!offered(mode)) dialog.hidden = true;
     else if (!dialog.hidden && problems() !== shown) {
       const in_list = Boolean(list?.contains?.(globalThis.document?.activeElement));
-      fill(); // the gate's lines changed meanwhile (ranked elsewhere, a check landed)
+      fill();
       if (in_list) confirm.lock.focus();
     }
   };
-  /** The gate's line named `line` in the open dialog's list (for "Go to line"). */
   const problem_of = (line) => shown.find((p) => p.line === line) ?? { line, take: null };
-  /** Move the focus `delta` buttons along the dialog's shown buttons (wrapping). */
   const step = (delta) => {
-    const buttons = [...(dialog.querySelectorAll?.("button") ?? [])].filter((b) => !b.hidden);
+    const buttons = [...dialog.querySelectorAll?.("button") ?? []].filter((b) => !b.hidden);
     if (!buttons.length) return;
     const at = buttons.indexOf(globalThis.document?.activeElement);
     buttons[(at + delta + buttons.length) % buttons.length].focus();
   };
   return {
-    open, close, update, step, problem_of,
+    open,
+    close,
+    update,
+    step,
+    problem_of,
     is_open: () => !dialog.hidden,
     forced: () => mode === "lock" && shown.length > 0,
-    confirm: () => confirm[mode].click(),
+    confirm: () => confirm[mode].click()
   };
 }
 
-/**
- * The panel bar under the toolbar and "Rate as a panel…" in it. On a lead's board: the panel
- * (blind or not, method, who opened it), every rater's progress (lines ranked of all) and the
- * Disagreements toggle (`aria-pressed`). On a rater's board: a note that they rank alone, and
- * what is hidden (nothing of the other raters). Hidden on a solo board, which offers "Rate as
- * a panel…" instead (to leads, on an open batch: the styles hide it from the others).
- * @param {{querySelector: Function}} root the board's root element
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- */
-export function create_panel_bar(root, model, state) {
+// voicelab/widgets/rank_board/panel.js
+function agreement_label(agreement) {
+  return typeof agreement === "number" ? `W ${agreement.toFixed(2)}` : "W –";
+}
+function line_status(line) {
+  if (!line?.closed) return "open";
+  return line.override ? `final ranks by ${line.closed_by}` : `closed by ${line.closed_by}`;
+}
+function rater_ranks(panel, line, file) {
+  return (panel?.raters ?? []).map((name) => ({ name, rank: line?.ranks_by?.[name]?.[file] ?? null }));
+}
+function rater_progress_label(name, { done = 0, total = 0 } = {}) {
+  return `${name} ${done}/${total}`;
+}
+function rater_note(mode) {
+  if (mode === "blind") {
+    return "Blind panel: you rank alone. Takes are shuffled and labelled; settings, take numbers and other raters' ranks are hidden.";
+  }
+  if (mode === "rater") return "Panel: you rank alone; other raters' ranks and the consensus are hidden.";
+  return "";
+}
+function panel_summary(panel) {
+  if (!panel?.raters) return "";
+  const method = panel.method === "borda" ? "Borda consensus" : `${panel.method} consensus`;
+  const parts = [`${panel.blind ? "Blind panel" : "Panel"} of ${panel.raters.length}`, method];
+  if (panel.opened_by) parts.push(`opened by ${panel.opened_by}`);
+  return parts.join(" · ");
+}
+function chosen_raters(ticked, typed) {
+  const names = [...ticked, ...String(typed ?? "").split(",").map((n) => n.trim())];
+  return [...new Set(names.filter(Boolean))];
+}
+function create_panel_bar(root, model, state) {
   const bar = root.querySelector(".vl-panel-bar");
   const summary = root.querySelector(".vl-panel-summary");
   const raters = root.querySelector(".vl-panel-raters");
@@ -1647,23 +914,12 @@ export function create_panel_bar(root, model, state) {
         chip.dataset.complete = String(total > 0 && done >= total);
         chip.title = `${name} has ranked ${done} of ${total} lines`;
         return chip;
-      }),
+      })
     );
   };
   return { update };
 }
-
-/**
- * The "Rate as a panel" dialog: `open()` (a lead, on an open solo batch) lists the users who
- * may rate (`raters_offered`) as checkboxes, a text field for more names, and Blind (on by
- * default), with the focus on the first choice; `chosen()` is what Open sends ({raters,
- * blind}). Closed by Open, Cancel or Escape (the focus goes back to the board), and hidden
- * once it is no longer offered (a panel opened elsewhere, the batch locked, the role lost).
- * @param {{querySelector: Function, focus: Function}} root the board's root element
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- */
-export function create_panel_dialog(root, model, state) {
+function create_panel_dialog(root, model, state) {
   const dialog = root.querySelector(".vl-panel-dialog");
   const title = root.querySelector(".vl-panel-dialog-title");
   const choices = root.querySelector(".vl-panel-choices");
@@ -1703,27 +959,15 @@ export function create_panel_dialog(root, model, state) {
   return { open, close, chosen, is_open: () => !dialog.hidden, update };
 }
 
-/**
- * Put a line's popover (note editor, "more takes" dialog) just under the line's header, over its
- * takes; false when the line is not shown (filtered out), so the popover closes.
- */
-function place_popover(popover, state, line) {
-  const index = state.view.row_index.get(`L:${line}`);
-  if (index === undefined) return false;
-  popover.style.top = `${state.view.rows[index].top + LINE_HEIGHT}px`;
-  return true;
+// voicelab/widgets/rank_board/notes.js
+function note_label(note) {
+  if (!note) return { text: "", title: "" };
+  const when = typeof note.at === "string" ? note.at.replace("T", " ").slice(0, 16) : "";
+  const who = [note.by, when && `${when} UTC`].filter(Boolean).join(", ");
+  const pass = note.needs_pass ? " (needs another pass)" : "";
+  return { text: note.text ?? "", title: `${who}${pass}: ${note.text || "no text"}` };
 }
-
-/**
- * The note editor of a line: `open(line)` fills it from the line's note (`notes`), under the
- * line's header, with the focus in the text; `fields()` is what Save sends ({line, text,
- * needs_pass}). Closed by Save, Cancel or Escape (the focus goes back to the board), and hidden
- * once the role may no longer write notes or the line is no longer shown.
- * @param {{querySelector: Function, focus: Function}} root the board's root element
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- */
-export function create_note_editor(root, model, state) {
+function create_note_editor(root, model, state) {
   const editor = root.querySelector(".vl-note-editor");
   const title = root.querySelector(".vl-note-title");
   const input = root.querySelector(".vl-note-input");
@@ -1753,19 +997,41 @@ export function create_note_editor(root, model, state) {
   return { open, close, fields, is_open: () => !editor.hidden, update };
 }
 
-/**
- * The "more takes" dialog of a line: `open(line)` (a role that may, on an open batch) offers how
- * many (1-20, 3), "like the #1" (the default when the line has a rank-1 current take, and only
- * then) or "the batch's ranges", and the line's text to edit; `request()` is what it asks for
- * ({line, takes, like, text}: `more_request`). The estimate Python sends back for the request
- * as it stands is shown (`show_estimate`), and only then can it be sent; `show_result` takes
- * Python's `more` reply: closes on success, says why otherwise. Hidden once no longer offered
- * (the batch locked, the role lost) or the line is no longer shown.
- * @param {{querySelector: Function, focus: Function}} root the board's root element
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- */
-export function create_more_dialog(root, model, state) {
+// voicelab/widgets/rank_board/more.js
+var MAX_MORE = 20;
+function more_request({ takes, like, text }, current_text) {
+  const count = Number(takes);
+  const whole = Number.isInteger(count) && count >= 1 && count <= MAX_MORE ? count : null;
+  const edited = String(text ?? "").trim();
+  return {
+    takes: whole,
+    like: like === "1" || like === 1 ? 1 : null,
+    text: edited && edited !== String(current_text ?? "").trim() ? edited : null
+  };
+}
+var same_request = (a, b) => Boolean(a && b) && a.line === b.line && a.takes === b.takes && a.like === b.like && a.text === b.text;
+var count_of = (n, word) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
+function estimate_label(estimate) {
+  if (!estimate) return "";
+  const parts = [
+    count_of(estimate.takes ?? 0, "take"),
+    count_of(estimate.requests ?? 0, "request"),
+    count_of(estimate.characters ?? 0, "character")
+  ];
+  const quota = estimate.quota;
+  if (quota && typeof quota.error === "string") parts.push(`quota not known: ${quota.error}`);
+  else if (quota && typeof quota.remaining === "number") {
+    const share = typeof quota.share === "number" ? `${(quota.share * 100).toFixed(1)} % of` : "all of";
+    const left = `${share} the ${quota.remaining.toLocaleString("en")} characters left`;
+    parts.push(quota.enough === false ? `not enough: ${left}` : left);
+  } else parts.push("no quota (a local engine)");
+  if (estimate.text_changed) parts.push("the line's current takes go stale");
+  return parts.join(" · ");
+}
+function pending_label(takes) {
+  return Number.isInteger(takes) && takes > 0 ? `${count_of(takes, "take")} coming` : "takes coming";
+}
+function create_more_dialog(root, model, state) {
   const dialog = root.querySelector(".vl-more-dialog");
   const title = root.querySelector(".vl-more-title");
   const count = root.querySelector(".vl-more-count");
@@ -1774,12 +1040,13 @@ export function create_more_dialog(root, model, state) {
   const estimate_box = root.querySelector(".vl-more-estimate");
   const submit = root.querySelector(".vl-more-submit");
   let line = null;
-  let expected = null; // {seq, request}: the estimate asked for last
-  let estimated = null; // the request the shown estimate is for
+  let expected = null;
+  let estimated = null;
   let sending = false;
-
-  const request = () => ({ line, ...more_request({ takes: count.value, like: like.value, text: text.value },
-    state.view.text_of.get(line)) });
+  const request = () => ({ line, ...more_request(
+    { takes: count.value, like: like.value, text: text.value },
+    state.view.text_of.get(line)
+  ) });
   const refresh_submit = () => {
     const now = request();
     submit.disabled = sending || !same_request(now, estimated);
@@ -1811,20 +1078,17 @@ export function create_more_dialog(root, model, state) {
     line = expected = estimated = null;
     focus_board(root);
   };
-  /** An estimate was asked for `req` with `seq`: only its answer counts. */
   const expect = (seq, req) => {
     expected = { seq, request: req };
     estimated = null;
     say("Estimating…", "wait");
     refresh_submit();
   };
-  /** What the dialog says when the request cannot be sent as it is (no estimate asked). */
   const invalid = (message) => {
     expected = estimated = null;
     say(message, "error");
     refresh_submit();
   };
-  /** Python's `more_estimate` reply; replies to earlier requests, or other views', are ignored. */
   const show_estimate = (msg) => {
     if (dialog.hidden || !expected || msg.seq !== expected.seq) return false;
     if (msg.error) say(msg.error, "error");
@@ -1840,7 +1104,6 @@ export function create_more_dialog(root, model, state) {
     say("Asking…", "wait");
     refresh_submit();
   };
-  /** Python's `more` reply: true when the job was queued (the dialog closes). */
   const show_result = (msg) => {
     if (dialog.hidden || !sending || msg.line !== line) return false;
     sending = false;
@@ -1860,20 +1123,12 @@ export function create_more_dialog(root, model, state) {
     ...{ open, close, request, expect, invalid, show_estimate, start, show_result, update },
     changed: refresh_submit,
     is_open: () => !dialog.hidden,
-    ready: () => !submit.disabled,
+    ready: () => !submit.disabled
   };
 }
 
-/**
- * Offer `bytes` as the file `name` through the link `link`, and start the download: the link
- * stays shown ("Download <name>") for another try; the object URL it held before is released.
- * @param {{href: string, download: string, textContent: string, hidden: boolean,
- *   click: Function}} link an `<a>`
- * @param {ArrayBuffer|Uint8Array} bytes
- * @param {string} name
- * @param {string} type the file's MIME type
- */
-export function offer_download(link, bytes, name, type) {
+// voicelab/widgets/rank_board/export.js
+function offer_download(link, bytes, name, type) {
   if (link.href) URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(new Blob([bytes], { type }));
   link.download = name;
@@ -1881,56 +1136,30 @@ export function offer_download(link, bytes, name, type) {
   link.hidden = false;
   link.click();
 }
-
-/**
- * The layout an export preset writes, for the export dialog: e.g. "Voices/en/<Function>.wav".
- * @param {{layout: string, format: string}} preset one of the `export_presets` trait
- * @param {string} format the chosen format ("" as generated: MP3)
- */
-export function preset_layout(preset, format) {
+function preset_layout(preset, format) {
   const path = preset.layout.replaceAll("{lang}", "en").replace(/\{(\w+)\}/g, (_, f) => `<${f[0].toUpperCase()}${f.slice(1)}>`);
   return `${path}.${format || "mp3"}`;
 }
-
-/**
- * What the export dialog may ask for `preset`: whether "as generated" (MP3) is one the preset's
- * tool imports, and the format to show (`format`, or "wav" when MP3 is not offered).
- * @param {{formats: string[]}|undefined} preset
- * @param {string} format "" (as generated) or "wav"
- */
-export function export_format(preset, format) {
+function export_format(preset, format) {
   const mp3 = !preset || preset.formats.includes("mp3");
   return { mp3, format: mp3 ? format : "wav" };
 }
-
-/**
- * "Export selects…", shown on a locked board: it opens the export dialog (a bar under the
- * toolbar) to choose a preset (`export_presets`: plain, wwise, unreal, fmod) and a format (as
- * generated, or WAV; "as generated" is disabled for a preset whose tool does not import MP3),
- * showing the layout it writes. `choice()` is what `actions.export_selects` sends; `start`
- * disables the button while Python builds the zip; `show` takes Python's `export` reply,
- * enables it again and offers the zip. Escape or Cancel close the dialog.
- * @param {{querySelector: Function, focus?: Function}} root the board's root element
- * @param {ReturnType<typeof create_view_state>} state
- * @param {{get: Function}} [model]
- */
-export function create_export(root, state, model) {
+function create_export(root, state, model) {
   const button = root.querySelector(".vl-export-button");
   const link = root.querySelector(".vl-export-link");
   const dialog = root.querySelector(".vl-export-dialog");
   const preset_select = root.querySelector(".vl-export-preset");
   const format_select = root.querySelector(".vl-export-format");
-  const layout = root.querySelector(".vl-export-layout");
+  const layout_text = root.querySelector(".vl-export-layout");
   const presets = () => model?.get("export_presets") ?? [];
   const chosen = () => presets().find((p) => p.name === preset_select?.value) ?? presets()[0];
-  /** The format choice and layout follow the preset. */
   const changed = () => {
     if (!format_select) return;
     const preset = chosen();
     const { mp3, format } = export_format(preset, format_select.value);
     format_select.options[0].disabled = !mp3;
     format_select.value = format;
-    if (layout) layout.textContent = preset ? `→ ${preset_layout(preset, format)}` : "";
+    if (layout_text) layout_text.textContent = preset ? `→ ${preset_layout(preset, format)}` : "";
   };
   const fill = () => {
     if (!preset_select || preset_select.options.length === presets().length) return;
@@ -1961,77 +1190,272 @@ export function create_export(root, state, model) {
   const start = () => {
     button.disabled = true;
   };
-  /** Python's `export` reply (`data`: the zip, a DataView or an ArrayBuffer). */
   const show = (msg, data) => {
     button.disabled = false;
     if (msg.error || !data) return;
-    const bytes =
-      data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = data instanceof ArrayBuffer ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     offer_download(link, bytes, msg.name, "application/zip");
   };
-  /** What to export: `{preset, format}` (format null: as generated). */
   const choice = () => ({ preset: chosen()?.name ?? "plain", format: format_select?.value || null });
   return { update, start, show, open, close, is_open, changed, choice };
 }
 
-/**
- * The message box, showing `state.message()` (a local message, else Python's `error` until
- * dismissed), and the notice, showing Python's `notice` for `notice_ms` after each change.
- * @param {{querySelector: Function}} root the board's root element
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- * @returns {{update: Function, show_notice: Function, close: Function}} `close` stops the
- *   notice's timer
- */
-export function create_messages(root, model, state, notice_ms = NOTICE_MS) {
-  const box = root.querySelector(".vl-message");
-  const box_text = root.querySelector(".vl-message-text");
-  const notice = root.querySelector(".vl-notice");
-  let notice_timer = 0;
-  const update = () => {
-    const text = state.message();
-    box_text.textContent = text;
-    box.hidden = !text;
-  };
-  const show_notice = () => {
-    const text = model.get("notice") ?? "";
-    notice.textContent = text;
-    notice.hidden = !text;
-    clearTimeout(notice_timer);
-    if (text) notice_timer = setTimeout(() => (notice.hidden = true), notice_ms);
-  };
-  return { update, show_notice, close: () => clearTimeout(notice_timer) };
+// voicelab/widgets/rank_board/rows.js
+function line_button(cls, label, line, needs, title) {
+  const button = make_node("button", cls, label);
+  button.type = "button";
+  button.dataset.line = line;
+  button.dataset.needs = needs;
+  button.title = title;
+  return button;
+}
+function build_line_row(line) {
+  const row = make_node("div", "vl-row vl-line");
+  row.dataset.line = line;
+  const text = make_node("div", "vl-line-text");
+  text.append(make_node("span", "vl-line-name", line), make_node("span", "vl-line-script"));
+  const note = make_node("div", "vl-line-note");
+  note.hidden = true;
+  note.append(make_node("span", "vl-needs-pass", "needs another pass"), make_node("span", "vl-note-text"));
+  const pending = make_node("span", "vl-line-pending");
+  pending.hidden = true;
+  const actions = make_node("div", "vl-line-actions");
+  actions.append(
+    line_button("vl-note-button", "Note", line, "note", "Write a director note on this line (n)"),
+    line_button(
+      "vl-more-button",
+      "More takes…",
+      line,
+      "more",
+      "Ask for more takes of this line, like its best take or across the batch's ranges (g)"
+    )
+  );
+  const slots = make_node("div", "vl-slots");
+  for (let rank = 1; rank <= MAX_RANK; rank += 1) {
+    const slot = make_node("div", "vl-slot");
+    slot.dataset.rank = String(rank);
+    slot.dataset.line = line;
+    slot.append(make_node("span", "vl-slot-label", String(rank)));
+    slots.append(slot);
+  }
+  const panel = make_node("div", "vl-line-panel");
+  panel.hidden = true;
+  row.append(text, note, pending, actions, panel, slots);
+  return row;
+}
+function fill_line_extras(row, { note, task, coming }) {
+  const box = row.querySelector(".vl-line-note");
+  if (box) {
+    const { text, title } = note_label(note);
+    box.hidden = !note;
+    box.dataset.needsPass = String(Boolean(note?.needs_pass));
+    box.querySelector(".vl-needs-pass").hidden = !note?.needs_pass;
+    const text_node = box.querySelector(".vl-note-text");
+    if (text_node.textContent !== text) text_node.textContent = text;
+    if (box.title !== title) box.title = title;
+  }
+  const badge = row.querySelector(".vl-line-pending");
+  if (badge) {
+    badge.hidden = !task;
+    badge.dataset.task = task ?? "";
+    const label = task ? pending_label(coming) : "";
+    if (badge.textContent !== label) badge.textContent = label;
+    badge.title = task ? `Job ${task} is making more takes of this line; they show when they land` : "";
+  }
+}
+function fill_line_panel(box, line, panel_line, readonly) {
+  const key = panel_line ? [
+    panel_line.agreement,
+    panel_line.closed,
+    panel_line.override,
+    panel_line.closed_by,
+    (panel_line.raters_ranked ?? []).join(","),
+    readonly
+  ].join("|") : "";
+  box.hidden = !panel_line;
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  if (!panel_line) {
+    box.replaceChildren();
+    return;
+  }
+  const agreement = make_node("span", "vl-agreement", agreement_label(panel_line.agreement));
+  const ranked = (panel_line.raters_ranked ?? []).length;
+  agreement.title = `Kendall's W over ${ranked} rater${ranked === 1 ? "" : "s"}: 1 = same order, 0 = unrelated` + (typeof panel_line.agreement === "number" ? "" : " (needs two raters)");
+  const status = make_node("span", "vl-line-status", line_status(panel_line));
+  status.dataset.closed = String(Boolean(panel_line.closed));
+  const parts = [agreement, status];
+  if (!readonly) {
+    const reopen = Boolean(panel_line.closed);
+    const button = make_node(
+      "button",
+      reopen ? "vl-line-reopen" : "vl-line-close",
+      reopen ? "Reopen" : "Close line"
+    );
+    button.type = "button";
+    button.dataset.line = line;
+    button.dataset.needs = "panel";
+    button.title = reopen ? "Raters may change this line again; it holds their consensus again (c)" : "Make this line's ranks final: raters can no longer change it (c)";
+    parts.push(button);
+  }
+  box.replaceChildren(...parts);
+}
+function fill_line_row(row, { line, script, list, rank_of, readonly, locked, panel_line }) {
+  const panel_box = row.querySelector(".vl-line-panel");
+  if (panel_box) fill_line_panel(panel_box, line, panel_line ?? null, locked);
+  row.dataset.ranked = String(has_best(list, rank_of));
+  row.classList.toggle("vl-removed", line_removed(list));
+  const script_node = row.querySelector(".vl-line-script");
+  if (script_node.textContent !== script) script_node.textContent = script;
+  row.querySelector(".vl-line-text").title = `${line}: ${script}`;
+  for (const slot of row.querySelectorAll(".vl-slot")) {
+    const rank = Number(slot.dataset.rank);
+    const holder = list.find((t) => !t.stale && rank_of.get(t.file) === rank);
+    const current = slot.dataset.file ?? "";
+    if ((holder?.file ?? "") === current) continue;
+    for (const child of [...slot.children]) if (child.className !== "vl-slot-label") child.remove();
+    if (holder) {
+      slot.dataset.file = holder.file;
+      const chip = make_node("span", "vl-slot-take", take_label(holder));
+      chip.dataset.dragFile = holder.file;
+      chip.draggable = !readonly && is_current(holder);
+      const clear = make_node("button", "vl-slot-clear", "×");
+      clear.type = "button";
+      clear.title = "Clear this rank";
+      clear.dataset.file = holder.file;
+      clear.dataset.needs = "rank";
+      slot.append(chip, clear);
+    } else {
+      delete slot.dataset.file;
+    }
+    slot.classList.toggle("vl-filled", Boolean(holder));
+  }
+  for (const chip of row.querySelectorAll(".vl-slot-take")) {
+    const holder = list.find((t) => t.file === chip.dataset.dragFile);
+    chip.draggable = !readonly && is_current(holder);
+    const who = ranked_label(holder);
+    if (chip.title !== who) chip.title = who;
+  }
+}
+function build_take_row(take) {
+  const row = make_node("div", "vl-row vl-take");
+  row.dataset.file = take.file;
+  row.dataset.dragFile = take.file;
+  row.dataset.line = take.line;
+  const play_button = make_node("button", "vl-play", "▶");
+  play_button.type = "button";
+  play_button.setAttribute("aria-label", `Play ${take.label ? take_label(take) : take.file}`);
+  const wave = make_node("div", "vl-wave");
+  const canvas = make_node("canvas", "vl-wave-canvas");
+  wave.append(canvas, make_node("div", "vl-playhead"));
+  const flags = make_node("span", "vl-flags");
+  const retired_badge = make_node("span", "vl-retired");
+  retired_badge.hidden = true;
+  const settings = make_node("span", "vl-settings", settings_label(take.settings));
+  const shown = Object.keys(take.settings ?? {}).length > 0;
+  settings.title = shown ? JSON.stringify(take.settings) : "";
+  const raters = make_node("span", "vl-raters");
+  raters.hidden = true;
+  row.append(
+    play_button,
+    make_node("span", "vl-take-number", take_label(take)),
+    make_node("span", "vl-rank-badge"),
+    wave,
+    make_node("span", "vl-duration", format_duration(take.duration_s)),
+    raters,
+    settings,
+    retired_badge,
+    // at the end: the columns of stale and current takes stay aligned
+    flags
+  );
+  return row;
+}
+function fill_raters(box, ranks) {
+  const key = ranks ? ranks.map((r) => `${r.name}:${r.rank ?? ""}`).join(" ") : "";
+  box.hidden = !ranks;
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.replaceChildren(
+    ...(ranks ?? []).map(({ name, rank }) => {
+      const chip = make_node("span", "vl-rater-rank", `${name} ${rank ?? "–"}`);
+      chip.dataset.rater = name;
+      chip.dataset.rank = rank === null ? "" : String(rank);
+      chip.title = rank === null ? `${name} left it unranked` : `${name} ranked it ${rank}`;
+      return chip;
+    })
+  );
+}
+function fill_take_marks(row, take) {
+  const why = retired(take);
+  row.classList.toggle("vl-stale", why === "stale");
+  row.classList.toggle("vl-removed", why === "removed");
+  const badge = row.querySelector(".vl-retired");
+  if (badge) {
+    badge.hidden = !why;
+    badge.dataset.why = why;
+    badge.textContent = why;
+    badge.title = why === "stale" ? `Stale, not ranked: ${stale_title(take)}` : why === "removed" ? "Removed: its line is gone from the script; never exported" : "";
+  }
+  const flags = row.querySelector(".vl-flags");
+  const key = `${(take.flags ?? []).join(" ")}|${take.heard ?? ""}`;
+  if (!flags || flags.dataset.key === key) return;
+  flags.dataset.key = key;
+  flags.replaceChildren(...(take.flags ?? []).map((flag) => {
+    const node = make_node("span", "vl-flag", flag.replaceAll("_", " "));
+    node.dataset.flag = flag;
+    node.title = flag_title(flag, take);
+    return node;
+  }));
+}
+var FLAG_TITLES = {
+  clipping: "Clipping: several samples at full scale",
+  mostly_silence: "Mostly silence: little of the take is voiced",
+  duration_outlier: "Duration outlier: much shorter or longer than the line's other takes"
+};
+function flag_title(flag, take) {
+  if (flag === "words" && take.heard !== void 0) {
+    const share = Math.round((take.wer ?? 0) * 100);
+    return `Wrong words? Heard: “${take.heard}” (${share} % word error rate)`;
+  }
+  if (flag === "words") return "Wrong words: the speech check did not hear the line";
+  return FLAG_TITLES[flag] ?? flag;
+}
+function fill_take_row(row, { take, rank, focused, playing, readonly, duration_s, raters }) {
+  const raters_box = row.querySelector(".vl-raters");
+  if (raters_box) fill_raters(raters_box, raters ?? null);
+  fill_take_marks(row, take);
+  const saved = take.rank ?? null;
+  row.dataset.rank = rank === null ? "" : String(rank);
+  row.dataset.rankedBy = take.ranked_by ?? "";
+  const badge = row.querySelector(".vl-rank-badge");
+  badge.textContent = rank === null ? "–" : `#${rank}`;
+  const who = ranked_label(take);
+  if (badge.title !== who) badge.title = who;
+  row.classList.toggle("vl-pending", rank !== saved);
+  row.classList.toggle("vl-focused", focused);
+  row.classList.toggle("vl-playing", playing);
+  row.draggable = !readonly && is_current(take);
+  row.querySelector(".vl-play").textContent = playing ? "❚❚" : "▶";
+  const duration = format_duration(duration_s);
+  const duration_node = row.querySelector(".vl-duration");
+  if (duration_node.textContent !== duration) duration_node.textContent = duration;
 }
 
-/**
- * The rows in `.vl-scroll`, as a virtual list: a spacer as tall as all rows of `state.view`,
- * and only the rows on screen (and a few around) mounted in it. `update` mounts, brings up to
- * date and drops rows; a take's waveform is painted when its row is built, and again when its
- * audio is decoded (`redraw_take`) or `peaks` changes (`redraw_waves`).
- * @param {{querySelector: Function}} root the board's root element
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- * @param {ReturnType<typeof create_audio>} audio its player, decoded peaks and durations
- */
-export function create_line_list(root, model, state, audio) {
+// voicelab/widgets/rank_board/line_list.js
+function create_line_list(root, model, state, audio) {
   const scroller = root.querySelector(".vl-scroll");
   const spacer = root.querySelector(".vl-spacer");
-  const mounted = new Map(); // row key -> element
+  const mounted = /* @__PURE__ */ new Map();
   const { player } = audio;
-
   const is_playing = (file) => player.playing && player.file === file;
   const wave_color = () => getComputedStyle(root).getPropertyValue("--vl-wave-color").trim();
-
   const draw_wave = (row, file, color = wave_color()) => {
     const decoded = audio.decoded_peaks.get(file);
     const peaks = decoded ?? stored_peaks(model.get("peaks"), state.view.index_of.get(file) ?? -1);
     paint_wave(row, peaks, decoded ? "decoded" : "stored", color);
   };
-
-  /** Nothing drags or clears: a locked batch, or a lead's normal view (the consensus). */
   const frozen = () => state.readonly() || !state.rank_kind();
-  const panel_line = (line) => (state.disagreements ? state.view.panel_lines.get(line) ?? null : null);
-
+  const panel_line = (line) => state.disagreements ? state.view.panel_lines.get(line) ?? null : null;
   const fill_line = (row, line, script) => {
     const list = state.view.groups.get(line) ?? [];
     const { rank_of } = state.view;
@@ -2040,7 +1464,6 @@ export function create_line_list(root, model, state, audio) {
     const task = state.view.pending[line];
     fill_line_extras(row, { note: state.view.notes[line], task, coming: state.asked.get(task) });
   };
-
   const fill_take = (row, file) => {
     const take = state.view.take_of.get(file);
     const shown_line = panel_line(take.line);
@@ -2051,15 +1474,14 @@ export function create_line_list(root, model, state, audio) {
       playing: is_playing(file),
       readonly: frozen(),
       duration_s: take.duration_s ?? audio.decoded_duration.get(file),
-      raters: shown_line ? rater_ranks(state.view.panel, shown_line, file) : null,
+      raters: shown_line ? rater_ranks(state.view.panel, shown_line, file) : null
     });
   };
-
   const update = () => {
     const { rows, height } = state.view;
     spacer.style.height = `${height}px`;
     const [start, end] = visible_range(rows, scroller.scrollTop, scroller.clientHeight || 600);
-    const keep = new Set();
+    const keep = /* @__PURE__ */ new Set();
     const color = wave_color();
     const lines_text = new Map((model.get("lines") ?? []).map((l) => [l.line, l.script_text]));
     for (let i = start; i < end; i += 1) {
@@ -2082,14 +1504,12 @@ export function create_line_list(root, model, state, audio) {
     }
     for (const [key, row] of mounted) {
       if (!keep.has(key)) {
-        if (state.dragging && row.dataset.dragFile === state.dragging) continue; // keep drag source
+        if (state.dragging && row.dataset.dragFile === state.dragging) continue;
         row.remove();
         mounted.delete(key);
       }
     }
   };
-
-  /** The playhead on the playing (or paused part-way) take's waveform, hidden on the others. */
   const update_playhead = () => {
     for (const row of mounted.values()) {
       const head = row.querySelector?.(".vl-playhead");
@@ -2103,11 +1523,9 @@ export function create_line_list(root, model, state, audio) {
       }
     }
   };
-
-  /** Scroll just enough to show the take's row (and its line's header when it fits). */
   const ensure_visible = (file) => {
     const index = state.view.row_index.get(`T:${file}`);
-    if (index === undefined) return;
+    if (index === void 0) return;
     const row = state.view.rows[index];
     const view_h = scroller.clientHeight;
     const header = state.view.rows[state.view.row_index.get(`L:${row.line}`)];
@@ -2117,28 +1535,19 @@ export function create_line_list(root, model, state, audio) {
       scroller.scrollTop = row.top + row.height - view_h;
     }
   };
-
-  /** Where the focused take's row is in the viewport, to keep it there when rows move. */
   const anchor = () => {
     const index = state.view?.row_index.get(`T:${state.focused}`);
-    if (index === undefined) return null;
+    if (index === void 0) return null;
     const top = state.view.rows[index].top - scroller.scrollTop;
     return top >= 0 && top < (scroller.clientHeight || 600) ? { file: state.focused, top } : null;
   };
-
-  /**
-   * After new traits (takes landing on a line above, a sync), scroll so the focused take stays
-   * where it was on screen: what the user looks at does not jump.
-   */
   const restore = (was) => {
     if (!was || state.focused !== was.file) return;
     const index = state.view.row_index.get(`T:${was.file}`);
-    if (index === undefined) return;
+    if (index === void 0) return;
     const moved = state.view.rows[index].top - scroller.scrollTop - was.top;
     if (moved) scroller.scrollTop += moved;
   };
-
-  /** A decoded take: its row (if mounted) gets the real waveform and duration. */
   const redraw_take = (file) => {
     const row = mounted.get(`T:${file}`);
     if (row) {
@@ -2146,30 +1555,19 @@ export function create_line_list(root, model, state, audio) {
       fill_take(row, file);
     }
   };
-
-  /** New `peaks`: repaint the waveform of every mounted take row. */
   const redraw_waves = () => {
     const color = wave_color();
     for (const row of mounted.values()) if (row.dataset.file) draw_wave(row, row.dataset.file, color);
   };
-
   return {
     ...{ scroller, update, update_playhead, ensure_visible, redraw_take, redraw_waves },
     ...{ anchor, restore },
-    scroll_to_top: () => (scroller.scrollTop = 0),
+    scroll_to_top: () => scroller.scrollTop = 0
   };
 }
 
-/**
- * The board's DOM under `el`: the parts above, composed. Draws from `state.view`, the traits
- * and the player, at most once per animation frame (`schedule`); while a take plays, the
- * playhead moves on its own frames (`schedule_playhead`).
- * @param {HTMLElement} el the element anywidget gives `render`
- * @param {{get: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- * @param {ReturnType<typeof create_audio>} audio
- */
-export function create_renderer(el, model, state, audio) {
+// voicelab/widgets/rank_board/renderer.js
+function create_renderer(el, model, state, audio) {
   const root = create_board_root(el);
   const toolbar = create_toolbar(root, model, state);
   const dialog = create_lock_dialog(root, model, state);
@@ -2183,7 +1581,6 @@ export function create_renderer(el, model, state, audio) {
   const { player } = audio;
   let frame = 0;
   let playhead_frame = 0;
-
   const draw_playhead = () => {
     playhead_frame = 0;
     list.update_playhead();
@@ -2192,33 +1589,28 @@ export function create_renderer(el, model, state, audio) {
   const schedule_playhead = () => {
     if (!playhead_frame) playhead_frame = requestAnimationFrame(draw_playhead);
   };
-
   const draw = () => {
     frame = 0;
     mark_board(root, model, state, player);
     for (const part of [toolbar, panel_bar, dialog, panel_dialog, exporter, messages, list]) part.update();
-    note_editor.update(); // after the rows: they place it
+    note_editor.update();
     more_dialog.update();
     draw_playhead();
   };
   const schedule = () => {
     if (!frame) frame = requestAnimationFrame(draw);
   };
-
   const show_local = (text) => {
     state.local_message = text;
     schedule();
   };
-
   const close = () => {
     messages.close();
     cancelAnimationFrame(frame);
     cancelAnimationFrame(playhead_frame);
     root.remove();
   };
-
   const { scroller, ensure_visible, redraw_take, redraw_waves, scroll_to_top, anchor, restore } = list;
-  /** Open a line's popover (the other one closes), its line's header in view. */
   const popover = (part, other) => (line) => {
     other.is_open() && other.close();
     const first = state.view.groups.get(line)?.[0];
@@ -2238,22 +1630,37 @@ export function create_renderer(el, model, state, audio) {
     ...{ panel_dialog_open: panel_dialog.is_open, panel_choice: panel_dialog.chosen },
     ...{ start_export: exporter.start, show_export: exporter.show, scroll_to_top, close },
     ...{ open_export: exporter.open, close_export: exporter.close, export_open: exporter.is_open },
-    ...{ export_changed: exporter.changed, export_choice: exporter.choice },
+    ...{ export_changed: exporter.changed, export_choice: exporter.choice }
   };
 }
 
-// --- actions -----------------------------------------------------------------------------
+// voicelab/widgets/rank_board/refusals.js
+var LOCKED_MESSAGE = "This batch is locked: ranks can no longer change.";
+var MORE_LOCKED_MESSAGE = "This batch is locked: a lead unlocks it first to ask for more takes.";
+var PANEL_LINES_MESSAGE = "A panel's raters rank alone: notes and more takes wait until the panel ends (a lead can).";
+var ACTION_WORDS = {
+  ...{ rank: "rank", undo: "undo", lock: "lock a batch", unlock: "unlock a batch" },
+  ...{ export: "export", panel: "run a rating panel" },
+  ...{ note: "write director notes", more: "ask for more takes" }
+};
+var LEAD_RANK_MESSAGE = "You lead this panel: the board shows its consensus. Set a line's final ranks in Disagreements (d).";
+function refusal(role, action, mode = "solo") {
+  const words = ACTION_WORDS[action] ?? action;
+  if (action === "note" || action === "more") {
+    if (mode === "blind" || mode === "rater") return PANEL_LINES_MESSAGE;
+    return `View only: a ${role || "viewer"} cannot ${words}.`;
+  }
+  if (action === "rank" || action === "undo") {
+    const panel = (mode === "blind" || mode === "rater") && (role === "designer" || role === "lead");
+    if (panel) return "You are not one of this panel's raters: only its raters rank here.";
+    return `View only: a ${role || "viewer"} cannot ${words}.`;
+  }
+  return `Only a lead can ${words}.`;
+}
 
-/**
- * What the user can do, for the event binders: move focus, rank, and the messages the board
- * sends to Python (docs/widget-protocol.md; `audio` requests are sent by `create_audio`).
- * @param {{send: Function}} model
- * @param {ReturnType<typeof create_view_state>} state
- * @param {ReturnType<typeof create_audio>} audio
- * @param {ReturnType<typeof create_renderer>} renderer
- */
-export function create_actions(model, state, audio, renderer) {
-  /** Focus a take; while playing (and `follow`), playback follows it within its line. */
+// voicelab/widgets/rank_board/actions.js
+var ESTIMATE_DELAY_MS = 250;
+function create_actions(model, state, audio, renderer) {
   const set_focus = (file, { follow = true } = {}) => {
     if (!file) return;
     state.focused = file;
@@ -2266,27 +1673,16 @@ export function create_actions(model, state, audio, renderer) {
     audio.prefetch(file);
     renderer.schedule();
   };
-
-  /**
-   * Refuse at once what the board cannot do (a locked batch, a role without `action`), with a
-   * message; true when refused, and nothing is sent.
-   */
   const refuse = (action, { locked = true } = {}) => {
     if (!state.may(action)) renderer.show_local(refusal(model.get("role"), action, state.mode()));
     else if (locked && state.readonly()) renderer.show_local(LOCKED_MESSAGE);
     else return false;
     return true;
   };
-
-  /**
-   * Ask Python to give `file` the rank `rank` (null clears); shown at once, as pending. On a
-   * lead's panel board that is an override (the line's final ranks), and only in
-   * Disagreements: the normal view shows the consensus.
-   */
   const send_rank = (file, rank) => {
     const why = retired_message(state.view.take_of.get(file));
     if (why) {
-      renderer.show_local(why); // Python would refuse it too (TakeRetired)
+      renderer.show_local(why);
       return;
     }
     const kind = state.rank_kind();
@@ -2301,24 +1697,18 @@ export function create_actions(model, state, audio, renderer) {
     else model.send({ kind: "rank", file, rank, seq: op.seq });
     renderer.schedule();
   };
-
-  /** A lead closes a line (its ranks final) or reopens it, from Disagreements. */
   const close_line = (line) => {
     if (line && !refuse("panel")) model.send({ kind: "close", line });
   };
   const reopen_line = (line) => {
     if (line && !refuse("panel")) model.send({ kind: "reopen", line });
   };
-
-  /** The `c` key in Disagreements: close the focused take's line, or reopen it if closed. */
   const toggle_line = () => {
     if (!state.disagreements) return;
     const line = state.line_of(state.focused);
     if (state.view.panel_lines.get(line)?.closed) reopen_line(line);
     else close_line(line);
   };
-
-  /** A lead's Disagreements view on or off (the toggle, `d`); the focused take stays shown. */
   const toggle_disagreements = () => {
     if (state.mode() !== "lead") return;
     state.set_disagreements(!state.disagreements);
@@ -2326,8 +1716,6 @@ export function create_actions(model, state, audio, renderer) {
     if (state.focused) renderer.ensure_visible(state.focused);
     renderer.schedule();
   };
-
-  /** "Open panel" in the dialog: {raters, blind} to Python, which opens it in the lead's name. */
   const open_panel = ({ raters, blind }) => {
     if (refuse("panel")) return false;
     if (!raters.length) {
@@ -2337,29 +1725,20 @@ export function create_actions(model, state, audio, renderer) {
     model.send({ kind: "panel", raters, blind });
     return true;
   };
-
-  /** The line the line keys (n, g) act on: the focused take's. */
   const focused_line = () => state.line_of(state.focused);
-
-  /** Open the note editor of a line (n, "Note"), if the role may write notes. */
   const open_note = (line = focused_line()) => {
     if (!line) return;
     if (!state.may("note")) renderer.show_local(refusal(model.get("role"), "note", state.mode()));
     else renderer.open_note(line);
   };
-
-  /** Save: the note to Python, which writes it in the person's name; the editor closes. */
   const save_note = () => {
     const { line, text, needs_pass } = renderer.note_editor.fields();
     if (!line || refuse("note", { locked: false })) return;
     model.send({ kind: "note", line, text, needs_pass });
     renderer.note_editor.close();
   };
-
   let estimates = 0;
   let estimate_timer = 0;
-
-  /** Open the "more takes" dialog of a line (g, "More takes…") and ask for its estimate. */
   const open_more = (line = focused_line()) => {
     if (!line) return;
     if (!state.may("more")) renderer.show_local(refusal(model.get("role"), "more", state.mode()));
@@ -2369,8 +1748,6 @@ export function create_actions(model, state, audio, renderer) {
       estimate_more();
     }
   };
-
-  /** Ask Python what the dialog's request would spend; only the last answer is shown. */
   const estimate_more = () => {
     clearTimeout(estimate_timer);
     const dialog = renderer.more_dialog;
@@ -2385,15 +1762,11 @@ export function create_actions(model, state, audio, renderer) {
     const { line, takes, like, text } = request;
     model.send({ kind: "more_estimate", line, takes, like, text, seq });
   };
-
-  /** The dialog's fields changed: the shown estimate no longer holds; ask again, shortly. */
   const more_changed = () => {
     renderer.more_dialog.changed();
     clearTimeout(estimate_timer);
     estimate_timer = setTimeout(estimate_more, ESTIMATE_DELAY_MS);
   };
-
-  /** "Ask for N takes": the request just estimated, to Python, which queues the job. */
   const ask_more = () => {
     const dialog = renderer.more_dialog;
     if (!dialog.is_open() || !dialog.ready()) return;
@@ -2405,42 +1778,25 @@ export function create_actions(model, state, audio, renderer) {
     dialog.start();
     model.send({ kind: "more", line, takes, like, text });
   };
-
-  /** Python's `more` reply: a queued job's takes are counted for the line's pending badge. */
   const on_more = (msg) => {
     if (msg.ok && msg.task_id) state.asked.set(msg.task_id, msg.takes);
     renderer.more_dialog.show_result(msg);
     renderer.schedule();
   };
-
-  /** Python's `ack` of a rank message. */
   const on_ack = (msg) => {
     if (state.settle(msg.seq)) renderer.schedule();
   };
-
   const expire_pending = () => {
     if (state.expire()) renderer.schedule();
   };
-
-  /** Ask Python to undo this person's last change on the batch (u, Ctrl+Z, "Undo"). */
   const undo = () => {
     if (!refuse("undo")) model.send({ kind: "undo" });
   };
-
-  /**
-   * Ask Python to lock (a lead's, after the confirmation); `force` when the dialog listed the
-   * quality gate's lines and the lead chose "Lock anyway".
-   */
   const lock = ({ force = false } = {}) => {
     if (refuse("lock")) return;
     if (force) model.send({ kind: "lock", force: true });
     else model.send({ kind: "lock" });
   };
-
-  /**
-   * "Go to line" in the lock dialog: show the line (past the "Unranked only" filter and the
-   * Disagreements view) and focus its selected take, else its first take.
-   */
   const go_to_line = (problem) => {
     if (!state.view.groups.has(problem.line)) return;
     if (!state.view.lines.includes(problem.line)) {
@@ -2450,55 +1806,26 @@ export function create_actions(model, state, audio, renderer) {
     }
     set_focus(jump_target(problem, state.view.groups), { follow: false });
   };
-
-  /** Ask Python to open the locked batch again (a lead's, after the confirmation). */
   const unlock = () => {
     if (!refuse("unlock", { locked: false })) model.send({ kind: "unlock" });
   };
-
-  /** Ask Python for the rank-1 takes as a zip, with the export dialog's `{preset, format}`. */
   const export_selects = (choice) => {
     if (refuse("export", { locked: false })) return;
     if (choice) model.send({ kind: "export", rank: 1, preset: choice.preset, format: choice.format });
     else model.send({ kind: "export", rank: 1 });
   };
-
   return {
     ...{ set_focus, send_rank, on_ack, expire_pending, refuse, undo, lock, unlock, export_selects },
     go_to_line,
     ...{ close_line, reopen_line, toggle_line, toggle_disagreements, open_panel },
     ...{ open_note, save_note, open_more, estimate_more, more_changed, ask_more, on_more },
     on_estimate: (msg) => renderer.more_dialog.show_estimate(msg),
-    refresh: () => model.send({ kind: "refresh" }),
+    refresh: () => model.send({ kind: "refresh" })
   };
 }
 
-// --- events: each binder takes what it uses and returns its own cleanup -------------------
-
-/** Add `handlers` ({event type: listener}) to a DOM event target; returns the cleanup. */
-export function listen(target, handlers, options) {
-  const entries = Object.entries(handlers);
-  for (const [type, handler] of entries) target.addEventListener(type, handler, options);
-  return () => {
-    for (const [type, handler] of entries) target.removeEventListener(type, handler, options);
-  };
-}
-
-/** Add `handlers` ({event name: callback}) to an anywidget model; returns the cleanup. */
-export function subscribe(model, handlers) {
-  const entries = Object.entries(handlers);
-  for (const [name, handler] of entries) model.on(name, handler);
-  return () => {
-    for (const [name, handler] of entries) model.off(name, handler);
-  };
-}
-
-/**
- * Clicks and checkbox changes on the board: toolbar (lock, unlock, undo, export, "Rate as a
- * panel…"), the lock dialog's Lock, Unlock and Cancel, the panel dialog's Open and Cancel, the
- * Disagreements toggle and a line's Close/Reopen, slots, rows, waveforms.
- */
-export function bind_controls(root, { model, state, audio, renderer, actions }) {
+// voicelab/widgets/rank_board/events.js
+function bind_controls(root, { model, state, audio, renderer, actions }) {
   const on_click = (event) => {
     const target = event.target;
     const hit = (selector) => target.closest(selector);
@@ -2508,14 +1835,14 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
       return;
     }
     if (hit(".vl-panel-cancel")) return renderer.close_panel_dialog();
-    if (hit(".vl-panel-dialog")) return; // its checkboxes and text field keep the focus
+    if (hit(".vl-panel-dialog")) return;
     if (hit(".vl-note-button")) return actions.open_note(hit(".vl-note-button").dataset.line);
     if (hit(".vl-more-button")) return actions.open_more(hit(".vl-more-button").dataset.line);
     if (hit(".vl-note-save")) return actions.save_note();
     if (hit(".vl-note-cancel")) return renderer.note_editor.close();
     if (hit(".vl-more-submit")) return actions.ask_more();
     if (hit(".vl-more-cancel")) return renderer.more_dialog.close();
-    if (hit(".vl-popover")) return; // its fields keep the focus
+    if (hit(".vl-popover")) return;
     if (hit(".vl-disagreements-button")) {
       actions.toggle_disagreements();
       return renderer.focus();
@@ -2556,7 +1883,7 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
       return renderer.close_export();
     }
     if (hit(".vl-export-cancel")) return renderer.close_export();
-    if (hit(".vl-export-dialog")) return; // its selects keep the focus
+    if (hit(".vl-export-dialog")) return;
     if (hit(".vl-message-close")) {
       state.dismiss_message();
       renderer.schedule();
@@ -2590,10 +1917,9 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
     }
     renderer.focus();
   };
-
   const on_change = (event) => {
     const target = event.target;
-    if (target.closest?.(".vl-panel-dialog")) return; // the dialog's choices: nothing to redraw
+    if (target.closest?.(".vl-panel-dialog")) return;
     if (target.closest?.(".vl-export-dialog")) return renderer.export_changed?.();
     if (target.closest?.(".vl-more-dialog")) return actions.more_changed?.();
     if (target.closest?.(".vl-note-editor")) return;
@@ -2611,109 +1937,17 @@ export function bind_controls(root, { model, state, audio, renderer, actions }) 
     renderer.focus();
     renderer.schedule();
   };
-
-  /** Typing in the "more takes" dialog: the estimate follows (the change event comes late). */
   const on_input = (event) => {
     if (event.target.closest?.(".vl-more-dialog")) actions.more_changed?.();
   };
-
   return listen(root, { click: on_click, change: on_change, input: on_input });
 }
-
-/**
- * Keys while a line's popover is open: Escape closes it, Ctrl+Enter (Cmd+Enter) saves the note,
- * Enter in a field of the "more takes" dialog asks (once its estimate shows); every other key
- * is the fields'. True when a popover is open (the board's own keys then do nothing).
- */
-function popover_key(event, renderer, actions) {
-  const note = renderer.note_editor;
-  const more = renderer.more_dialog;
-  const open = note?.is_open() ? note : more?.is_open() ? more : null;
-  if (!open) return false;
-  const save = event.key === "Enter" && (event.ctrlKey || event.metaKey);
-  if (event.key === "Escape") open.close();
-  else if (open === note && save) actions.save_note();
-  else if (open === more && event.key === "Enter" && event.target.matches?.("input")) actions.ask_more();
-  else return true;
-  event.preventDefault();
-  event.stopPropagation();
-  return true;
-}
-
-/**
- * The board's keys (`action_for_key`); typing in a text field and the open dialog (lock, "Rate
- * as a panel", a line's note or more takes) come first: there only Escape (and a popover's
- * save keys) count.
- */
-export function bind_keys(root, { state, audio, renderer, actions }) {
-  const on_key = (event) => {
-    const target = event.target;
-    if (popover_key(event, renderer, actions)) return;
-    if (renderer.export_open?.()) {
-      if (event.key === "Enter" && target.matches("button")) return; // the button's own click
-      if (event.key === "Escape") renderer.close_export();
-      else if (event.key === "Enter") {
-        renderer.start_export();
-        actions.export_selects(renderer.export_choice());
-        renderer.close_export();
-      } else return;
-      event.preventDefault();
-      event.stopPropagation();
-      return;
-    }
-    if (renderer.panel_dialog_open?.()) {
-      if (event.key === "Escape") renderer.close_panel_dialog();
-      return;
-    }
-    if (target.matches("input[type=text], input[type=search], textarea, select")) return;
-    if (renderer.confirm_open()) {
-      const key = event.key;
-      if (key === "Enter" && target.matches("button")) return; // the focused button's own click
-      if (key === "Escape") renderer.close_confirm();
-      else if (key === "Enter") renderer.confirm?.();
-      else if (key === "ArrowDown" || key === "ArrowUp") renderer.confirm_step?.(key === "ArrowDown" ? 1 : -1);
-      else return;
-      event.preventDefault();
-      event.stopPropagation();
-      return;
-    }
-    if (target.matches("button, input") && (event.key === " " || event.key === "Enter")) return;
-    const action = action_for_key(event);
-    if (!action) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const { order, lines, groups } = state.view;
-    if (action.type === "rank") actions.send_rank(state.focused, action.rank);
-    else if (action.type === "undo") actions.undo();
-    else if (action.type === "disagreements") actions.toggle_disagreements?.();
-    else if (action.type === "close_line") actions.toggle_line?.();
-    else if (action.type === "note") actions.open_note?.();
-    else if (action.type === "more") actions.open_more?.();
-    else if (action.type === "take") actions.set_focus(step_take(order, state.focused, action.delta));
-    else if (action.type === "line") {
-      actions.set_focus(step_line(lines, groups, state.line_of(state.focused), action.delta));
-    } else if (action.type === "toggle") audio.toggle();
-    else if (action.type === "play_next" && state.focused) {
-      audio.play(state.focused, 0);
-      actions.set_focus(step_take(order, state.focused, 1), { follow: false });
-    }
-    renderer.schedule();
-  };
-  return listen(root, { keydown: on_key });
-}
-
-/**
- * Drag a take (its row or its slot chip) onto a rank slot of its own line to rank it (a lead,
- * in Disagreements: to set its final rank). A role that may not rank gets no drag: trying one
- * says why, at once; a lead's normal view (the consensus) has nothing to drag.
- */
-export function bind_drag_drop(root, { state, renderer, actions }) {
+function bind_drag_drop(root, { state, renderer, actions }) {
   const slot_for = (event) => {
     const slot = event.target.closest?.(".vl-slot");
     if (!slot || !state.dragging || state.readonly()) return null;
     return slot.dataset.line === state.line_of(state.dragging) ? slot : null;
   };
-  /** The action a drop sends (rank, or a lead's override), if the person may do it. */
   const drag_action = () => ({ rank: "rank", override: "panel" })[state.rank_kind()];
   const on_drag_start = (event) => {
     const source = event.target.closest?.("[data-drag-file]");
@@ -2758,20 +1992,138 @@ export function bind_drag_drop(root, { state, renderer, actions }) {
   };
   return listen(root, {
     ...{ dragstart: on_drag_start, dragover: on_drag_over, dragleave: on_drag_leave },
-    ...{ drop: on_drop, dragend: end_drag },
+    ...{ drop: on_drop, dragend: end_drag }
   });
 }
 
-/**
- * Trait changes and Python's messages (`ack`, `export`, `audio`, `more_estimate`, `more`:
- * docs/widget-protocol.md).
- */
-export function bind_model(model, { state, audio, renderer, actions }) {
+// voicelab/widgets/rank_board/keys.js
+function action_for_key(event) {
+  const key = event.key;
+  if (event.ctrlKey || event.metaKey || event.altKey) {
+    const undo = (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey;
+    return undo && (key === "z" || key === "Z") ? { type: "undo" } : null;
+  }
+  if (/^[1-5]$/.test(key)) return { type: "rank", rank: Number(key) };
+  switch (key) {
+    case "0":
+    case "Backspace":
+    case "Delete":
+      return { type: "rank", rank: null };
+    case "ArrowUp":
+    case "k":
+      return { type: "take", delta: -1 };
+    case "ArrowDown":
+    case "j":
+      return { type: "take", delta: 1 };
+    case "ArrowLeft":
+    case "h":
+      return { type: "line", delta: -1 };
+    case "ArrowRight":
+    case "l":
+      return { type: "line", delta: 1 };
+    case " ":
+    case "Spacebar":
+      return { type: "toggle" };
+    case "Enter":
+      return { type: "play_next" };
+    case "u":
+      return { type: "undo" };
+    case "d":
+      return { type: "disagreements" };
+    case "c":
+      return { type: "close_line" };
+    case "n":
+      return { type: "note" };
+    case "g":
+      return { type: "more" };
+    default:
+      return null;
+  }
+}
+function popover_key(event, renderer, actions) {
+  const note = renderer.note_editor;
+  const more = renderer.more_dialog;
+  const open = note?.is_open() ? note : more?.is_open() ? more : null;
+  if (!open) return false;
+  const save = event.key === "Enter" && (event.ctrlKey || event.metaKey);
+  if (event.key === "Escape") open.close();
+  else if (open === note && save) actions.save_note();
+  else if (open === more && event.key === "Enter" && event.target.matches?.("input")) actions.ask_more();
+  else return true;
+  event.preventDefault();
+  event.stopPropagation();
+  return true;
+}
+function bind_keys(root, { state, audio, renderer, actions }) {
+  const on_key = (event) => {
+    const target = event.target;
+    if (popover_key(event, renderer, actions)) return;
+    if (renderer.export_open?.()) {
+      if (event.key === "Enter" && target.matches("button")) return;
+      if (event.key === "Escape") renderer.close_export();
+      else if (event.key === "Enter") {
+        renderer.start_export();
+        actions.export_selects(renderer.export_choice());
+        renderer.close_export();
+      } else return;
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
+    if (renderer.panel_dialog_open?.()) {
+      if (event.key === "Escape") renderer.close_panel_dialog();
+      return;
+    }
+    if (target.matches("input[type=text], input[type=search], textarea, select")) return;
+    if (renderer.confirm_open()) {
+      const key = event.key;
+      if (key === "Enter" && target.matches("button")) return;
+      if (key === "Escape") renderer.close_confirm();
+      else if (key === "Enter") renderer.confirm?.();
+      else if (key === "ArrowDown" || key === "ArrowUp") renderer.confirm_step?.(key === "ArrowDown" ? 1 : -1);
+      else return;
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
+    if (target.matches("button, input") && (event.key === " " || event.key === "Enter")) return;
+    const action = action_for_key(event);
+    if (!action) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const { order, lines, groups } = state.view;
+    if (action.type === "rank") actions.send_rank(state.focused, action.rank);
+    else if (action.type === "undo") actions.undo();
+    else if (action.type === "disagreements") actions.toggle_disagreements?.();
+    else if (action.type === "close_line") actions.toggle_line?.();
+    else if (action.type === "note") actions.open_note?.();
+    else if (action.type === "more") actions.open_more?.();
+    else if (action.type === "take") actions.set_focus(step_take(order, state.focused, action.delta));
+    else if (action.type === "line") {
+      actions.set_focus(step_line(lines, groups, state.line_of(state.focused), action.delta));
+    } else if (action.type === "toggle") audio.toggle();
+    else if (action.type === "play_next" && state.focused) {
+      audio.play(state.focused, 0);
+      actions.set_focus(step_take(order, state.focused, 1), { follow: false });
+    }
+    renderer.schedule();
+  };
+  return listen(root, { keydown: on_key });
+}
+
+// voicelab/widgets/rank_board/protocol.js
+function subscribe(model, handlers) {
+  const entries = Object.entries(handlers);
+  for (const [name, handler] of entries) model.on(name, handler);
+  return () => {
+    for (const [name, handler] of entries) model.off(name, handler);
+  };
+}
+function bind_model(model, { state, audio, renderer, actions }) {
   const on_state = () => {
     state.derive();
     renderer.schedule();
   };
-  /** New takes (a job's landing, a sync): the focused take stays where it is on screen. */
   const on_takes = () => {
     const was = renderer.anchor?.();
     state.derive();
@@ -2801,15 +2153,10 @@ export function bind_model(model, { state, audio, renderer, actions }) {
     ...{ "change:person": renderer.schedule, "change:raters_offered": renderer.schedule },
     ...{ "change:mode": on_state, "change:panel": on_state },
     ...{ "change:peaks": on_peaks, "change:error": on_error },
-    ...{ "change:notice": renderer.show_notice, "msg:custom": on_custom },
+    ...{ "change:notice": renderer.show_notice, "msg:custom": on_custom }
   });
 }
-
-/**
- * Every `refresh_ms`, ask Python to look for changes made elsewhere (not while the page is
- * hidden), and give up on rank changes that were never acknowledged. Returns the cleanup.
- */
-export function start_refresh(model, actions, is_hidden = () => document.hidden) {
+function start_refresh(model, actions, is_hidden = () => document.hidden) {
   const timer = setInterval(() => {
     if (!is_hidden()) actions.refresh();
     actions.expire_pending();
@@ -2817,16 +2164,14 @@ export function start_refresh(model, actions, is_hidden = () => document.hidden)
   return () => clearInterval(timer);
 }
 
-// --- the widget ----------------------------------------------------------------------------
-
-/** anywidget's render: wires the parts above together; the cleanup undoes all of it. */
+// voicelab/widgets/rank_board/index.js
 function render({ model, el }) {
   const state = create_view_state(model);
   const audio = create_audio(model, state, {
     on_change: () => renderer.schedule(),
     on_decoded: (file) => renderer.redraw_take(file),
     on_play: () => renderer.schedule_playhead(),
-    on_error: (text) => renderer.show_local(text),
+    on_error: (text) => renderer.show_local(text)
   });
   const renderer = create_renderer(el, model, state, audio);
   const actions = create_actions(model, state, audio, renderer);
@@ -2839,17 +2184,99 @@ function render({ model, el }) {
     bind_drag_drop(renderer.root, parts),
     listen(renderer.scroller, { scroll: renderer.schedule }, { passive: true }),
     bind_model(model, parts),
-    start_refresh(model, actions),
+    start_refresh(model, actions)
   ];
-
   state.derive();
   renderer.draw();
   if (state.focused) audio.prefetch(state.focused);
   if (globalThis.location?.pathname?.includes("/voila/")) renderer.focus();
-
   return () => {
     for (const cleanup of [...cleanups].reverse()) cleanup();
   };
 }
-
-export default { render };
+var index_default = { render };
+export {
+  GATE_SHOWN,
+  LEAD_RANK_MESSAGE,
+  LINE_HEIGHT,
+  MAX_MORE,
+  MAX_RANK,
+  MORE_LOCKED_MESSAGE,
+  PANEL_LINES_MESSAGE,
+  PANEL_NAME,
+  PEAK_POINTS,
+  Player,
+  TAKE_HEIGHT,
+  WAVE_HEIGHT,
+  WAVE_WIDTH,
+  action_for_key,
+  agreement_label,
+  apply_pending,
+  audio_url,
+  bind_controls,
+  bind_drag_drop,
+  bind_keys,
+  bind_model,
+  cascade,
+  chosen_raters,
+  create_actions,
+  create_audio,
+  create_board_root,
+  create_export,
+  create_line_list,
+  create_lock_dialog,
+  create_messages,
+  create_more_dialog,
+  create_note_editor,
+  create_panel_bar,
+  create_panel_dialog,
+  create_renderer,
+  create_toolbar,
+  create_view_state,
+  estimate_label,
+  export_format,
+  flag_title,
+  format_duration,
+  gain_factor,
+  gate_row,
+  group_takes,
+  has_best,
+  is_current,
+  jump_target,
+  layout,
+  line_removed,
+  line_status,
+  listen,
+  lock_question,
+  mark_board,
+  more_request,
+  note_label,
+  offer_download,
+  panel_summary,
+  peaks_from_samples,
+  pending_label,
+  position_at,
+  preset_layout,
+  progress,
+  progress_label,
+  ranked_label,
+  rater_note,
+  rater_progress_label,
+  rater_ranks,
+  refusal,
+  retired,
+  retired_message,
+  same_request,
+  settings_label,
+  stale_title,
+  start_refresh,
+  step_line,
+  step_take,
+  stored_peaks,
+  subscribe,
+  switch_offset,
+  take_label,
+  visible_lines,
+  visible_range
+};
+export default index_default;
