@@ -1,6 +1,6 @@
 """The speech check on this project's own Piper takes: speed (real-time factor) and accuracy.
 
-Makes a Piper batch of ../shared/scripts/aldric_knight.csv (falling back to the test script),
+Makes a Piper batch of examples/scripts/aldric_knight.csv (the seed's 30-line knight script),
 VARIANTS takes per line with settings spread over ranges, then times, in the same run:
 - baseline: decode each MP3 and resample it to 16 kHz mono (what the check must do anyway);
 - hear: the same plus PocketSphinx and the WER, one take at a time in this process;
@@ -30,16 +30,14 @@ from voicelab.speech.recognizers import PocketSphinx, RecognizerSpec, load_16k
 from voicelab.speech.text import word_error_rate
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPTS = (REPO.parent / "shared" / "scripts" / "aldric_knight.csv",
-           REPO / "tests" / "data" / "scripts" / "example_30_lines.csv")
+SCRIPT = REPO / "examples" / "scripts" / "aldric_knight.csv"
 
 
 def make_batch(root: Path, variants: int) -> Path:
-    script = next(path for path in SCRIPTS if path.is_file())
     piper = Piper()
     config = jobspec.parse_config({
         "skin_name": "Bench", "voice_ids": [piper.voices()[0].id], "variants": variants,
-        "engine": "piper", "script_path": str(script), "seed": 7,
+        "engine": "piper", "script_path": str(SCRIPT), "seed": 7,
         "settings": {"stability": [0.3, 0.8], "speed": [0.9, 1.15], "style": [0.0, 0.4]}})
     [batch_dir] = generate(config, root, piper, concurrency=2).batch_dirs
     return batch_dir

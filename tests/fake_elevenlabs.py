@@ -4,13 +4,13 @@ Use it from a fixture (`with FakeElevenLabs() as fake: ...fake.url...`), a bench
 another process: `python -m tests.fake_elevenlabs --port 8765 --latency 0.2` prints
 `READY <url>` on stdout once it listens, and serves until SIGTERM or Ctrl-C.
 
-It follows /work/shared/reference/elevenlabs-api-full.md §8: on TTS it checks, in order, the body
-(422 list shape), the key (401), the model and voice (400/404), the length (400), then injected
-faults, the quota (401 quota_exceeded) and the concurrency limit (429), and finally answers 200
-with a real MP3 tone and the API's headers. Test-only routes: `GET /_fake/stats` and
+It follows ElevenLabs' public API (its OpenAPI document and error pages): on TTS it checks, in
+order, the body (422 list shape), the key (401), the model and voice (400/404), the length (400),
+then injected faults, the quota (401 quota_exceeded) and the concurrency limit (429), and finally
+answers 200 with a real MP3 tone and the API's headers. Test-only routes: `GET /_fake/stats` and
 `POST /_fake/fail_next` ({"n", "kind", "retry_after"}) for a fake running in another process.
 
-Pronunciation dictionaries (elevenlabs-api.md, "Pronunciation dictionaries"):
+Pronunciation dictionaries (ElevenLabs' API reference, "Pronunciation dictionaries"):
 `POST /v1/pronunciation-dictionaries/add-from-rules` checks the body (422 list shape: `name` and
 `rules` required; each rule a `string_to_replace`, a `type` alias or phoneme, an `alias`, or a
 `phoneme` with an `alphabet`; optional booleans `case_sensitive`, `word_boundaries`), then the key

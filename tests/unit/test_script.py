@@ -16,7 +16,8 @@ from voicelab.script import FUNCTION_PATTERN, Script, ScriptLine, parse_script
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scripts"
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "scripts"
+SEED = DATA / "seed"
+"""The seed's sample scripts, copied from the original brief (see its README.md)."""
 
 
 def _rows(script: Script) -> list[tuple[str, str, int]]:
@@ -345,21 +346,18 @@ def test_valid_lines_round_trip_through_the_csv_module(
     assert script.warnings == ()
 
 
-# -- The project's shared sample scripts, when this checkout sits beside them. ----------------
-
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is absent")
+# -- The seed's sample scripts (tests/data/scripts/seed/README.md). ---------------------------
 
 
-@needs_shared
-@pytest.mark.parametrize("name", ["aldric_knight.csv", "large_500.csv"])
-def test_shared_scripts_parse(name: str) -> None:
-    script = parse_script(SHARED / name)
+@pytest.mark.parametrize("path", [REPO / "examples" / "scripts" / "aldric_knight.csv",
+                                  SEED / "large_500.csv"], ids=lambda path: path.name)
+def test_seed_scripts_parse(path: Path) -> None:
+    script = parse_script(path)
     assert script.lines
     assert all(FUNCTION_PATTERN.fullmatch(line.function) for line in script.lines)
     assert script.lines[0].row == 2
 
 
-@needs_shared
 @pytest.mark.parametrize(
     ("name", "rows"),
     [
@@ -369,18 +367,17 @@ def test_shared_scripts_parse(name: str) -> None:
         ("unsafe_function_names.csv", [2, 3, 4]),
     ],
 )
-def test_shared_awkward_scripts_are_rejected_by_row(name: str, rows: list[int]) -> None:
+def test_seed_awkward_scripts_are_rejected_by_row(name: str, rows: list[int]) -> None:
     with pytest.raises(ScriptError) as caught:
-        parse_script(SHARED / "awkward" / name)
+        parse_script(SEED / name)
     assert [p.row for p in caught.value.problems] == rows
 
 
-@needs_shared
 @pytest.mark.parametrize(
     "name", ["cp1252_encoded.csv", "excel_bom_semicolon.csv", "header_case_extra_column.csv"]
 )
-def test_shared_awkward_scripts_are_accepted(name: str) -> None:
-    script = parse_script(SHARED / "awkward" / name)
+def test_seed_awkward_scripts_are_accepted(name: str) -> None:
+    script = parse_script(SEED / name)
     assert script.lines and script.lines[0].row == 2
 
 
