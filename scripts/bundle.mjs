@@ -30,6 +30,8 @@ const BANNER = `/**
  * their comments, are in voicelab/widgets/rank_board/ (index.js first); docs/widget-protocol.md
  * describes the traits and messages between Python and this module.
  */`;
+const CSS_BANNER = `/* VoiceLab ranking board's styles, from voicelab/widgets/rank_board/ (index.css first).
+   anywidget injects them globally: every selector starts with .vl-rank-board. */`;
 
 /**
  * The build's inputs, as repository-relative POSIX paths, sorted: the .js and .css files under
@@ -105,6 +107,7 @@ async function build(out_dir) {
     ...common,
     entryPoints: [`${SOURCES}/index.css`],
     outfile: "rank_board.css",
+    banner: { css: CSS_BANNER },
   });
   const digest = inputs_digest();
   const files = {
