@@ -1,4 +1,4 @@
-"""VoiceLab's HTTP API (seed spec §4.4): a Flask app factory and one blueprint, thin over voicelab.
+"""VoiceLab's HTTP API (docs/api.md): a Flask app factory and one blueprint, thin over voicelab.
 
 `create_app(settings)` builds the app; `serve(settings, host, port)` runs it under waitress.
 """

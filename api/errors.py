@@ -1,4 +1,4 @@
-"""Every failure becomes `{"error": "message"}` with the right status (DESIGN decision 2).
+"""Every failure becomes `{"error": "message"}` with the right status (docs/design.md, decision 2).
 
 One table maps VoiceLab's error tree to HTTP statuses; Werkzeug's HTTP errors (404, 405, 413,
 416, ...) keep their status and headers but get the JSON envelope; anything unexpected is a

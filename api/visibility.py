@@ -1,4 +1,4 @@
-"""What the API shows each person of a batch ranked by a panel (DESIGN decision 12).
+"""What the API shows each person of a batch ranked by a panel (docs/design.md, decision 12).
 
 Blind means blind in every channel a rater can read, so every route that answers with a batch's
 takes asks here first. `voicelab.panel.view_mode` says how a person sees a batch:

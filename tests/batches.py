@@ -48,7 +48,7 @@ def _unique_batch_id(root: Path, base: str) -> str:
 
 
 def take_name(line: str, number: int) -> str:
-    """The take file name for a line and take number (DESIGN decision 5)."""
+    """The take file name for a line and take number (docs/design.md, decision 5)."""
     return f"{line}_take_{number}.mp3"
 
 

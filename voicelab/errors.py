@@ -235,7 +235,7 @@ class LineError(RankError):
 
 
 class TakeRetired(RankError):
-    """Raised when someone ranks a take that is stale or removed (DESIGN decision 13)."""
+    """Raised when someone ranks a take that is stale or removed (docs/design.md, decision 13)."""
 
     def __init__(self, filename: str, why: str) -> None:
         self.filename = filename

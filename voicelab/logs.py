@@ -1,4 +1,5 @@
-"""Logging set-up: seed §4.6 format, LOG_LEVEL, LOG_FILE, and secrets masked everywhere."""
+"""Logging set-up: the log format of docs/configuration.md, LOG_LEVEL, LOG_FILE, and secrets
+masked everywhere."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Audio quality facts per take, measured from the PCM before MP3 encoding, and flags per line.
 
-`measure` gives the additive per-take fields that metadata.json carries (DESIGN §6); `flag_takes`
-compares the takes of one line so the ranking board can point at broken takes before anyone
-listens; `loudness_gain_db` lets playback match loudness between takes.
+`measure` gives the additive per-take fields that metadata.json carries (docs/design.md, decision
+6); `flag_takes` compares the takes of one line so the ranking board can point at broken takes
+before anyone listens; `loudness_gain_db` lets playback match loudness between takes.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ PEAK_CEILING_DBFS = -1.0
 
 WORDS_WER_MAX = 0.7
 """A take whose speech check heard a word error rate above this is flagged "words" (it may not
-say its line). Chosen from PocketSphinx on Piper takes: see README "Does the take say its line?"."""
+say its line). Chosen from PocketSphinx on Piper takes: see docs/speech-check.md."""
 
 FLAGS = ("clipping", "mostly_silence", "duration_outlier", "words")
 

@@ -1,4 +1,4 @@
-"""Rank rules: a rank is a position within a line, with a cascade (DESIGN decision 1), lock
+"""Rank rules: a rank is a position within a line, with a cascade (docs/design.md, decision 1), lock
 (behind a quality gate), unlock and undo.
 
 Every change is one read-modify-write under the batch lock, so concurrent clients (API,
@@ -107,7 +107,7 @@ def find_take(metadata: store.Metadata, filename: object) -> Take:
 
     Raises:
         UnknownTake: no take of the batch has this file name.
-        TakeRetired: it is stale or removed (DESIGN decision 13).
+        TakeRetired: it is stale or removed (docs/design.md, decision 13).
     """
     take: Take | None = next((t for t in metadata["takes"] if t["file"] == filename), None)
     if take is None:
@@ -209,7 +209,8 @@ def set_rank(
 NO_SELECTION = "no_selection"
 """The gate's problem for a line with no rank-1 take."""
 STALE = "stale"
-"""The gate's problem for a selected take whose line's text changed since (DESIGN decision 13)."""
+"""The gate's problem for a selected take whose line's text changed since (docs/design.md,
+decision 13)."""
 PROBLEM_WORDS = {NO_SELECTION: "no selection", STALE: "stale (the line's text changed)",
                  "clipping": "clipping", "mostly_silence": "mostly silence",
                  "duration_outlier": "duration outlier", "words": "wrong words"}

@@ -3,10 +3,10 @@
 For audio leads in explore.ipynb. Every rater's ordering of every line, across all batches under
 AUDIO_ROOT, is one **judgement**:
 
-- a **panel** batch (top-level `panel` not None, DESIGN decision 12): one judgement per rater per
-  line from the takes' `ranks_by` (the takes that rater ranked, best first, all above the line's
-  takes that rater left unranked). The seed's `rank` is only the panel's consensus, computed from
-  those same orderings, so it is not counted again.
+- a **panel** batch (top-level `panel` not None, docs/design.md, decision 12): one judgement
+  per rater per line from the takes' `ranks_by` (the takes that rater ranked, best first, all above
+  the line's takes that rater left unranked). The seed's `rank` is only the panel's consensus,
+  computed from those same orderings, so it is not counted again.
 - a **solo** batch: one judgement per ranked line from `rank` (ranked takes best first, above the
   line's unranked takes); the judge is the takes' `ranked_by`, or "solo" when nobody is named.
 

@@ -1,4 +1,4 @@
-"""Kernels are a bounded resource (DESIGN decision 14), against a real `voicelab serve`.
+"""Kernels are a bounded resource (docs/design.md, decision 14), against a real `voicelab serve`.
 
 One server for the module with a small cap (VOICELAB_MAX_KERNELS: the preheated kernels, one
 per dashboard, and two pages) and a short connect deadline (VOICELAB_KERNEL_CONNECT_S=5). A burst

@@ -72,7 +72,7 @@ def test_rank_with_keys_cascades_on_disk(server: ServeProcess, served_root: Path
     page.keyboard.press("1")
     wait_for_ranks(batch, {"Line_1_take_1.mp3": 1})
     page.keyboard.press("j")  # next take of the line
-    page.keyboard.press("1")  # takes rank 1; take 1 moves down to 2 (DESIGN decision 1)
+    page.keyboard.press("1")  # takes rank 1; take 1 moves down to 2 (docs/design.md, decision 1)
     wait_for_ranks(batch, {"Line_1_take_1.mp3": 2, "Line_1_take_2.mp3": 1})
     page.keyboard.press("ArrowDown")
     page.keyboard.press("3")

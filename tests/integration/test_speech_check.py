@@ -23,7 +23,7 @@ from voicelab.speech.text import word_error_rate
 
 pytestmark = pytest.mark.integration
 
-LINES = {  # lines PocketSphinx hears well in the bundled voice (README figures)
+LINES = {  # lines PocketSphinx hears well in the bundled voice (docs/speech-check.md's figures)
     "Banners_1": "The banners rise. Let them see who answers.",
     "Low_Health_1": "Not yet... not while they still stand.",
     "Kill_1": "Rest now. The fight is done for you.",

@@ -64,7 +64,7 @@ test("the module is an anywidget: default export with render", () => {
   assert.equal(typeof board.render, "function");
 });
 
-test("cascade follows DESIGN decision 1's worked example", () => {
+test("cascade follows docs/design.md, decision 1's worked example", () => {
   const first = cascade({ A: 1, B: 2, C: 4 }, "C", 1);
   assert.deepEqual(first, { A: 2, B: 3, C: 1 });
   const second = cascade({ ...first, D: null }, "D", 2);

@@ -1,4 +1,5 @@
-"""The rank cascade (DESIGN decision 1) against the table of cases shared with the JS board.
+"""The rank cascade (docs/design.md, decision 1) against the table of cases shared with the JS
+board.
 
 tests/data/rank_cascade_cases.json is read here by `voicelab.ranking.cascade` and by
 tests/js/rank_board.test.mjs with the board's `cascade`, so the two cannot drift apart.
@@ -17,7 +18,7 @@ from voicelab import ranking
 CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "rank_cascade_cases.json"
 CASES: list[dict[str, Any]] = json.loads(CASES_PATH.read_text("utf-8"))
 RANKS = range(1, 6)
-"""1 = best; a take pushed past 5 becomes unranked (DESIGN decision 1)."""
+"""1 = best; a take pushed past 5 becomes unranked (docs/design.md, decision 1)."""
 
 
 def test_the_table_has_uniquely_named_valid_cases() -> None:

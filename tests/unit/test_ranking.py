@@ -1,4 +1,5 @@
-"""voicelab.ranking on real batches: the per-line cascade (DESIGN decision 1), errors, lock."""
+"""voicelab.ranking on real batches: the per-line cascade (docs/design.md, decision 1), errors,
+lock."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ A, B, C, D, E, F = (f"Line_1_take_{n}.mp3" for n in range(1, 7))
 
 @pytest.fixture
 def batch(root: Path) -> Path:
-    """Line_1 has six takes A-F; the DESIGN example's starting ranks {A:1, B:2, C:4}."""
+    """Line_1 has six takes A-F; the starting ranks {A:1, B:2, C:4} of the example in
+    docs/design.md, decision 1."""
     return make_batch(root, lines=2, takes_per_line=6, ranks={A: 1, B: 2, C: 4})
 
 

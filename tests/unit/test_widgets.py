@@ -139,7 +139,7 @@ def test_rank_message_saves_through_ranking_and_updates_the_board(
 
 
 def test_rank_messages_follow_the_cascade_of_decision_1(board: RankBoard, batch: Path) -> None:
-    steps = [(1, 1), (2, 2), (3, 4), (3, 1), (4, 2)]  # (take, rank): the DESIGN example
+    steps = [(1, 1), (2, 2), (3, 4), (3, 1), (4, 2)]  # (take, rank): docs/design.md, decision 1
     for take, rank in steps:
         board.handle({"kind": "rank", "file": f"Line_2_take_{take}.mp3", "rank": rank})
     line_2 = {f: r for f, r in shown_ranks(board).items() if f.startswith("Line_2")}

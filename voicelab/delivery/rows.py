@@ -31,8 +31,8 @@ SETTINGS = ("stability", "similarity_boost", "style", "speed", "use_speaker_boos
 def selects(metadata: store.Metadata, rank: int = 1) -> list[dict[str, Any]]:
     """One manifest row per line of the batch, in script order: its take at `rank`, or missing.
 
-    Stale and removed takes are never exported (DESIGN decision 13): a removed line has no row,
-    and a line's text is its current takes'. Each row carries the line's director note.
+    Stale and removed takes are never exported (docs/design.md, decision 13): a removed line has no
+    row, and a line's text is its current takes'. Each row carries the line's director note.
     """
     if isinstance(rank, bool) or rank not in store.RANKS:
         raise InvalidRank(rank)

@@ -93,7 +93,7 @@ def supports_phoneme_rules(model_id: str | None) -> bool:
     ElevenLabs documents phoneme rules for its English-only models only: Eleven Flash v2
     (`eleven_flash_v2`), Eleven Turbo v2 (`eleven_turbo_v2`) and Eleven English v1
     (`eleven_monolingual_v1`); Multilingual v2, the v2.5 models and v3 ignore them (alias rules
-    work with every model). Sources: ../shared/reference/elevenlabs-api.md, "Pronunciation
+    work with every model). Sources: ElevenLabs' API reference, "Pronunciation
     dictionaries", and ElevenLabs' best-practices page ("Phoneme tags are only compatible with
     Eleven Flash v2, Eleven Turbo v2 and Eleven English v1"). Exact ids: `eleven_flash_v2_5` is
     not `eleven_flash_v2`. The one place to change when the service adds models.

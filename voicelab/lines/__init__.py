@@ -1,5 +1,5 @@
-"""A batch's lines over time (DESIGN decision 13): how a script differs from a batch, and the
-marks a line's takes carry (stale, removed) and its director note.
+"""A batch's lines over time (docs/design.md, decision 13): how a script differs from a batch, and
+the marks a line's takes carry (stale, removed) and its director note.
 
 `diff` compares a script with a batch (pure); `marks` makes the changes under the batch lock
 with one history entry per line. Nothing here deletes a take.

@@ -1,4 +1,4 @@
-"""How a dialogue script differs from a batch, line by line (pure; DESIGN decision 13).
+"""How a dialogue script differs from a batch, line by line (pure; docs/design.md, decision 13).
 
 Lines are matched by `Function`. A batch's line is *current* when at least one of its takes is
 neither stale nor removed; its text is the `script_text` of those takes. Against a script:

@@ -1,4 +1,5 @@
-"""Marks on a batch's lines: stale and removed takes, and director notes (DESIGN decision 13).
+"""Marks on a batch's lines: stale and removed takes, and director notes (docs/design.md,
+decision 13).
 
 A batch grows, it never forgets: nothing here deletes a take. Each change is one
 read-modify-write under the batch lock with one history entry per line, like every rank change:

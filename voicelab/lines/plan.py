@@ -1,4 +1,4 @@
-"""Planning more takes for lines of an existing batch (pure; DESIGN decision 13).
+"""Planning more takes for lines of an existing batch (pure; docs/design.md, decision 13).
 
 A line's take numbers continue after its highest (stale and removed takes included, so no file
 name is ever reused). Settings come one of two ways:

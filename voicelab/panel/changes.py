@@ -1,6 +1,6 @@
 """Changes to a panel batch: open a panel, a rater's rank, undo, a lead's override, close, reopen.
 
-A panel batch (DESIGN decision 12) keeps each rater's own ranks per take in `ranks_by`
+A panel batch (docs/design.md, decision 12) keeps each rater's own ranks per take in `ranks_by`
 (`{rater: rank}`, ranked takes only) and its `panel` object in the metadata:
 
     "panel": {"raters": ["alice", "bob", "carol"], "blind": true, "method": "borda",

@@ -1,7 +1,7 @@
 """People: who someone is (users, sessions, tokens) and what their role lets them do.
 
-DESIGN decision 11: identity comes from the server's session or a personal bearer token, never
-from what a browser sends to a kernel. Sign-in is on as soon as one user exists.
+docs/design.md, decision 11: identity comes from the server's session or a personal bearer token,
+never from what a browser sends to a kernel. Sign-in is on as soon as one user exists.
 """
 
 from voicelab.people.roles import (

@@ -1,6 +1,6 @@
 """Does each take say its line: hear the takes of a batch and store what was heard.
 
-Each checked take gets `quality.speech` in metadata.json (additive, DESIGN §6):
+Each checked take gets `quality.speech` in metadata.json (additive, docs/design.md, decision 6):
 `{"wer": 0.12, "heard": "...", "engine": "pocketsphinx", "checked_at": "..."}`, or
 `{"skipped": "language xx: ..."}` for a batch in another language, or `{"error": ...}` when it
 could not be heard (a later `voicelab check` tries those again). `voicelab.quality` turns a WER

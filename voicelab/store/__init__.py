@@ -1,7 +1,7 @@
 """The batch directory contract: metadata.json (schema v1), durable writes, ranked/ links.
 
-A batch lives in `<ROOT>/<Skin>/<Voice>/<BatchID>/` (seed §2-3, DESIGN decisions 6-7). The
-package's modules, one job each:
+A batch lives in `<ROOT>/<Skin>/<Voice>/<BatchID>/` (docs/design.md: the batch contract, decisions
+6-7). The package's modules, one job each:
 
 - `layout`: the folder's names, temp names, the LOCKED sentinel;
 - `durable`: atomic writes and the per-batch lock that serializes metadata writes;

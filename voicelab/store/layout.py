@@ -1,6 +1,6 @@
 """A batch folder's names: `<ROOT>/<Skin>/<Voice>/<BatchID>/` with `takes/`, `ranked/01..05/`,
-`metadata.json`, an optional `LOCKED` sentinel (seed §2-3, DESIGN decisions 6-7), and the temp
-names our writers use while a write is in flight.
+`metadata.json`, an optional `LOCKED` sentinel (docs/design.md: the batch contract, decisions 6-7),
+and the temp names our writers use while a write is in flight.
 """
 
 from __future__ import annotations

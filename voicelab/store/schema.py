@@ -1,4 +1,4 @@
-"""Schema v1 of metadata.json (seed §3), as one table of fields.
+"""Schema v1 of metadata.json (docs/design.md, schema v1), as one table of fields.
 
 Each field says which exact types it takes (so `True` is not a rank), what else its value must
 satisfy, and the words an error uses. The table drives both checks: the fast one that every

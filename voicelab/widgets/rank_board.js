@@ -1,4 +1,4 @@
-// Built by scripts/bundle.mjs from voicelab/widgets/rank_board/ (make bundle): edit the sources, not this file. sources sha256 6ed40c4af067d29ed2238b87cea01f5e17d98cd8ea2797d0c5f2c31ff6242d28, body sha256 b8c6f57b34c0db79dca42edc2afaf82d57985d7c86db955c406f44261db36446
+// Built by scripts/bundle.mjs from voicelab/widgets/rank_board/ (make bundle): edit the sources, not this file. sources sha256 0c7ae4408691f3f27fa325922967ab3bede278efa30fd6c37b9b3b49a595f688, body sha256 b8c6f57b34c0db79dca42edc2afaf82d57985d7c86db955c406f44261db36446
 /**
  * VoiceLab ranking board: the anywidget front end of voicelab/widgets/rank_board.py, bundled into
  * one ES module that imports nothing (anywidget loads it from a Blob URL). The sources, with

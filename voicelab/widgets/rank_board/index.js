@@ -5,7 +5,7 @@
  * voicelab/widgets/rank_board.js must import nothing: `make bundle` (scripts/bundle.mjs) bundles
  * this folder with esbuild into that one ES module, and rank_board.css from index.css. Edit the
  * sources here, never the shipped files; tests/unit/test_board_bundle.py fails while they differ.
- * VoiceLab makes no request off its host (DESIGN decision 10). The modules, by concern:
+ * VoiceLab makes no request off its host (docs/design.md, decision 10). The modules, by concern:
  *
  *   labels, ranks, layout     pure helpers: names, the rank cascade, the virtual list's geometry
  *   refusals                  what the board says when it refuses an action at once
@@ -32,13 +32,13 @@
  * replaces it. `allowed` (what the person's role may do) only hides controls and refuses at
  * once what Python would refuse: Python asks the server who acts, at every action.
  *
- * `mode` says how the person sees the batch (DESIGN decision 12): "solo" (one shared ranking),
+ * `mode` says how the person sees the batch (docs/design.md, decision 12): "solo" (one shared ranking),
  * "blind" (a rater of an open blind panel: takes under opaque ids, shuffled, labelled A, B, C...,
  * only their own ranks), "rater" (the same, with settings) or "lead" (the panel's consensus,
  * read-only, and a Disagreements view where the lead sets a line's final ranks). The board
  * shows what the traits hold; Python decides what they may hold.
  *
- * A batch's lines change (DESIGN decision 13): a `stale` take (its line's text changed) is shown
+ * A batch's lines change (docs/design.md, decision 13): a `stale` take (its line's text changed) is shown
  * struck through and a `removed` one (its line left the script) only with "Show removed"; neither
  * can be ranked, and neither counts in a line's slots or the progress. A line carries a director
  * note (`n`), and more takes of it can be asked for (`g`); the new takes show when they land.

@@ -1,5 +1,5 @@
 /**
- * Rating panels (DESIGN decision 12): the labels of a panel's state, the panel bar (a lead's
+ * Rating panels (docs/design.md, decision 12): the labels of a panel's state, the panel bar (a lead's
  * summary and raters' progress, a rater's note, the Disagreements toggle) and the "Rate as a
  * panel" dialog.
  */

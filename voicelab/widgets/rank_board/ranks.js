@@ -1,6 +1,6 @@
 /**
- * A line's ranks: the cascade (DESIGN decision 1, as voicelab.ranking.cascade), pending changes
- * replayed on the saved ranks, takes grouped by line, stale and removed takes (DESIGN decision 13),
+ * A line's ranks: the cascade (docs/design.md, decision 1, as voicelab.ranking.cascade), pending changes
+ * replayed on the saved ranks, takes grouped by line, stale and removed takes (docs/design.md, decision 13),
  * and what counts as ranked. Pure.
  */
 import { take_label } from "./labels.js";
@@ -8,7 +8,7 @@ import { take_label } from "./labels.js";
 export const MAX_RANK = 5;
 
 /**
- * A line's ranks after giving `file` the rank `rank` (null clears): DESIGN decision 1, the same
+ * A line's ranks after giving `file` the rank `rank` (null clears): docs/design.md, decision 1, the same
  * rule as voicelab.ranking.cascade. The take leaves its old rank first; whoever holds the new
  * rank moves down one, and so on until a free rank; a take pushed past 5 becomes unranked.
  * @param {Object<string, number|null>} ranks file -> rank for the takes of one line
