@@ -1,12 +1,13 @@
 """What each person may see of a panel batch, and the consensus report (pure functions).
 
-Blind means blind in every channel (DESIGN decision 12): while a blind panel is open (the batch
-not locked), a rater sees each line's takes in an order shuffled for them and that line (stable
-across reloads: a keyed hash, not a random draw), labelled A, B, C..., under opaque ids; no
+Blind means blind in every channel (docs/design.md, decision 12): while a blind panel is open (the
+batch not locked), a rater sees each line's takes in an order shuffled for them and that line
+(stable across reloads: a keyed hash, not a random draw), labelled A, B, C..., under opaque ids; no
 settings, seeds, take numbers or file names; only their own ranks, never another rater's nor
 the consensus. Raters of a panel that is not blind see settings, but still only their own
 ranks. Leads see everything: the consensus, every rater's ranks, agreement and progress. Once
-the batch is locked, the panel is over and everyone sees the consensus.
+the batch is locked, the panel is over and everyone sees the consensus. What a rater's view of
+a take holds is `voicelab.panel.blind`'s one rule.
 """
 
 from __future__ import annotations
@@ -24,11 +25,6 @@ MODES = ("solo", "lead", "blind", "rater")
 """How a person sees a batch: solo (no panel, or a locked one for non-leads), lead (everything),
 blind (a rater, or anyone not a lead, of an open blind panel) and rater (an open panel that is
 not blind: settings shown, only one's own ranks)."""
-
-BLIND_FIELDS = ("line", "script_text", "duration_s")
-"""The facts of a take a blind rater may read (with its QC flags and waveform, which the faces
-add), besides its id, label and their own rank."""
-
 
 def view_mode(metadata: Metadata, *, locked: bool, name: str, role: str) -> str:
     """Which of MODES `name` (with `role`) sees `metadata` in."""
@@ -168,36 +164,3 @@ def disagreements(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     before closed ones at equal agreement)."""
     lines = [line for line in report.get("lines", []) if line["agreement"] is not None]
     return sorted(lines, key=lambda line: (line["agreement"], line["closed"]))
-
-
-def rater_metadata(metadata: Metadata, *, name: str, blind: bool) -> Metadata:
-    """The batch metadata as a rater (or non-lead) of an open panel may read it.
-
-    Blind: takes carry only an opaque `id`, a `label`, BLIND_FIELDS, their QC `flags` and the
-    reader's own `rank`, in the reader's shuffled order; no settings, seeds, file names, take
-    numbers, other raters' ranks or consensus, and no generation parameters. Not blind: the
-    takes as stored, but `rank` is the reader's own, `ranks_by` and `ranked_by` are gone, and
-    `ranked_at` is null (as stored it is the consensus's time: it would show which takes
-    others ranked).
-    The panel shows its size (not who else rates), blindness and the reader's own progress.
-    """
-    panel = panel_of(metadata) or {}
-    mine = progress(metadata).get(name)
-    head = {key: metadata[key] for key in ("batch_id", "skin_name", "voice_name",
-                                            "generated_at_utc", "ranked_at_utc")}
-    head["panel"] = {"size": len(panel.get("raters", [])), "blind": blind, "you": name,
-                     "progress": mine}
-    if blind:
-        head["generation_params"] = {}
-        head["takes"] = [
-            {"id": take_id, "label": mark, **{k: take[k] for k in BLIND_FIELDS if k in take},
-             "flags": list((take.get("quality") or {}).get("flags") or []),
-             "rank": own_rank(take, name)}
-            for take, take_id, mark in blind_lines(metadata, name)]
-        return head
-    head["generation_params"] = metadata["generation_params"]
-    head["takes"] = [
-        {**{k: v for k, v in take.items() if k not in ("ranks_by", "ranked_by")},
-         "rank": own_rank(take, name), "ranked_at": None}
-        for take in metadata["takes"]]
-    return head
