@@ -24,8 +24,8 @@ from api.errors import error_response
 from api.openapi import AUDIO, EMPTY, RAW, ZIP, RouteTable, document
 from voicelab import __version__, history, jobs, panel, paths, people, ranking, store
 from voicelab.config import Settings
-from voicelab.delivery import jobs as delivery_jobs
 from voicelab.engines import Engine, available_engines, get_engine
+from voicelab.engines.quota import quota_share
 from voicelab.errors import (
     BatchLocked,
     EngineError,
@@ -36,8 +36,8 @@ from voicelab.errors import (
     Problem,
 )
 from voicelab.generation import resolve_voices
-from voicelab.jobs import registry
-from voicelab.jobs.quota import quota_share
+from voicelab.jobs import kinds, registry
+from voicelab.jobs.kinds.export import KEEP, archive_of
 from voicelab.jobspec import GenerationConfig, estimate, parse_config
 from voicelab.panel.views import line_report
 from voicelab.ranking import RankChange
@@ -214,9 +214,8 @@ def generate() -> tuple[dict[str, Any], int, dict[str, str]]:
     lead, 413 script over the cap, 502 engine error, 503 broker unreachable.
     """
     people.require(person(), "jobs")
-    raw = job_config()
-    validated(raw)
-    task_id = jobs.submit(_settings(), raw, app=_celery())
+    config, _engine = validated(job_config())
+    task_id = jobs.submit(_settings(), kinds.Generate(config), app=_celery())
     return {"data": {"task_id": task_id}}, 202, {"Location": f"/api/generate/{task_id}/status"}
 
 
@@ -434,7 +433,7 @@ def me() -> dict[str, Any]:
                      "sign_in": people.sign_in_required(_settings().audio_root)}}
 
 
-# --- rating panels (issue 14; DESIGN decision 12) -------------------------------------------
+# --- rating panels (issue 14; docs/design.md, decision 12) -------------------------------
 
 
 def _panel_body() -> tuple[list[str], bool]:
@@ -583,7 +582,7 @@ def reopen_line(batch_id: str, line: str) -> dict[str, Any]:
     return {"data": _line_answer(batch_dir, line)}
 
 
-# --- a batch's lines: more takes, director notes (issue 15; DESIGN decision 13) ------------
+# --- a batch's lines: more takes, notes (issue 15; docs/design.md, decision 13) ----------
 
 
 def _more_body() -> dict[str, Any]:
@@ -626,8 +625,8 @@ def more_takes(batch_id: str, line: str) -> tuple[dict[str, Any], int, dict[str,
             metadata, line, takes=job.takes, like=job.like, text=job.text,
             dictionary=more.batch_dictionary(batch_dir, metadata, _settings()),
             engine=engine)}, 200, {}
-    task_id = more.submit_more(_settings(), batch_dir, line, takes=job.takes, like=job.like,
-                               text=job.text, person=caller.name, app=_celery())
+    task_id = jobs.submit(_settings(), kinds.More.planned(_settings(), metadata, job, caller.name),
+                          app=_celery())
     return {"data": {"task_id": task_id}}, 202, {"Location": f"/api/generate/{task_id}/status"}
 
 
@@ -669,10 +668,15 @@ def _export_inline_max() -> int:
 
 def _export_options() -> Any:
     """The body of `POST .../export` as DeliveryOptions; a 400 naming a bad field."""
-    from voicelab.delivery.options import DeliveryError, DeliveryOptions, check_options
+    from voicelab.delivery.options import (
+        OPTION_FIELDS,
+        DeliveryError,
+        DeliveryOptions,
+        check_options,
+    )
 
     body = _json_object('{"rank": 1, "format": "wav", "preset": "unreal", ...}')
-    fields = delivery_jobs.OPTION_FIELDS
+    fields = OPTION_FIELDS
     if unknown := sorted(set(body) - set(fields)):
         raise BadRequest(f"unknown field(s) {unknown}: the body takes {list(fields)} "
                          "(loudness_by_category is a file: use voicelab export)")
@@ -711,10 +715,9 @@ def export_batch(batch_id: str) -> Response | tuple[dict[str, Any], int, dict[st
     metadata = store.load_metadata(batch_dir)
     count = sum(1 for row in selects(metadata, options.rank) if row["status"] == "exported")
     if count > _export_inline_max():
-        task_id = delivery_jobs.submit_export(
-            _settings(), metadata["batch_id"],
-            {k: getattr(options, k) for k in delivery_jobs.OPTION_FIELDS},
-            person=caller.name, app=_celery())
+        job = kinds.Export.request(_settings(), metadata["batch_id"], asdict(options),
+                                   person=caller.name)
+        task_id = jobs.submit(_settings(), job, app=_celery())
         return ({"data": {"task_id": task_id}}, 202,
                 {"Location": f"/api/generate/{task_id}/status"})
     with tempfile.TemporaryDirectory(prefix="voicelab-export-") as work:
@@ -738,16 +741,16 @@ def export_archive(task_id: str) -> Response:
     state, and the error of a failed one)."""
     people.require(person(), "export")
     record = _task_record(task_id)
-    if not delivery_jobs.is_export_job(record.get("config")):
+    if kinds.kind_of(record.get("config")) is not kinds.Export:
         raise NotFound(f"job {task_id!r} is not an export")
     if record["state"] != "SUCCESS":
         failed = f": {record.get('error')}" if record["state"] == "FAILURE" else ""
         raise Conflict(f"export job {task_id} is {record['state']}{failed}; its zip comes "
                        "with SUCCESS")
-    archive = delivery_jobs.archive_of(_settings().audio_root, record)
+    archive = archive_of(_settings().audio_root, record)
     if archive is None:
         raise NotFound(f"the zip of export job {task_id} was removed (the latest "
-                       f"{delivery_jobs.KEEP} exports are kept, for a week): export again")
+                       f"{KEEP} exports are kept, for a week): export again")
     return send_file(archive, mimetype="application/zip", as_attachment=True,
                      download_name=archive.name, max_age=0)
 

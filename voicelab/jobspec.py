@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicelab import pronunciation, store
+from voicelab import pronunciation
 from voicelab.config import Settings
 from voicelab.engines import ENGINES
 from voicelab.errors import (
-    BatchNotFound,
     JobConfigError,
     Problem,
     PronunciationError,
@@ -53,6 +52,12 @@ class SettingRange:
 
     def to_json(self) -> float | list[float]:
         return self.low if self.fixed else [self.low, self.high]
+
+    @classmethod
+    def from_json(cls, value: float | list[float]) -> SettingRange:
+        """The range `to_json` wrote."""
+        low, high = value if isinstance(value, list) else (value, value)
+        return cls(float(low), float(high))
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,29 @@ class GenerationConfig:
             **({"pronunciations": self.pronunciations.source} if self.pronunciations else {}),
             **({"lang": self.lang} if self.lang != DEFAULT_LANG else {}),
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """The checked config as JSON, as a queued job carries it (`from_json` rebuilds it
+        without validating again): the script parsed and the dictionary read, so the worker
+        reads no file. Holds no secret."""
+        params = {k: v for k, v in self.params().items()
+                  if k not in ("lines", "pronunciations", "lang")}
+        return {**params, "lang": self.lang, "script": self.script.to_json(),
+                "dictionary": self.pronunciations.to_json() if self.pronunciations else None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GenerationConfig:
+        """The config `to_json` wrote, as it was checked (not validated again)."""
+        voice_settings, lexicon = data["settings"], data["dictionary"]
+        return cls(skin_name=data["skin_name"], voice_ids=tuple(data["voice_ids"]),
+                   script=Script.from_json(data["script"]), variants=data["variants"],
+                   engine=data["engine"], model_id=data["model_id"],
+                   ranges={name: SettingRange.from_json(voice_settings[name])
+                           for name in SETTING_LIMITS},
+                   use_speaker_boost=voice_settings["use_speaker_boost"], seed=data["seed"],
+                   script_name=data["script_name"],
+                   pronunciations=Dictionary.from_json(lexicon) if lexicon else None,
+                   lang=data["lang"])
 
     def spoken_text(self, text: str) -> str:
         """A line as the engine is sent it once the dictionary's aliases are substituted."""
@@ -317,27 +345,3 @@ def estimate(config: GenerationConfig) -> dict[str, int]:
         "requests": takes,
         "characters": per_voice * len(config.voice_ids),
     }
-
-
-def job_batch(settings: Settings, batch_id: object) -> store.Metadata:
-    """The metadata of the batch a job on an existing batch (more, sync, export) names.
-
-    Raises:
-        JobConfigError: `batch_id` is not a non-empty string, or no batch has it.
-    """
-    if not isinstance(batch_id, str) or not batch_id:
-        raise JobConfigError([Problem("batch_id must be a non-empty string", field="batch_id",
-                                      value=batch_id)])
-    try:
-        return store.load_metadata(store.find_batch(settings.audio_root, batch_id))
-    except BatchNotFound:
-        raise JobConfigError([Problem(f"no batch {batch_id!r}", field="batch_id",
-                                      value=batch_id)]) from None
-
-
-def shown_fields(metadata: store.Metadata, settings: Settings) -> dict[str, Any]:
-    """What the job list shows of a job on an existing batch: the batch's `skin_name`,
-    `voice_ids` and `engine`."""
-    params = metadata.get("generation_params") or {}
-    return {"skin_name": metadata["skin_name"], "voice_ids": list(params.get("voice_ids") or []),
-            "engine": params.get("engine") or settings.default_engine}

@@ -39,8 +39,8 @@ import json
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
@@ -95,6 +95,17 @@ class Dictionary:
     def pattern(self, case_sensitive: bool = False) -> re.Pattern[str] | None:
         """The one regular expression matching every entry's word (longest first)."""
         return _pattern(tuple(e.word for e in self.entries), case_sensitive)
+
+    def to_json(self) -> dict[str, Any]:
+        """The dictionary as JSON: a checked job carries it, so no worker reads the file again."""
+        return {"source": self.source, "language": self.language,
+                "entries": [asdict(e) for e in self.entries]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Dictionary:
+        """The dictionary `to_json` wrote, as it was (not validated again)."""
+        return cls(tuple(Entry(**entry) for entry in data["entries"]), data["source"],
+                   data["language"])
 
 
 def _key(word: str) -> str:

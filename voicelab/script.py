@@ -9,9 +9,10 @@ rows (skipped). Everything else is rejected with one ScriptError listing every p
 Row numbers are the spreadsheet's: one per CSV record, counting the header and blank rows, so a
 quoted cell spanning several physical lines is still one row (header = row 1, first line = 2).
 
-Function values name take files (`<Function>_take_<n>.mp3`, DESIGN.md decision 5), so they must
-match FUNCTION_PATTERN, must not be a Windows device name (CON, NUL, COM1...), and must be unique
-ignoring case, because macOS and Windows file systems would make `Intro_1` and `intro_1` collide.
+Function values name take files (`<Function>_take_<n>.mp3`, docs/design.md, decision 5), so they
+must match FUNCTION_PATTERN, must not be a Windows device name (CON, NUL, COM1...), and must be
+unique ignoring case, because macOS and Windows file systems would make `Intro_1` and `intro_1`
+collide.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import logging
 import os
 import re
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from voicelab.errors import Problem, ScriptError
 
@@ -75,6 +78,17 @@ class Script:
     def characters(self) -> int:
         """Characters of text the engine will be sent once per take (quota planning)."""
         return sum(len(line.text) for line in self.lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """The parsed script as JSON: a checked job carries it, so no worker parses it again."""
+        return {"lines": [asdict(line) for line in self.lines], "encoding": self.encoding,
+                "delimiter": self.delimiter, "warnings": list(self.warnings)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Script:
+        """The script `to_json` wrote, as it was (not validated again)."""
+        return cls(tuple(ScriptLine(**line) for line in data["lines"]), data["encoding"],
+                   data["delimiter"], tuple(data["warnings"]))
 
 
 def parse_script(

@@ -17,8 +17,9 @@ from tests.integration.test_jobs import follow
 from tests.processes import Workers, worker_env
 from voicelab import jobs
 from voicelab.config import Settings
-from voicelab.delivery import jobs as delivery_jobs
 from voicelab.jobs import registry
+from voicelab.jobs.kinds import Export
+from voicelab.jobs.kinds.export import archive_of
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +35,9 @@ def test_an_export_runs_as_a_queued_job_with_its_report(root: Path, workers: Wor
     batch = speech_batch(root, [0.1, 0.3, 0.2, 0.25])
     app = jobs.get_app(settings)
     workers.start(worker_env(root))
-    task_id = delivery_jobs.submit_export(settings, batch.name, {
+    task_id = jobs.submit(settings, Export.request(settings, batch.name, {
         "format": "flac", "sample_rate": 48000, "loudness": -18, "preset": "plain"},
-        person="lena")
+        person="lena"))
     seen, _ = follow(app, task_id)
     assert seen[-1][0] == "SUCCESS", seen[-1]
     record = registry.get(root, task_id)
@@ -45,7 +46,7 @@ def test_an_export_runs_as_a_queued_job_with_its_report(root: Path, workers: Wor
     assert result["batch_ids"] == [batch.name] and result["failed"] == []
     assert record["progress"]["done"] == record["progress"]["total"] == 4
     assert registry.report_path(root, task_id).exists()
-    archive = delivery_jobs.archive_of(root, record)
+    archive = archive_of(root, record)
     assert archive == root / ".exports" / task_id / result["archive"]
     with zipfile.ZipFile(archive) as zipped:
         assert sorted(zipped.namelist()) == sorted(

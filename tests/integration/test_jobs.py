@@ -387,7 +387,8 @@ def test_a_job_whose_message_redis_lost_is_sent_again_once(
 
 def test_more_takes_of_a_line_run_as_a_queued_job_with_its_report(
         root: Path, fake: FakeElevenLabs, workers: Workers) -> None:
-    from voicelab.lines import more
+    from voicelab.jobs.kinds import More
+    from voicelab.jobs.kinds.more import pending_lines
 
     settings = embedded(root)
     app = jobs.get_app(settings)
@@ -399,12 +400,13 @@ def test_more_takes_of_a_line_run_as_a_queued_job_with_its_report(
     line = batch_meta(root, batch_id)["takes"][0]["line"]
     had = sum(t["line"] == line for t in batch_meta(root, batch_id)["takes"])
     billed = fake.stats()["characters_billed"]
-    task_id = more.submit_more(settings, batch_dir, line, takes=2, person="dana")
+    task_id = jobs.submit(settings, More.request(settings, batch_dir, line, takes=2,
+                                                 person="dana"))
     record = registry.get(root, task_id)
     assert record["skin"] == batch_meta(root, batch_id)["skin_name"]
     seen, _ = follow(app, task_id)
     assert seen[-1][0] == "SUCCESS", seen[-1]
-    assert more.pending_lines(root, batch_id) == {}
+    assert pending_lines(root, batch_id) == {}
     takes = [t for t in batch_meta(root, batch_id)["takes"] if t["line"] == line]
     assert len(takes) == had + 2 and {t["job_id"] for t in takes[-2:]} == {task_id}
     assert [t["take_number"] for t in takes] == list(range(1, had + 3))
@@ -413,4 +415,4 @@ def test_more_takes_of_a_line_run_as_a_queued_job_with_its_report(
     assert registry.report_path(root, task_id).exists()
     assert_no_secret(registry.report_path(root, task_id))
     with pytest.raises(JobConfigError, match="takes must be"):
-        more.submit_more(settings, batch_dir, line, takes=99)
+        More.request(settings, batch_dir, line, takes=99)

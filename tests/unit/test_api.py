@@ -265,7 +265,8 @@ def test_multipart_upload_queues_a_job(client: FlaskClient, root: Path) -> None:
     assert response.status_code == 202, response.data
     record = registry.get(root, response.get_json()["data"]["task_id"])
     assert record is not None
-    assert "Caf\u00e9 au lait \u2014" in record["config"]["script_csv"]
+    (line,) = record["config"]["script"]["lines"]  # the job carries its script parsed
+    assert "Caf\u00e9 au lait \u2014" in line["text"]
     assert record["config"]["script_name"] == "lines.csv"
 
 

@@ -17,7 +17,7 @@ from tests.api_fixtures import copy_team, make_team
 from tests.batches import make_batch
 from tests.delivery_batches import speech_batch
 from voicelab.config import Settings
-from voicelab.delivery import jobs as delivery_jobs
+from voicelab.delivery.options import OPTION_FIELDS
 
 SERVICE_TOKEN = "service-token-export-0123456789"
 LEAD = {"Authorization": f"Bearer {SERVICE_TOKEN}"}  # the service token is a lead
@@ -116,4 +116,4 @@ def test_the_document_describes_the_route(client: FlaskClient) -> None:
     assert "application/zip" in download["responses"]["200"]["content"]
     assert {"403", "404", "409"} <= set(download["responses"])
     schema = doc["components"]["schemas"]["ExportRequest"]["properties"]
-    assert set(schema) == set(delivery_jobs.OPTION_FIELDS)
+    assert set(schema) == set(OPTION_FIELDS)

@@ -11,7 +11,7 @@ from tests.batches import make_batch
 from tests.unit.test_api_panel import as_, client, conforms, root, team_root  # noqa: F401
 from voicelab import history, ranking, store
 from voicelab.jobs import registry
-from voicelab.lines import more
+from voicelab.jobs.kinds.more import pending_lines
 
 
 def url(batch: Path, line: str, what: str) -> str:
@@ -40,7 +40,7 @@ def test_more_takes_queue_a_job_for_that_line(client: FlaskClient, root: Path, a
     record = registry.get(root, task_id)
     assert record["config"]["kind"] == "more" and record["config"]["requested_by"] == "dana"
     assert record["skin"] == "Skin" and record["state"] == "QUEUED"
-    assert more.pending_lines(root, batch.name) == {"Line_2": task_id}
+    assert pending_lines(root, batch.name) == {"Line_2": task_id}
 
 
 def test_refusals_name_the_problem_and_queue_nothing(client: FlaskClient, root: Path,  # noqa: F811

@@ -23,10 +23,11 @@ from tests.delivery_batches import speech_batch
 from tests.unit.test_api_export import LEAD, SERVICE_TOKEN, error_of, root, team_root  # noqa: F401
 from voicelab import store
 from voicelab.config import Settings
-from voicelab.delivery import jobs as delivery_jobs
 from voicelab.errors import JobConfigError
 from voicelab.jobs import registry, runner
 from voicelab.jobs.execute import execute_job
+from voicelab.jobs.kinds import Export, Run
+from voicelab.jobs.kinds import export as export_kind
 
 
 @pytest.fixture
@@ -136,15 +137,15 @@ def test_the_download_answers_only_a_lead_and_only_a_finished_export(
     with zipfile.ZipFile(io.BytesIO(client.get(url, headers=LEAD).data)) as archive:
         assert sorted(archive.namelist()) == sorted(
             [f"{batch.name}/Line_{i}.mp3" for i in (1, 2, 3)] + [f"{batch.name}/manifest.csv"])
-    assert delivery_jobs.prune(root, keep=0) == [task_id]  # the record stays, the zip goes
+    assert export_kind.prune(root, keep=0) == [task_id]  # the record stays, the zip goes
     assert "removed" in error_of(client.get(url, headers=LEAD), 404)
 
 
 def test_a_job_config_is_checked_field_by_field(root: Path) -> None:  # noqa: F811
     settings = Settings(audio_root=root)
     batch = make_batch(root, lines=1, ranks={"Line_1_take_1.mp3": 1})
-    ok = delivery_jobs.check({"kind": "export", "batch_id": batch.name, "preset": "wwise",
-                              "format": None}, settings)
+    ok = Export.check({"kind": "export", "batch_id": batch.name, "preset": "wwise",
+                       "format": None}, settings).to_json()
     assert ok["skin_name"] == "Skin" and ok["preset"] == "wwise"
     for raw, field in [({"batch_id": batch.name, "colour": "red"}, "colour"),
                        ({"batch_id": ""}, "batch_id"),
@@ -153,7 +154,7 @@ def test_a_job_config_is_checked_field_by_field(root: Path) -> None:  # noqa: F8
                        ({"batch_id": batch.name, "sample_rate": 5}, "sample_rate"),
                        ({"batch_id": batch.name, "naming": "../{function}"}, "naming")]:
         with pytest.raises(JobConfigError) as caught:
-            delivery_jobs.check({"kind": "export", **raw}, settings)
+            Export.check({"kind": "export", **raw}, settings)
         assert [p.field for p in caught.value.problems] == [field], raw
 
 
@@ -164,12 +165,12 @@ def test_export_folders_are_bounded(root: Path) -> None:  # noqa: F811
     exports.mkdir()
     week_old = exports / "week-old"
     week_old.mkdir()
-    old = time.time() - delivery_jobs.MAX_AGE_S - 60
+    old = time.time() - export_kind.MAX_AGE_S - 60
     os.utime(week_old, (old, old))
-    ids = [f"job-{n:02d}" for n in range(delivery_jobs.KEEP + 3)]
+    ids = [f"job-{n:02d}" for n in range(export_kind.KEEP + 3)]
     for task_id in ids:
-        result = delivery_jobs.run({"kind": "export", "batch_id": batch.name}, settings,
-                                   job_id=task_id)
+        job = Export.check({"kind": "export", "batch_id": batch.name}, settings)
+        result = job.run(settings, Run(job_id=task_id))
         assert (exports / task_id / result["archive"]).is_file()
-        assert len(list(exports.iterdir())) <= delivery_jobs.KEEP
-    assert sorted(p.name for p in exports.iterdir()) == ids[-delivery_jobs.KEEP:]
+        assert len(list(exports.iterdir())) <= export_kind.KEEP
+    assert sorted(p.name for p in exports.iterdir()) == ids[-export_kind.KEEP:]

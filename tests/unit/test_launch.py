@@ -277,7 +277,7 @@ def test_updating_an_existing_batch_shows_the_plan_then_queues_a_sync(
     assert task_id is not None
     config = registry.get(root, task_id)["config"]
     assert config["kind"] == "sync" and config["batch_id"] == batch.name
-    assert "Louder!" in config["script_csv"]
+    assert "Louder!" in [line["text"] for line in config["script"]["lines"]]  # parsed once
     upload(form, "bad.csv", BAD)
     assert form.start.disabled and any("row 2" in e for e in errors(form))
     form.target.value = ""

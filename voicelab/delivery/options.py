@@ -23,6 +23,10 @@ MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 LUFS_RANGE = (-70.0, 0.0)
 TRUE_PEAK_RANGE = (-20.0, 0.0)
 LANG_PATTERN = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}")
+OPTION_FIELDS = ("rank", "format", "sample_rate", "bit_depth", "loudness", "true_peak",
+                 "preset", "naming", "lang")
+"""The options a JSON body or an export job sets (not `loudness_by_category`, a file on the
+server, nor `make_zip`, the export's own choice)."""
 
 
 class DeliveryError(VoicelabError):

@@ -4,6 +4,8 @@ One job each:
 
 - `app`: the Celery app for a Settings (`get_app`, the one way to get it) and the thin task;
 - `control`: submit, cancel, status (what the faces call);
+- `kinds`: the registry of job kinds (generate, more, sync, export): how each is checked, once
+  at submit, and run;
 - `execute`: running one delivered job (claim, notebook, heartbeat, record);
 - `claim`: the claim state machine deciding what a delivery does (`Claim`);
 - `kernel_pool`: papermill in one thread, the next job's kernel warmed ahead;
@@ -12,7 +14,7 @@ One job each:
 - `reaper`: jobs of dead workers sent again; `worker`: `voicelab worker` and its signals;
 - `supervisor`: the worker `voicelab serve` keeps alive;
 - `embedded_queue`: the serverless broker (a crash-safe Kombu filesystem transport);
-- `budget`, `throttle`, `quota`: the ElevenLabs request budget shared by every job.
+- `budget`, `throttle`: the ElevenLabs request budget shared by every job.
 
 A job whose worker dies is run again and resumes (takes on disk are kept); whoever starts a job
 claims it in the registry under its lock, so a duplicate delivery never runs a job twice at once.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -13,24 +14,20 @@ from kombu.exceptions import OperationalError
 
 from voicelab import clock
 from voicelab.config import Settings
-from voicelab.delivery import jobs as delivery_jobs
 from voicelab.errors import BrokerUnavailable
-from voicelab.jobs import registry
+from voicelab.jobs import kinds, registry
 from voicelab.jobs.app import TASK_NAME, get_app
 from voicelab.jobs.execute import revoked
-from voicelab.jobspec import parse_config
-from voicelab.lines import jobs as lines_jobs
 
 
-def submit(settings: Settings, config: dict[str, Any], app: Celery | None = None) -> str:
-    """Validate and enqueue a job; returns its task id. JobConfigError leaves nothing queued."""
-    if delivery_jobs.is_export_job(config):
-        config = delivery_jobs.check(config, settings)
-    elif lines_jobs.is_line_job(config):
-        config = lines_jobs.check(config, settings)
-    else:
-        job = parse_config(config, default_engine=settings.default_engine, settings=settings)
-        config = {**config, "engine": job.engine}
+def submit(settings: Settings, job: Mapping[str, Any] | kinds.JobKind,
+           app: Celery | None = None) -> str:
+    """Enqueue a job; returns its task id. A raw config is checked here, once (see
+    `voicelab.jobs.kinds`): JobConfigError leaves nothing queued. A job a kind made (for example
+    `kinds.More.request`) was checked when it was made."""
+    if not isinstance(job, kinds.JobKind):
+        job = kinds.check(job, settings)
+    config = job.to_json()
     task_id = str(uuid.uuid4())
     registry.create(settings.audio_root, task_id, config)
     try:

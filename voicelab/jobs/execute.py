@@ -1,4 +1,4 @@
-"""Running one delivered job: validate, claim, run the notebook, keep the heartbeat, record.
+"""Running one delivered job: check it, claim, run the notebook, keep the heartbeat, record.
 
 Plain functions the Celery task calls (tasks thin, logic here), so tests run a job without a
 worker.
@@ -20,13 +20,10 @@ from celery.states import REVOKED
 
 from voicelab import clock
 from voicelab.config import Settings
-from voicelab.delivery import jobs as delivery_jobs
 from voicelab.errors import JobConfigError, JobFailed, Problem
-from voicelab.jobs import registry
+from voicelab.jobs import kinds, registry
 from voicelab.jobs.claim import Attempt, Claim, claim_job
 from voicelab.jobs.kernel_pool import Kernels, pool
-from voicelab.jobspec import parse_config
-from voicelab.lines import jobs as lines_jobs
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +32,19 @@ Mark = Callable[[str, Any], None]
 
 def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname: str = "",
                 mark: Mark | None = None, kernels: Kernels | None = None) -> dict[str, Any]:
-    """Validate, run the notebook with papermill, and return `{batch_ids, failed, report}`.
+    """Check the job, run the notebook with papermill, and return `{batch_ids, failed, report}`.
 
-    Raises JobFailed for an invalid config (the validation message; never retried) and when
+    The job's JSON as `control.submit` recorded it was checked there and is trusted as it is;
+    any other config (a direct delivery) is checked here, once. Raises JobFailed for an invalid
+    config (the validation message; never retried) and when
     the notebook stops on an error (the message names the error and the report). A cancelled
     job ends as REVOKED; a duplicate delivery of a job running elsewhere or already ended
     changes nothing (Celery's Ignore).
     """
     root = settings.audio_root
-    raw = _validated(settings, task_id, config_json)
+    config = _checked(settings, task_id, config_json)
     if registry.get(root, task_id) is None:
-        registry.create(root, task_id, raw)
+        registry.create(root, task_id, config)
     attempt = Attempt(worker=hostname, attempt=uuid.uuid4().hex, now=time.time(),
                       stale_after_s=settings.job_stale_s)
     claim, record = claim_job(root, task_id, attempt)
@@ -64,7 +63,7 @@ def execute_job(settings: Settings, task_id: str, config_json: str, *, hostname:
                             name="voicelab-heartbeat", daemon=True)
     beat.start()
     try:
-        (kernels or pool(settings.notebooks_dir)).run(report, raw, task_id)
+        (kernels or pool(settings.notebooks_dir)).run(report, config, task_id)
     except Exception as exc:
         error = str(exc) if isinstance(exc, JobFailed) else (
             f"{type(exc).__name__}: {exc} (report: {report})")
@@ -91,8 +90,10 @@ def revoked(task_id: str) -> TaskRevokedError:
     return TaskRevokedError(f"job {task_id} was cancelled; submit it again to resume")
 
 
-def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, Any]:
-    """The config as a dict; an invalid one is recorded as the job's FAILURE, never retried.
+def _checked(settings: Settings, task_id: str, config_json: str) -> dict[str, Any]:
+    """The checked job's JSON: the delivered one when it is the job's recorded config (checked
+    by `control.submit`), else the delivered config checked here. An invalid one is recorded as
+    the job's FAILURE, never retried.
 
     Raises JobFailed carrying the validation message: Celery rebuilds a task's exception from
     its message alone, which JobConfigError (built from a list of problems) cannot take.
@@ -101,12 +102,10 @@ def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, 
     raw: Any = None
     try:
         raw = json.loads(config_json)
-        if delivery_jobs.is_export_job(raw):
-            delivery_jobs.check(raw, settings)
-        elif lines_jobs.is_line_job(raw):
-            lines_jobs.check(raw, settings)
-        else:
-            parse_config(raw, default_engine=settings.default_engine, settings=settings)
+        record = registry.get(root, task_id)
+        if record is not None and record.get("config") == raw and _readable(raw):
+            return dict(raw)
+        return kinds.check(raw, settings).to_json()
     except (json.JSONDecodeError, JobConfigError) as exc:
         error = exc if isinstance(exc, JobConfigError) else JobConfigError(
             [Problem(f"config is not JSON: {exc.msg}", field="config")])
@@ -115,7 +114,16 @@ def _validated(settings: Settings, task_id: str, config_json: str) -> dict[str, 
         registry.set_fields(root, task_id, state="FAILURE", error=str(error),
                             finished_at=clock.utc_now())
         raise JobFailed(str(error)) from None
-    return raw
+
+
+def _readable(config: dict[str, Any]) -> bool:
+    """Whether a recorded config is a checked job's JSON (a job an older VoiceLab queued
+    recorded its raw config, which is checked again instead)."""
+    try:
+        kinds.from_json(config)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
 
 
 def _heartbeat(root: Path, task_id: str, attempt: str, period: float,

@@ -15,14 +15,9 @@ from typing import Any
 
 from voicelab import generation
 from voicelab.config import Settings, get_settings
-from voicelab.delivery import jobs as delivery_jobs
-from voicelab.engines import get_engine
-from voicelab.jobs import registry
+from voicelab.jobs import kinds, registry
 from voicelab.jobs.throttle import Slots
-from voicelab.jobspec import parse_config
-from voicelab.lines import jobs as lines_jobs
 from voicelab.logs import configure_logging
-from voicelab.speech import check as speech_check
 
 PROGRESS_EVERY_S = 0.5
 
@@ -83,48 +78,21 @@ class _JobReporter:
 
 def run(config: dict[str, Any] | None = None, config_path: str = "", task_id: str = "",
         settings: Settings | None = None, slots: Slots | None = None) -> dict[str, Any]:
-    """Run the job (a generation, a line job such as more takes of a line, or an export);
-    returns `{batch_ids, failed, done, total, cancelled}` (an export adds `archive`)."""
+    """Run the job (a generation, a line job such as more takes of a line, or an export: see
+    `voicelab.jobs.kinds`); returns `{batch_ids, failed, done, total, cancelled}` (an export
+    adds `archive`).
+
+    A worker's job (with a `task_id`) comes as the JSON of a job checked when it was submitted,
+    and is rebuilt without checking it again; any other config is checked here.
+    """
     settings = settings or get_settings()
     configure_logging(settings)
     raw, base_dir = load_config(config, config_path)
     reporter = _JobReporter(settings, task_id) if task_id else None
-    if delivery_jobs.is_export_job(raw):  # makes no takes: no speech check after it
-        return _record(settings, task_id, delivery_jobs.run(
-            raw, settings, job_id=task_id or None,
-            progress=(reporter or _ConsoleReporter()).progress))
-    if lines_jobs.is_line_job(raw):
-        outcome = lines_jobs.run(raw, settings, job_id=task_id or None,
-                                 progress=(reporter or _ConsoleReporter()).progress,
-                                 should_stop=reporter.should_stop if reporter else None)
-        return _finish(settings, task_id, outcome)
-    job = parse_config(raw, default_engine=settings.default_engine, base_dir=base_dir,
-                       settings=settings)
-    engine = get_engine(job.engine, settings)
-    if slots is None and engine.shares_quota and settings.celery_broker_url:
-        from voicelab.jobs.budget import LEASE_S, shared_slots
-
-        slots = shared_slots(settings, lease_s=min(LEASE_S, settings.job_stale_s))
-    outcome = generation.generate(
-        job, settings.audio_root, engine, concurrency=settings.concurrency, slots=slots,
-        progress=(reporter or _ConsoleReporter()).progress,
-        should_stop=reporter.should_stop if reporter else None, job_id=task_id or None)
-    return _finish(settings, task_id, outcome)
-
-
-def _finish(settings: Settings, task_id: str,
-            outcome: generation.GenerationResult) -> dict[str, Any]:
-    """The run's result, recorded on its job, after the speech check of the takes it made (never
-    failing the job: see voicelab.speech.check.after_job)."""
-    if not outcome.cancelled:
-        speech_check.after_job(settings, outcome.batch_dirs)
-    return _record(settings, task_id, {
-        "batch_ids": outcome.batch_ids, "failed": outcome.failed, "done": outcome.done,
-        "total": outcome.total, "cancelled": outcome.cancelled})
-
-
-def _record(settings: Settings, task_id: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Record the run's result on its job (when it is one); the result."""
+    job = kinds.from_json(raw) if task_id else kinds.check(raw, settings, base_dir)
+    result = job.run(settings, kinds.Run(
+        job_id=task_id or None, progress=(reporter or _ConsoleReporter()).progress,
+        should_stop=reporter.should_stop if reporter else None, slots=slots))
     if task_id:
         registry.set_fields(settings.audio_root, task_id, result=result)
     return result

@@ -1,8 +1,9 @@
-"""More takes for one line of an existing batch: the estimate, the run, and the job.
+"""More takes for one line of an existing batch: the request, its estimate and the run.
 
 A "more" job is a job config of its own kind (`{"kind": "more", "batch_id", "line", "takes",
-"like", "text"}`): the same queue, worker, report notebook and registry as a generation job,
-so `voicelab jobs`, the jobs dashboard and cancel work alike. Run here and now
+"like", "text"}`; queued as `voicelab.jobs.kinds.more`): the same queue, worker, report
+notebook and registry as a generation job, so `voicelab jobs`, the jobs dashboard and cancel
+work alike. Run here and now
 (`voicelab more`), or by the worker, it does the same: refuse a locked batch, mark the line's
 current takes stale when the text was edited, then make the planned takes into the batch
 (`generation.generate_takes`). Only that line's characters are spent.
@@ -18,9 +19,8 @@ from typing import Any
 from voicelab import generation, store
 from voicelab.config import Settings
 from voicelab.engines import Engine
+from voicelab.engines.quota import quota_share
 from voicelab.errors import BatchLocked, JobConfigError, Problem
-from voicelab.jobs import registry
-from voicelab.jobs.quota import quota_share
 from voicelab.lines.marks import mark_stale
 from voicelab.lines.plan import MAX_MORE, MorePlan, plan_more
 from voicelab.pronunciation import Dictionary
@@ -98,8 +98,12 @@ def parse_more(raw: Mapping[str, Any]) -> MoreJob:
     return MoreJob(str(batch_id), str(line), takes, like, text)
 
 
-def _plan(metadata: store.Metadata, job: MoreJob, takes: int | None = None) -> MorePlan:
-    """The job's plan (`takes` of them, default the job's; 0 plans none)."""
+def plan_job(metadata: store.Metadata, job: MoreJob, takes: int | None = None) -> MorePlan:
+    """The job's plan (`takes` of them, default the job's; 0 plans none).
+
+    Raises:
+        LineError: the request cannot be planned (see plan_more).
+    """
     count = job.takes if takes is None else takes
     plan = plan_more(metadata, job.line, takes=max(1, count), like=job.like, text=job.text)
     return plan if count else MorePlan(plan.line, plan.text, False, plan.like, [])
@@ -141,7 +145,7 @@ def run_more(settings: Settings, job: MoreJob, engine: Engine, *, person: str = 
         raise BatchLocked(job.batch_id)
     metadata = store.load_metadata(batch_dir)
     made = sum(t.get("job_id") == job_id for t in metadata["takes"]) if job_id else 0
-    plan = _plan(metadata, job, max(0, job.takes - made))
+    plan = plan_job(metadata, job, max(0, job.takes - made))
     if plan.text_changed:
         mark_stale(batch_dir, {job.line: None}, person=person)
     return generation.generate_takes(
@@ -150,33 +154,3 @@ def run_more(settings: Settings, job: MoreJob, engine: Engine, *, person: str = 
         concurrency=settings.concurrency, progress=progress, should_stop=should_stop,
         person=person, job_id=job_id)
 
-
-def submit_more(settings: Settings, batch_dir: Path, line: str, *, takes: int = 3,
-                like: int | str | None = "auto", text: str | None = None,
-                person: str = "cli", app: Any = None) -> str:
-    """Queue a "more" job (after checking it can be planned) on `app` (default: the settings'
-    Celery app); return its task id.
-
-    Raises:
-        BatchLocked: the batch is locked. LineError: it cannot be planned.
-        JobConfigError: a bad request. BrokerUnavailable: the queue cannot be reached.
-    """
-    from voicelab.jobs import control  # the jobs package runs line jobs: imported when used
-
-    metadata = store.load_metadata(batch_dir)
-    if store.is_locked(batch_dir):
-        raise BatchLocked(metadata["batch_id"])
-    job = parse_more({"kind": KIND, "batch_id": metadata["batch_id"], "line": line,
-                      "takes": takes, "like": like, "text": text})
-    _plan(metadata, job)
-    return control.submit(settings, {**job.config(), "requested_by": person}, app=app)
-
-
-def pending_lines(root: Path, batch_id: str) -> dict[str, str]:
-    """Lines of the batch with a "more" job queued or running: line -> task id."""
-    pending = {}
-    for record in registry.unfinished(root):
-        config = record.get("config") or {}
-        if config.get("kind") == KIND and config.get("batch_id") == batch_id:
-            pending[str(config.get("line"))] = record["task_id"]
-    return pending

@@ -1,4 +1,5 @@
-"""The launch and jobs dashboards: the generation form (seed §5.3) and the job monitor.
+"""The launch and jobs dashboards: the generation form (docs/design.md, the dashboards) and
+the job monitor.
 
 `LaunchForm` validates the whole config on every change through voicelab.jobspec, so it refuses
 exactly what the API would, row numbers included, and says so in the form's own words ("Pick at
@@ -27,8 +28,8 @@ from voicelab.config import Settings
 from voicelab.engines import ENGINES, Voice, available_engines, get_engine
 from voicelab.errors import JobConfigError, Problem, ScriptError, VoicelabError
 from voicelab.jobs import liveness, registry
+from voicelab.jobs.kinds import sync as sync_kind
 from voicelab.jobspec import MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS, estimate, parse_config
-from voicelab.lines import jobs as lines_jobs
 from voicelab.lines import more, sync
 from voicelab.script import decode_script, parse_script
 from voicelab.widgets.views import wait_for_visit
@@ -161,7 +162,7 @@ class LaunchForm:
         batch chosen under "Batch", a sync of the uploaded script into it."""
         if self.target.value:
             script = self.script_bytes()
-            update: dict[str, Any] = {"kind": lines_jobs.SYNC, "batch_id": self.target.value}
+            update: dict[str, Any] = {"kind": sync_kind.KIND, "batch_id": self.target.value}
             if script:
                 name, data = script
                 update["script_name"], update["script_csv"] = name, _decode(data, name)
@@ -387,7 +388,7 @@ def sync_plan(settings: Settings, config: dict[str, Any]) -> sync.SyncPlan:
     """
     batch_dir = store.find_batch(settings.audio_root, config["batch_id"])
     metadata = store.load_metadata(batch_dir)
-    return sync.plan_sync(metadata, lines_jobs.sync_script(config, metadata),
+    return sync.plan_sync(metadata, sync_kind.script_of(config, metadata),
                           more.batch_dictionary(batch_dir, metadata, settings))
 
 

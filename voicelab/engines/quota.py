@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from voicelab.engines import Engine
+from voicelab.engines.base import Engine
 from voicelab.errors import EngineError
 
 log = logging.getLogger(__name__)
