@@ -16,17 +16,14 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tests.environment import child_env
+
 REPO = Path(__file__).resolve().parent.parent
 _SERVE = "import api, voicelab.config as c; api.serve(c.load_settings(), '127.0.0.1', 0)"
 _READY = re.compile(r"Serving on http://127\.0\.0\.1:(\d+)")
-_PREFIXES = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY", "FLASK_")
 
-
-def server_env(audio_root: Path, **extra: str) -> dict[str, str]:
-    """This environment minus VoiceLab's variables, plus AUDIO_ROOT and `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
-    env.update(AUDIO_ROOT=str(audio_root), PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", **extra)
-    return env
+server_env = child_env
+"""This environment minus VoiceLab's variables, plus AUDIO_ROOT and `extra`."""
 
 
 class ApiServer:

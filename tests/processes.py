@@ -19,15 +19,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.environment import child_env
+
 REPO = Path(__file__).resolve().parent.parent
 
 
-def worker_env(audio_root: Path, **extra: str) -> dict[str, str]:
-    """An environment for a worker: this one minus VoiceLab's variables, plus the given ones."""
-    prefixes = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.update(AUDIO_ROOT=str(audio_root), PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", **extra)
-    return env
+worker_env = child_env
+"""An environment for a worker: this one minus VoiceLab's variables, plus the given ones."""
 
 
 class Worker:

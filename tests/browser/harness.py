@@ -23,6 +23,8 @@ from typing import Any
 import psutil
 import requests
 
+from tests.environment import child_env
+
 REPO = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,7 +35,6 @@ READY_LINE = "VoiceLab is serving"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 860}
 PAGE_TIMEOUT_MS = 60_000  # a cold kernel on a busy 2-core machine can take a while
-_PREFIXES = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY", "FLASK_")
 
 
 def free_port() -> int:
@@ -43,11 +44,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_env(audio_root: Path, **extra: str) -> dict[str, str]:
-    """This environment minus VoiceLab's variables, plus AUDIO_ROOT and `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
-    env.update(AUDIO_ROOT=str(audio_root), PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", **extra)
-    return env
+serve_env = child_env
+"""This environment minus VoiceLab's variables, plus AUDIO_ROOT and `extra`."""
 
 
 def is_kernel(process: psutil.Process) -> bool:

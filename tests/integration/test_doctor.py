@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import child_env, without_voicelab
 from tests.fake_elevenlabs import FakeElevenLabs
 from voicelab import doctor
 from voicelab.config import Settings
@@ -55,7 +56,7 @@ def test_embedded_broker_skipped_when_audio_root_is_unusable(tmp_path: Path) -> 
 
 def doctor_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`voicelab doctor` in a child process with only the given VoiceLab variables."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "AUDIO_ROOT"))}
+    base = without_voicelab()
     return subprocess.run([sys.executable, "-m", "voicelab", "doctor", *args],
                           env={**base, "PYTHONPATH": str(REPO), "COLUMNS": "300", **env},
                           capture_output=True, text=True, timeout=60)
@@ -106,8 +107,7 @@ def test_audio_root_that_is_not_a_folder(tmp_path: Path) -> None:
 
 
 def test_cli_sees_a_live_worker(root: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "AUDIO_ROOT"))}
-    env.update(AUDIO_ROOT=str(root), PYTHONPATH=str(REPO), COLUMNS="200")
+    env = child_env(root, COLUMNS="200")
     worker = subprocess.Popen([sys.executable, "-m", "voicelab", "worker"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               start_new_session=True)

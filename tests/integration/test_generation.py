@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import child_env
 from tests.fake_elevenlabs import FakeElevenLabs
 from voicelab import cli, fsck, generation, jobspec, panel, quality, ranking, store
 from voicelab.config import Settings, get_settings
@@ -230,9 +230,7 @@ def run_cli(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedP
 
 
 def cli_env(root: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ELEVENLABS_", "CELERY_", "VOICELAB_", "AUDIO_ROOT"))}
-    return {**env, "AUDIO_ROOT": str(root), "PYTHONPATH": str(REPO), **extra}
+    return child_env(root, **extra)
 
 
 def test_cli_resumes_after_kill_and_never_leaks_the_key(root, tmp_path):

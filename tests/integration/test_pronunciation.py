@@ -5,7 +5,6 @@ locators, substituted text, what the request bodies carried) and real Piper synt
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import traceback
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.environment import child_env
 from tests.fake_elevenlabs import FakeElevenLabs
 from voicelab import generation, jobspec, pronunciation, store
 from voicelab.engines import TakeSettings
@@ -325,9 +325,7 @@ def test_a_piper_run_with_a_dictionary_speaks_and_records_the_hash(
 def test_the_cli_finds_the_dictionary_beside_the_script(root: Path, tmp_path: Path,
                                                         words: Dictionary) -> None:
     script = project(tmp_path, lines=LINES[:1])
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ELEVENLABS_", "CELERY_", "VOICELAB_", "AUDIO_ROOT"))}
-    env.update(AUDIO_ROOT=str(root), PYTHONPATH=str(REPO))
+    env = child_env(root)
     proc = subprocess.run([sys.executable, "-m", "voicelab", "generate", str(script), "--skin",
                            "Knight", "--voice", BUNDLED_VOICE], env=env, capture_output=True,
                           text=True, cwd=REPO, timeout=120)
