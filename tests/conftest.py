@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.environment import STRIPPED_PREFIXES
 from tests.redis_server import REDIS_BIN, RedisServer
 from voicelab.config import Settings
-
-_PREFIXES = ("AUDIO_ROOT", "ELEVENLABS_", "CELERY_", "VOICELAB_", "LOG_", "SECRET_KEY", "FLASK_",
-             "HTTP_X_VOICELAB_", "VOILA_")
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's own VoiceLab variables."""
+    """No test sees the developer's own VoiceLab variables (tests/environment.py says which)."""
     for name in list(os.environ):
-        if name.startswith(_PREFIXES):
+        if name.startswith(STRIPPED_PREFIXES):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2id at its lowest cost for the users tests make in this process.
+
+    The default (64 MiB, 3 passes, 4 lanes) costs 0.1 to 1.5 s a hash on two busy cores, and
+    the suite makes hundreds (every user added, every failed sign-in's dummy hash). The hash is
+    still Argon2id in the same format, and a hash says its own parameters, so servers and CLIs
+    started by tests verify these passwords as cheaply. Users made in child processes keep the
+    product's cost.
+    """
+    from argon2 import PasswordHasher
+
+    from voicelab.people import users
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
 
 
 @pytest.fixture
@@ -36,13 +54,25 @@ def settings(root: Path) -> Settings:
     return Settings(audio_root=root)
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A fresh redis-server on a free loopback port, stopped after the test."""
+@pytest.fixture(scope="session")
+def redis_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """The session's redis-server on a free loopback port (tests take `redis_server`)."""
     if not Path(REDIS_BIN).exists():
         pytest.fail("redis-server is not installed (make system-deps installs it)")
-    with RedisServer(tmp_path / "redis") as server:
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+_redis_dbs = itertools.count()
+
+
+@pytest.fixture
+def redis_server(redis_process: RedisServer) -> RedisServer:
+    """A Redis for this test alone: the session's server, on a database emptied for it (the
+    next of its 16 in turn, so nothing an earlier test's leftovers write lands in this one)."""
+    if redis_process.process is None or redis_process.process.poll() is not None:
+        pytest.fail(f"the session's redis-server is gone: {redis_process.log_text()}")
+    return redis_process.database(next(_redis_dbs) % RedisServer.DATABASES)
 
 
 @pytest.fixture(scope="session")
