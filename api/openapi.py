@@ -14,7 +14,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from voicelab.delivery.options import BIT_DEPTHS, FORMATS, LUFS_RANGE, PRESETS, SAMPLE_RATES
+from voicelab.delivery.base import FORMATS, LUFS_RANGE
+from voicelab.delivery.options import BIT_DEPTHS, PRESETS, SAMPLE_RATES
 from voicelab.delivery.options import TRUE_PEAK_RANGE as _TRUE_PEAK
 from voicelab.engines import ENGINES
 from voicelab.jobspec import MAX_VARIANTS, MAX_VOICES, SETTING_LIMITS

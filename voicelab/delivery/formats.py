@@ -14,7 +14,7 @@ import soundfile
 import soxr
 
 from voicelab.audio import decode_mp3, encode_mp3
-from voicelab.delivery.options import DeliveryError
+from voicelab.delivery.base import DeliveryError
 
 RESAMPLE_QUALITY = "VHQ"
 DEFAULT_BIT_DEPTH = 16

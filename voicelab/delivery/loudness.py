@@ -24,7 +24,7 @@ import pyloudnorm
 import soxr
 from scipy import ndimage, signal
 
-from voicelab.delivery.options import DeliveryError, check_lufs
+from voicelab.delivery.base import DeliveryError, check_lufs
 
 BLOCK_S, STEP = 0.400, 0.25  # gating block, step as a share of it (75 % overlap)
 ABSOLUTE_GATE, RELATIVE_GATE = -70.0, -10.0

@@ -26,7 +26,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from voicelab.delivery.options import FORMATS, DeliveryError
+from voicelab.delivery.base import FORMATS, DeliveryError
 
 FIELDS = ("skin", "voice", "function", "line", "take", "rank", "lang")
 _PART = re.compile(r"[A-Za-z0-9_()+=,@ -][A-Za-z0-9_.()+=,@ -]*")

@@ -13,24 +13,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicelab.errors import InvalidRank, VoicelabError
+from voicelab.delivery import naming
+from voicelab.delivery.base import FORMATS, DeliveryError, check_lufs, is_number
+from voicelab.errors import InvalidRank
 
 PRESETS = ("plain", "wwise", "unreal", "fmod")
-FORMATS = ("wav", "flac", "mp3", "ogg")
 BIT_DEPTHS = (16, 24)
 SAMPLE_RATES = (8000, 192000)  # lowest, highest
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-LUFS_RANGE = (-70.0, 0.0)
 TRUE_PEAK_RANGE = (-20.0, 0.0)
 LANG_PATTERN = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}")
 OPTION_FIELDS = ("rank", "format", "sample_rate", "bit_depth", "loudness", "true_peak",
                  "preset", "naming", "lang")
 """The options a JSON body or an export job sets (not `loudness_by_category`, a file on the
 server, nor `make_zip`, the export's own choice)."""
-
-
-class DeliveryError(VoicelabError):
-    """Raised when an export's options or its destination cannot be used (nothing is written)."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +53,6 @@ def is_classic(options: DeliveryOptions) -> bool:
             and options.naming is None and options.preset == "plain")
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -70,7 +62,7 @@ def check_options(options: DeliveryOptions) -> None:
 
     Reads the per-category loudness file, so its rows are checked too.
     """
-    from voicelab.delivery import loudness, naming
+    from voicelab.delivery import loudness  # numpy and scipy come with it: only when checking
 
     if not _whole(options.rank) or not 1 <= options.rank <= 5:
         raise InvalidRank(options.rank)
@@ -100,7 +92,7 @@ def check_options(options: DeliveryOptions) -> None:
             raise DeliveryError(f"bit_depth: {options.bit_depth} is for wav or flac, not {fmt}")
     if options.loudness is not None:
         check_lufs("loudness", options.loudness)
-    if not _number(options.true_peak) or not (
+    if not is_number(options.true_peak) or not (
             TRUE_PEAK_RANGE[0] <= options.true_peak <= TRUE_PEAK_RANGE[1]):
         raise DeliveryError(f"true_peak: {options.true_peak!r} is not a ceiling in dBTP from "
                             f"{TRUE_PEAK_RANGE[0]:g} to {TRUE_PEAK_RANGE[1]:g}")
@@ -115,23 +107,7 @@ def check_options(options: DeliveryOptions) -> None:
         loudness.read_category_targets(Path(options.loudness_by_category))
 
 
-def check_lufs(field: str, value: object) -> float:
-    """`value` as a loudness target in LUFS, or DeliveryError naming `field`."""
-    if not _number(value) or value != value:  # NaN is not a target
-        raise DeliveryError(f"{field}: {value!r} is not a number of LUFS")
-    target = float(value)  # type: ignore[arg-type]
-    if target > LUFS_RANGE[1]:
-        raise DeliveryError(f"{field}: {target:g} LUFS is above 0 LUFS (full scale); targets "
-                            "are negative, e.g. -16 or -23")
-    if target < LUFS_RANGE[0]:
-        raise DeliveryError(f"{field}: {target:g} LUFS is below {LUFS_RANGE[0]:g} LUFS, the "
-                            "silence gate")
-    return target
-
-
 def output_format(options: DeliveryOptions) -> str:
     """The files' format: the one asked for, else the preset's (mp3 for plain: as generated)."""
-    from voicelab.delivery import naming
-
     return options.format or naming.PRESET_LAYOUTS.get(options.preset,
                                                        naming.PRESET_LAYOUTS["plain"]).format
