@@ -1,15 +1,17 @@
 """What the ranking board shows, and to whom: its synced state, read from a batch's metadata.
 
 `board_view` gives every trait `RankBoard` loads from disk, for the person looking: the traits
-depend on who looks (DESIGN decision 12, `voicelab.panel.views`). A solo batch shows everyone
-the seed's ranks. On a panel batch a lead sees the consensus and the panel's report (`panel`);
-a rater sees only their own ranks; a rater (or any non-lead) of an open blind panel sees each
-line's takes under opaque ids, in the order shuffled for them and labelled A, B, C..., without
+depend on who looks (docs/design.md, decision 12, `voicelab.panel.views`). A solo batch shows
+everyone the seed's ranks. On a panel batch a lead sees the consensus and the panel's report
+(`panel`); a rater sees only their own ranks; a rater (or any non-lead) of an open blind panel sees
+each line's takes under opaque ids, in the order shuffled for them and labelled A, B, C..., without
 settings, seeds, take numbers or file names, and gets the audio through the kernel. Nothing
-of another rater's ranks or the consensus reaches a non-lead while the panel is open.
+of another rater's ranks or the consensus reaches a non-lead while the panel is open: a rater's
+records are made from the core's view of each take (`voicelab.panel.blind.rater_take`, the one
+rule the API follows too) and from nothing else of it.
 `take_record` is one take as the board sees it (small and JSON-ready), `pack_peaks` its
-waveform overview as bytes. A batch's lines change over time (DESIGN decision 13): a take whose
-line's text changed is `stale` (shown struck through, never ranked), the takes of a line gone
+waveform overview as bytes. A batch's lines change over time (docs/design.md, decision 13): a take
+whose line's text changed is `stale` (shown struck through, never ranked), the takes of a line gone
 from the script are `removed` (hidden unless asked for); `line_records` gives each line its
 current text, and `notes_view` the director notes the person may see.
 """
@@ -28,11 +30,12 @@ import numpy as np
 
 from voicelab import panel, people, quality, ranking, store
 from voicelab.errors import VoicelabError
-from voicelab.panel.views import MODES, own_rank
+from voicelab.panel.blind import BlindSeat, heard_fields, retired_fields
+from voicelab.panel.views import MODES
 
-__all__ = ["MODES", "BoardView", "board_state", "board_view", "line_records", "lock_problems",
-           "notes_view", "pack_peaks", "panel_report", "rank_changes", "rank_fields",
-           "take_changes", "take_record"]
+__all__ = ["MODES", "BoardView", "blind_record", "board_state", "board_view", "heard_fields",
+           "line_records", "lock_problems", "notes_view", "pack_peaks", "panel_report",
+           "rank_changes", "rater_record", "retired_fields", "take_changes", "take_record"]
 
 PEAK_POINTS = 100
 """Bytes per take in the `peaks` trait: one per 2.4 px of the board's 240 px waveform."""
@@ -49,29 +52,6 @@ def _gain_target(takes: Sequence[Mapping[str, Any]]) -> float:
     """The batch's median loudness: matching to it keeps most playback gains small."""
     values = [q["lufs"] for t in takes if isinstance((q := _quality(t)).get("lufs"), int | float)]
     return float(statistics.median(values)) if values else -23.0
-
-
-def retired_fields(take: Mapping[str, Any]) -> dict[str, Any]:
-    """On a stale take (its line's text changed) `stale: True` and `text_was`, the text it
-    says; on a removed take (its line left the script) `removed: True`; nothing on a current
-    take, which keeps a big batch's `takes` small. Neither may be ranked (DESIGN decision 13).
-    The same in every mode: the old text is the line's, not the take's identity."""
-    fields: dict[str, Any] = {}
-    if stale := take.get("stale"):
-        fields.update(stale=True, text_was=stale.get("text_was")
-                      if isinstance(stale, Mapping) else None)
-    if take.get("removed"):
-        fields["removed"] = True
-    return fields
-
-
-def heard_fields(take: Mapping[str, Any]) -> dict[str, Any]:
-    """What the speech check heard (`heard`, `wer`), for the "words" flag's tooltip: only for a
-    checked take. Words, not an identity: blind boards show them too."""
-    speech = _quality(take).get("speech")
-    if isinstance(speech, Mapping) and isinstance(speech.get("wer"), int | float):
-        return {"heard": str(speech.get("heard") or ""), "wer": float(speech["wer"])}
-    return {}
 
 
 def take_record(take: Mapping[str, Any], flags: list[str], target: float) -> dict[str, Any]:
@@ -134,35 +114,38 @@ class BoardView:
     names: texts shown to a rater (errors) have them replaced."""
 
 
-def rank_fields(take: Mapping[str, Any], mode: str, name: str) -> dict[str, Any]:
-    """The rank fields a take shows in `mode` to `name`: the seed's (solo: the shared ranks,
-    lead: the consensus) or, to a rater, their own (with no time, which would tell when the
-    consensus moved)."""
-    if mode in ("solo", "lead"):
-        return {"rank": take["rank"], "ranked_at": take["ranked_at"],
-                "ranked_by": take.get("ranked_by")}
-    rank = own_rank(take, name)
-    return {"rank": rank, "ranked_at": None, "ranked_by": name if rank is not None else None}
-
-
 def blind_record(take: Mapping[str, Any], key: str, label: str, position: int,
                  flags: list[str], target: float, name: str) -> dict[str, Any]:
-    """A take as a blind rater sees it: an opaque key, its label and position in the line,
-    their own rank and the facts that tell nothing of its identity (duration, QC flags, the
-    loudness-matching gain); no settings."""
-    facts = _quality(take)
+    """A take as a blind rater's board shows it, at `key` (its opaque id), `label` and
+    `position` in its line: `rater_record` of the core's blind view (`panel.rater_take`)."""
+    return rater_record(panel.rater_take(take, name, seat=BlindSeat(key, label, position),
+                                         flags=flags), "blind", flags, target, name)
+
+
+def rater_record(view: Mapping[str, Any], mode: str, flags: list[str], target: float,
+                 name: str) -> dict[str, Any]:
+    """The board's record of a take from `panel.rater_take`'s view of it for `name`, and
+    nothing else of the take. Blind: an opaque key, its label and position in the line, their
+    own rank and the facts that tell nothing of its identity (duration, QC flags, the
+    loudness-matching gain); no settings. Rater (not blind): `take_record` of the view, which
+    holds only their own rank. `flags`: the take's QC flags (in a blind view already)."""
+    own = {"ranked_by": name if view["rank"] is not None else None}
+    if mode != "blind":
+        return {**take_record(view, flags, target), **own}
     return {
-        "file": key,
-        "line": take["line"],
-        "take_number": position,
-        "label": label,
-        **rank_fields(take, "blind", name),
+        "file": view["id"],
+        "line": view["line"],
+        "take_number": view["position"],
+        "label": view["label"],
+        "rank": view["rank"],
+        "ranked_at": None,
+        **own,
         "settings": {},
-        "duration_s": take.get("duration_s", facts.get("duration_s")),
-        "flags": list(flags),
-        "gain_db": quality.loudness_gain_db(facts.get("lufs"), target, facts.get("peak_dbfs")),
-        **retired_fields(take),
-        **heard_fields(take),
+        "duration_s": view.get("duration_s"),
+        "flags": list(view["flags"]),
+        "gain_db": quality.loudness_gain_db(view.get("lufs"), target, view.get("peak_dbfs")),
+        **{key: view[key] for key in ("stale", "text_was", "removed", "heard", "wer")
+           if key in view},
     }
 
 
@@ -277,19 +260,17 @@ def board_view(batch_dir: Path, root: Path | None, person: people.Person = peopl
     takes = metadata["takes"]
     flags = dict(zip((t["file"] for t in takes), _flags(takes), strict=True))
     target = _gain_target(takes)
-    shown: list[Mapping[str, Any]] = []
-    records: list[dict[str, Any]] = []
-    if mode == "blind":
-        positions: dict[str, int] = {}
-        for take, key, label in panel.blind_lines(metadata, person.name):
-            positions[take["line"]] = position = positions.get(take["line"], 0) + 1
-            shown.append(take)
-            records.append(blind_record(take, key, label, position, flags[take["file"]],
-                                        target, person.name))
+    if mode in panel.RATER_MODES:  # the core's views of the takes, and nothing else of them
+        views = panel.rater_views(metadata, person.name, blind=mode == "blind", flags=flags)
+        files = [file for file, _view in views]
+        records = [rater_record(view, mode, flags[file], target, person.name)
+                   for file, view in views]
+        peaks = [view.get("peaks") if mode == "blind" else _quality(view).get("peaks")
+                 for _file, view in views]
     else:
-        shown = takes
-        records = [{**take_record(take, flags[take["file"]], target),
-                    **rank_fields(take, mode, person.name)} for take in takes]
+        files = [take["file"] for take in takes]
+        records = [take_record(take, flags[take["file"]], target) for take in takes]
+        peaks = [_quality(take).get("peaks") for take in takes]
     the_panel = panel.panel_of(metadata)
     offered = mode == "solo" and not locked and person.may("panel")
     traits = {
@@ -299,7 +280,7 @@ def board_view(batch_dir: Path, root: Path | None, person: people.Person = peopl
         "takes": records,
         "lines": line_records(takes),
         "notes": notes_view(metadata, mode),
-        "peaks": b"".join(pack_peaks(_quality(t).get("peaks") or []) for t in shown),
+        "peaks": b"".join(pack_peaks(stored or []) for stored in peaks),
         "audio_path": "" if mode == "blind" else _audio_path(batch_dir, root),
         "locked": locked,
         "mode": mode,
@@ -307,18 +288,12 @@ def board_view(batch_dir: Path, root: Path | None, person: people.Person = peopl
         "raters_offered": raters_offered(users_root) if offered else [],
         "lock_problems": lock_problems(metadata, mode, person, locked),
     }
-    hidden: set[str] = set()
-    if the_panel is not None and mode in ("blind", "rater"):
-        hidden = {*the_panel["raters"], the_panel.get("opened_by") or ""}
-        hidden |= {state.get("closed_by") or "" for state in (the_panel.get("lines") or {}).values()
-                   if isinstance(state, dict)}
-        hidden -= {person.name, ""}
     return BoardView(
         traits=traits, mode=mode, viewer=(person.name, person.role),
-        hidden_names=tuple(sorted(hidden, key=len, reverse=True)),
+        hidden_names=panel.hidden_names(metadata, mode, person.name),
         rater=the_panel is not None and person.name in the_panel["raters"],
-        files={record["file"]: take["file"] for record, take in zip(records, shown, strict=True)},
-        keys={take["file"]: record["file"] for record, take in zip(records, shown, strict=True)})
+        files={record["file"]: file for record, file in zip(records, files, strict=True)},
+        keys={file: record["file"] for record, file in zip(records, files, strict=True)})
 
 
 def board_state(batch_dir: Path, root: Path | None,
@@ -335,7 +310,7 @@ def board_state(batch_dir: Path, root: Path | None,
 def take_changes(before: Sequence[Mapping[str, Any]],
                  after: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
     """Between two `takes` lists: how many takes in both have a different rank, and how many
-    takes are new (a job adding takes to a line, DESIGN decision 13)."""
+    takes are new (a job adding takes to a line, docs/design.md, decision 13)."""
     old = {t["file"]: t["rank"] for t in before}
     new = {t["file"]: t["rank"] for t in after}
     return (sum(old[f] != new[f] for f in old.keys() & new.keys()),
