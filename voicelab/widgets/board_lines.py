@@ -58,17 +58,18 @@ class LinesMore:
 
     def submit_more(self, settings: Settings, batch_dir: Path, line: str, *, takes: Any,
                     like: Any, text: Any, person: str) -> str:
-        """`lines.more.submit_more`."""
-        from voicelab.lines import more
+        """A `voicelab.jobs.kinds.More` job, queued."""
+        from voicelab import jobs
+        from voicelab.jobs.kinds import More
 
-        return more.submit_more(settings, batch_dir, line, takes=takes, like=like, text=text,
-                                person=person)
+        return jobs.submit(settings, More.request(settings, batch_dir, line, takes=takes,
+                                                  like=like, text=text, person=person))
 
     def pending_lines(self, root: Path, batch_id: str) -> dict[str, str]:
-        """`lines.more.pending_lines`."""
-        from voicelab.lines import more
+        """`voicelab.jobs.kinds.more.pending_lines`."""
+        from voicelab.jobs.kinds.more import pending_lines
 
-        return more.pending_lines(root, batch_id)
+        return pending_lines(root, batch_id)
 
 
 class LineActions(BoardBase):
