@@ -1,4 +1,5 @@
-"""VoiceLab's HTTP API (docs/api.md): a Flask app factory and one blueprint, thin over voicelab.
+"""VoiceLab's HTTP API (docs/api.md): a Flask app factory and a blueprint per area, thin over
+voicelab.
 
 `create_app(settings)` builds the app; `serve(settings, host, port)` runs it under waitress.
 """

@@ -1,4 +1,4 @@
-"""The Flask app factory: settings, Celery, the blueprint, auth, CORS, errors, request log.
+"""The Flask app factory: settings, Celery, the blueprints, auth, CORS, errors, request log.
 
 `flask --app api.app run` finds `create_app` here (development); `api.serve` runs the same app
 under waitress (production).
@@ -60,5 +60,6 @@ def create_app(settings: Settings | None = None, *, require_users: bool = False)
     auth.install(app, settings, require_users)
     app.after_request(_log_request)
     errors.register(app)
-    app.register_blueprint(routes.bp)
+    for blueprint in routes.BLUEPRINTS:
+        app.register_blueprint(blueprint)
     return app
