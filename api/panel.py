@@ -3,6 +3,7 @@ override, close and reopen of a line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,15 @@ def override_line(batch_id: str, line: str) -> dict[str, Any]:
     return {"data": _line_answer(batch_dir, line)}
 
 
+def _settle_line(batch_id: str, line: str, change: Callable[..., Any]) -> dict[str, Any]:
+    """A lead's close or reopen of a panel's line (`change`); the line's report after it."""
+    people.require(person(), "panel")
+    batch_dir = common.batch_dir(batch_id)
+    common.line_of(store.load_metadata(batch_dir), line)
+    change(batch_dir, line, person=person().name)
+    return {"data": _line_answer(batch_dir, line)}
+
+
 @table.route("/api/batch/<batch_id>/lines/<line>/close", "POST",
              "Close a panel's line: its ranks are final (lead)",
              {200: "PanelLine", 403: "Error", 404: "Error", 409: "Error", 423: "Error",
@@ -139,11 +149,7 @@ def close_line(batch_id: str, line: str) -> dict[str, Any]:
     """POST /api/batch/<batch_id>/lines/<line>/close: the line's ranks (consensus or override)
     are final; raters' changes to it are 409 until reopened. Idempotent. 200 with the line's
     report; 403 not a lead, 404 unknown batch or line, 409 a solo batch, 423 locked."""
-    people.require(person(), "panel")
-    batch_dir = common.batch_dir(batch_id)
-    common.line_of(store.load_metadata(batch_dir), line)
-    panel.close_line(batch_dir, line, person=person().name)
-    return {"data": _line_answer(batch_dir, line)}
+    return _settle_line(batch_id, line, panel.close_line)
 
 
 @table.route("/api/batch/<batch_id>/lines/<line>/reopen", "POST",
@@ -154,8 +160,4 @@ def reopen_line(batch_id: str, line: str) -> dict[str, Any]:
     """POST /api/batch/<batch_id>/lines/<line>/reopen: raters may change the line again; an
     override is dropped and the consensus recomputed. Idempotent. 200 with the line's report;
     403 not a lead, 404 unknown batch or line, 409 a solo batch, 423 locked."""
-    people.require(person(), "panel")
-    batch_dir = common.batch_dir(batch_id)
-    common.line_of(store.load_metadata(batch_dir), line)
-    panel.reopen_line(batch_dir, line, person=person().name)
-    return {"data": _line_answer(batch_dir, line)}
+    return _settle_line(batch_id, line, panel.reopen_line)

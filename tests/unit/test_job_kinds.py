@@ -82,6 +82,17 @@ def made(batch_dir: Path) -> generation.GenerationResult:
     return generation.GenerationResult([batch_dir.name], [batch_dir], 2, 2, [])
 
 
+def stand_in(monkeypatch: pytest.MonkeyPatch, module: object, work: str,
+             result: Any) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Replace a kind module's engines by their names and its `work` by a recorder answering
+    `result`; the calls it records."""
+    ran: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(module, "get_engine", lambda name, settings: f"engine {name}")
+    monkeypatch.setattr(module, work, lambda *args, **kwargs: (ran.append((args, kwargs)),
+                                                               result)[-1])
+    return ran
+
+
 def test_every_kind_is_named_by_its_configs_kind_and_a_config_without_one_generates(
         batch: Path) -> None:
     for name, config in configs(batch.name).items():
@@ -118,19 +129,16 @@ def test_a_generation_jobs_json_keeps_its_params_so_it_resumes_the_same_batch(
 def test_a_sync_job_is_checked_and_its_script_parsed_once_from_submit_to_run(
         settings: Settings, batch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     parses = calls(monkeypatch, sync_kind, "parse_script")
-    ran: list[Any] = []
-    monkeypatch.setattr(sync_kind, "get_engine", lambda name, settings: f"engine {name}")
-    monkeypatch.setattr(sync_kind, "run_sync", lambda batch_dir, script, engine, **kw: (
-        ran.append((script, engine, kw["person"], kw["job_id"])), (None, made(batch_dir)))[-1])
+    ran = stand_in(monkeypatch, sync_kind, "run_sync", (None, made(batch)))
     task_id = jobs.submit(settings, configs(batch.name)["sync"])
     assert len(parses) == 1
     record = registry.get(settings.audio_root, task_id)
     assert record["config"]["kind"] == "sync" and record["skin"] == "Skin"
     result = deliver(settings, task_id, record["config"])
     assert len(parses) == 1
-    ((script, engine, person, job_id),) = ran
+    (((_, script, engine), kw),) = ran
     assert [line.function for line in script.lines] == ["Line_1", "Line_2", "Line_4"]
-    assert (engine, person, job_id) == ("engine piper", "lena", task_id)
+    assert (engine, kw["person"], kw["job_id"]) == ("engine piper", "lena", task_id)
     assert result["done"] == 2 and result["batch_ids"] == [batch.name]
     assert registry.get(settings.audio_root, task_id)["state"] == "SUCCESS"
 
@@ -138,16 +146,13 @@ def test_a_sync_job_is_checked_and_its_script_parsed_once_from_submit_to_run(
 def test_a_more_job_is_checked_once_from_submit_to_run(
         settings: Settings, batch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     parses = calls(monkeypatch, more_kind, "parse_more")
-    ran: list[Any] = []
-    monkeypatch.setattr(more_kind, "get_engine", lambda name, settings: f"engine {name}")
-    monkeypatch.setattr(more_kind, "run_more", lambda settings, job, engine, **kw: (
-        ran.append((job, kw["person"])), made(batch))[-1])
+    ran = stand_in(monkeypatch, more_kind, "run_more", made(batch))
     task_id = jobs.submit(settings, configs(batch.name)["more"])
     deliver(settings, task_id, registry.get(settings.audio_root, task_id)["config"])
     assert len(parses) == 1
-    ((job, person),) = ran
-    assert (job.batch_id, job.line, job.takes, job.like, person) == (
-        batch.name, "Line_2", 2, None, "dana")
+    (((_, job, engine), kw),) = ran
+    assert (job.batch_id, job.line, job.takes, job.like, kw["person"], engine) == (
+        batch.name, "Line_2", 2, None, "dana", "engine piper")
     assert more_kind.pending_lines(settings.audio_root, batch.name) == {}
 
 
@@ -172,9 +177,7 @@ def test_a_config_nobody_checked_is_checked_by_the_worker_once(
         settings: Settings, batch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A direct delivery, and a job an older VoiceLab recorded with its raw config."""
     parses = calls(monkeypatch, sync_kind, "parse_script")
-    monkeypatch.setattr(sync_kind, "get_engine", lambda name, settings: name)
-    monkeypatch.setattr(sync_kind, "run_sync",
-                        lambda batch_dir, script, engine, **kw: (None, made(batch_dir)))
+    stand_in(monkeypatch, sync_kind, "run_sync", (None, made(batch)))
     raw = configs(batch.name)["sync"]
     deliver(settings, "direct-delivery", raw)
     assert len(parses) == 1
