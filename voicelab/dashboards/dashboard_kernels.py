@@ -13,13 +13,16 @@ Each dashboard visit costs a kernel, a ~180 MB Python process:
   JavaScript) is shut down;
 - `/healthz` answers from the books, touching no kernel and asking for no sign-in.
 
-Built on Voila 0.5's pooling kernel manager and render handler (their private pool list and
-how the handler takes its kernel): re-run tests/browser/test_kernel_cap.py after upgrading Voila.
+Built on Voila 0.5's pooling kernel manager and render handler: what of theirs is not public
+(the pool list, how the handler takes its kernel) is reached through
+`voicelab.dashboards.voila_compat`, which tests/unit/test_voila_compat.py checks; re-run
+tests/browser/test_kernel_cap.py after upgrading Voila.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import time
@@ -28,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from voicelab.config import DEFAULT_KERNEL_CONNECT_S, Settings
+from voicelab.dashboards import voila_compat
 from voicelab.errors import ConfigError
 
-# Kernels (DESIGN decision 14). The default cap leaves each kernel KERNEL_BUDGET_BYTES of the
-# memory available at start (a kernel with a board open is ~180 MB), within MAX_KERNELS_DEFAULT.
+# Kernels (docs/design.md, decision 14). The default cap leaves each kernel KERNEL_BUDGET_BYTES of
+# the memory available at start (a kernel with a board open is ~180 MB), within MAX_KERNELS_DEFAULT.
 KERNEL_BUDGET_BYTES = 250 * 1024 * 1024
 MAX_KERNELS_DEFAULT = (4, 32)
 KERNELS_PER_CPU = 4
@@ -179,16 +183,16 @@ class PageKernels:
     async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
         self._check_client()
         try:
-            render_task, rendered, kernel_id = await self._manager.get_rendered_notebook(
-                *args, **kwargs)
+            rendered = await self._manager.get_rendered_notebook(*args, **kwargs)
         finally:
             self._ticket.release()  # the pool's refill holds the request's slot now
+        render_task, kernel_id = voila_compat.rendered_notebook_parts(rendered)
         if self._ticket.abandoned:  # it left while the kernel was warming up: nobody wants it
             render_task.cancel()
             self._manager.shut_down_soon(kernel_id, "its client left before it was ready")
             self._check_client()
         self._ticket.attach(kernel_id)
-        return render_task, rendered, kernel_id
+        return rendered
 
     async def start_kernel(self, **kwargs: Any) -> str:
         self._check_client()
@@ -199,6 +203,7 @@ class PageKernels:
         return str(kernel_id)
 
 
+@functools.cache
 def kernel_manager_class() -> type:
     """Jupyter's kernel manager with the cap and the connect deadline (built on first use).
 
@@ -235,19 +240,22 @@ def kernel_manager_class() -> type:
 
         # --- the books --------------------------------------------------------------------
 
+        def _running(self) -> set[str]:
+            """Kernels jupyter_client has started (and not yet shut down)."""
+            return set(self.list_kernel_ids())
+
         def _refresh_pool_tasks(self) -> None:
-            for pool in getattr(self, "_pools", {}).values():
-                for task in pool:
-                    if not task.done() and task not in self._pool_tasks:
-                        self._pool_tasks.add(task)
-                        task.add_done_callback(self._pool_tasks.discard)
+            for task in voila_compat.pool_tasks(self):
+                if not task.done() and task not in self._pool_tasks:
+                    self._pool_tasks.add(task)
+                    task.add_done_callback(self._pool_tasks.discard)
 
         def kernel_count(self) -> int:
             """Kernels running or starting, and pool refills queued to start one."""
             self._refresh_pool_tasks()
             queued = sum(1 for task in self._pool_tasks
                          if not task.done() and task not in self._claims)
-            return len(self._starting.union(self._kernels)) + queued
+            return len(self._starting | self._running()) + queued
 
         def admit(self) -> bool:
             """Reserve a kernel for a page request, unless that would pass the cap."""
@@ -299,19 +307,20 @@ def kernel_manager_class() -> type:
             """Kernels waiting in a pool, or being made ready for one."""
             ids = {kernel_id for task, kernel_id in self._claims.items()
                    if task in self._pool_tasks and not task.done()}
-            for pool in getattr(self, "_pools", {}).values():
-                for task in pool:
-                    if task.done() and not task.cancelled() and task.exception() is None:
-                        ids.add(task.result()["kernel_id"])
+            for task in voila_compat.pool_tasks(self):
+                kernel_id = voila_compat.pool_kernel_id(task)
+                if kernel_id is not None:
+                    ids.add(kernel_id)
             return ids
 
         def _reap(self) -> None:
             """Shut down page kernels whose page has not connected within the deadline."""
             now = time.monotonic()
-            alive = self._starting.union(self._kernels)
+            running = self._running()
+            alive = self._starting | running
             self._refresh_pool_tasks()
             kept = self._pooled() | self.attached | self._connected | set(self._reaping)
-            unwatched = set(self._kernels) - self._starting - kept
+            unwatched = running - self._starting - kept
             for kernel_id in unwatched:
                 since = self._unwatched_since.setdefault(kernel_id, now)
                 if now - since >= self.connect_timeout:
@@ -322,7 +331,7 @@ def kernel_manager_class() -> type:
             self._connected &= alive
             for kernel_id in set(self.owners) - alive:
                 del self.owners[kernel_id]
-            _forget_request_info(alive)
+            voila_compat.forget_request_info(alive)
 
         def shut_down_soon(self, kernel_id: str, why: str) -> None:
             """Shut a page's kernel down that no page uses (unless one has connected after all)."""
@@ -345,15 +354,6 @@ def kernel_manager_class() -> type:
             await super().shutdown_all(*args, **kwargs)
 
     return BoundedKernelManager
-
-
-def _forget_request_info(alive: set[str]) -> None:
-    """Drop Voila's cached request info of kernels that are gone (it never does)."""
-    from voila.request_info_handler import RequestInfoSocketHandler
-
-    cache = RequestInfoSocketHandler._cache
-    for kernel_id in [k for k in cache if k not in alive]:
-        del cache[kernel_id]
 
 
 def starts_a_kernel(path: str | None) -> bool:

@@ -1,12 +1,14 @@
 """`voicelab serve`: the Voila dashboards, the API and /audio on one origin, plus a worker.
 
-One tornado server (a small `voila.app.Voila` subclass) serves everything (DESIGN decision 9):
+One tornado server (a small `voila.app.Voila` subclass) serves everything (docs/design.md,
+decision 9):
 - `/` redirects to the batch list, `/voila/render/<notebook>` renders `notebooks/`;
 - this project's API paths and `/audio/` go to the Flask app through a WSGI container on a
   thread pool, so a slow request never blocks the event loop; the token check lives in Flask;
-- pages use `static/template/index.html.j2`, Voila's `lab` template without its CDN links
-  (decision 10: Voila's own bundle already carries Font Awesome), topped by one slim header that
-  links the dashboards (`SHELL_LINKS`), rendered before any kernel runs;
+- pages use the Voila template `voicelab` (`static/jupyter/voila/templates/voicelab/`, found
+  through JUPYTER_PATH): Voila's `lab` template without its CDN links (decision 10: Voila's own
+  bundle already carries Font Awesome), topped by one slim header that links the dashboards
+  (`SHELL_LINKS`), rendered before any kernel runs;
 - pages load only the front-end extensions dashboards use (`DASHBOARD_EXTENSIONS`), two of them
   built for Voila's own JupyterLab 4.2 (`static/labextensions/README.md`), so the JupyterLab and
   Notebook installed for audio leads never load into a dashboard and the console stays clean.
@@ -15,12 +17,15 @@ Kernels for the dashboards are preheated. Voila's page-unload beacon that shuts 
 is refused without an `_xsrf` cookie, which Voila never sets, so every visit used to leak a
 kernel: render pages set that cookie, and idle kernels (lost tabs, crashed browsers) are culled.
 
-Kernels are a bounded resource (DESIGN decision 14): `voicelab.dashboards.dashboard_kernels`.
+Kernels are a bounded resource (docs/design.md, decision 14):
+`voicelab.dashboards.dashboard_kernels`.
 
-Sign-in (DESIGN decision 11) is `voicelab.dashboards.sign_in`: once a user exists every path but
-`/healthz` and `/login` needs a person. Each page's request carries its person to its kernel in
-the header PERSON_HEADER, which the render handler sets itself (never the browser's) and Voila
-hands to the kernel (`http_header_envs`).
+Sign-in (docs/design.md, decision 11) is `voicelab.dashboards.sign_in`: once a user exists every
+path but `/healthz` and `/login` needs a person. Each page's request carries its person to its
+kernel in the header PERSON_HEADER, which the render handler sets itself (never the browser's) and
+Voila hands to the kernel (`http_header_envs`).
+
+Voila's and Jupyter's unpublished names are used in `voicelab.dashboards.voila_compat` only.
 """
 
 from __future__ import annotations
@@ -50,13 +55,18 @@ from voicelab.dashboards.dashboard_kernels import (
     starts_a_kernel,
 )
 from voicelab.dashboards.sign_in import Gate
+from voicelab.dashboards.voila_compat import RENDER, REQUEST_INFO, SHUTDOWN, voila_app_class
 from voicelab.errors import ConfigError
 from voicelab.jobs.supervisor import Supervisor
 from voicelab.people.exposure import require_users
 from voicelab.people.sessions import PERSON_HEADER, session_secret
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
-TEMPLATE_OVERRIDES = STATIC / "template"
+# A Jupyter data directory (put on JUPYTER_PATH) holding the Voila template TEMPLATE, which
+# extends Voila's `lab`: the page, and the header it includes.
+JUPYTER_DATA = STATIC / "jupyter"
+TEMPLATE = "voicelab"
+TEMPLATE_OVERRIDES = JUPYTER_DATA / "voila" / "templates" / TEMPLATE
 DASHBOARD_LABEXTENSIONS = STATIC / "labextensions"
 BATCH_LIST = "batches.ipynb"
 RANK_BOARD = "rank.ipynb"
@@ -128,9 +138,13 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None,
     if sign_in:
         config.Voila.update(identity_provider_class=sign_in["identity_provider"],
                             authorizer_class=sign_in["authorizer"])
-    # No tracebacks in pages: with --host beyond loopback, strangers would read them.
+    # No tracebacks in pages: with --host beyond loopback, strangers would read them. The page
+    # template is ours (TEMPLATE, on JUPYTER_PATH: see child_env), the kernel manager is capped
+    # (Voila builds its pooling manager on top of the class named here).
     config.VoilaConfiguration.update(preheat_kernel=True, default_pool_size=1,
-                                     show_tracebacks=False, http_header_envs=[PERSON_HEADER])
+                                     show_tracebacks=False, http_header_envs=[PERSON_HEADER],
+                                     template=TEMPLATE,
+                                     multi_kernel_manager_class=kernel_manager_class())
     # Extensions installed for the audio leads' JupyterLab 4.6 and Notebook 7 fail or warn in
     # Voila's JupyterLab 4.2 page: pages load only theirs, the widget managers built for 4.2.
     config.VoilaConfiguration.update(
@@ -150,66 +164,79 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None,
 
 
 def _voila_class(sign_in: dict[str, Any]) -> type:
-    """The Voila subclass; built on first use so importing this module stays light."""
+    """The Voila app class; built on first use so importing this module stays light."""
+    import tornado.httputil
     import tornado.web
     import tornado.wsgi
     from jupyter_core.utils import ensure_async
     from jupyter_server.base.handlers import APIHandler, JupyterHandler
-    from voila.app import Voila
-    from voila.request_info_handler import RequestInfoSocketHandler
-    from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
-    from voila.tornado.handler import TornadoVoilaHandler
 
     from voicelab.dashboards.sign_in import owns_kernel
 
-    class RenderHandler(TornadoVoilaHandler):
-        """Voila's render handler, plus the `_xsrf` cookie the unload beacon needs, and the cap.
+    def render_handler(voila_render: type) -> type:
+        class RenderHandler(voila_render):
+            """Voila's render handler, plus the `_xsrf` cookie the unload beacon needs, and
+            the cap.
 
-        A request for a notebook is admitted only if a kernel slot is free; otherwise it gets
-        the plain 503 page and no kernel starts.
-        """
+            A request for a notebook is admitted only if a kernel slot is free; otherwise it
+            gets the plain 503 page and no kernel starts.
+            """
 
-        _ticket: PageTicket | None = None
+            _ticket: PageTicket | None = None
 
-        async def prepare(self) -> None:
-            self.request.headers.pop(PERSON_HEADER, None)  # never the browser's word
-            await ensure_async(super().prepare())  # sets current_user, which the cookie needs
-            if self.current_user is not None:
-                self.request.headers[PERSON_HEADER] = self.current_user.username
-            self.xsrf_token  # noqa: B018  # reading it sets the cookie
+            async def prepare(self) -> None:
+                self.request.headers.pop(PERSON_HEADER, None)  # never the browser's word
+                await ensure_async(super().prepare())  # sets current_user, which the cookie needs
+                if self.current_user is not None:
+                    self.request.headers[PERSON_HEADER] = self.current_user.username
+                self.xsrf_token  # noqa: B018  # reading it sets the cookie
 
-        @property
-        def kernel_manager(self) -> Any:
-            manager = self.settings["kernel_manager"]
-            return manager if self._ticket is None else PageKernels(manager, self._ticket)
-
-        @tornado.web.authenticated
-        async def get(self, path: str | None = None) -> None:
-            if starts_a_kernel(path):
+            @property
+            def kernel_manager(self) -> Any:
                 manager = self.settings["kernel_manager"]
-                if not manager.admit():
-                    self.refuse(manager)
-                    return
-                self._ticket = PageTicket(manager, self.current_user.username)
-            await super().get(path=path)
+                return manager if self._ticket is None else PageKernels(manager, self._ticket)
 
-        def refuse(self, manager: Any) -> None:
-            manager.note_refusal(self.request.path)
-            self.set_status(503)
-            self.set_header("Retry-After", str(RETRY_AFTER_S))
-            self.set_header("Cache-Control", "no-store")
-            self.set_header("Content-Type", "text/html; charset=UTF-8")
-            self.finish(busy_page(manager.max_kernels))
+            @tornado.web.authenticated
+            async def get(self, path: str | None = None) -> None:
+                if starts_a_kernel(path):
+                    manager = self.settings["kernel_manager"]
+                    if not manager.admit():
+                        self.refuse(manager)
+                        return
+                    self._ticket = PageTicket(manager, self.current_user.username)
+                await super().get(path=path)
 
-        def on_connection_close(self) -> None:
-            if self._ticket is not None:
-                self._ticket.abandon()
-            super().on_connection_close()
+            def refuse(self, manager: Any) -> None:
+                manager.note_refusal(self.request.path)
+                self.set_status(503)
+                self.set_header("Retry-After", str(RETRY_AFTER_S))
+                self.set_header("Cache-Control", "no-store")
+                self.set_header("Content-Type", "text/html; charset=UTF-8")
+                self.finish(busy_page(manager.max_kernels))
 
-        def on_finish(self) -> None:
-            if self._ticket is not None:
-                self._ticket.close()
-            super().on_finish()
+            def on_connection_close(self) -> None:
+                if self._ticket is not None:
+                    self._ticket.abandon()
+                super().on_connection_close()
+
+            def on_finish(self) -> None:
+                if self._ticket is not None:
+                    self._ticket.close()
+                super().on_finish()
+
+        return RenderHandler
+
+    def shutdown_handler(voila_shutdown: type) -> type:
+        class ShutdownHandler(voila_shutdown):
+            """Voila's page-unload shutdown, for the kernel's own person only."""
+
+            @tornado.web.authenticated
+            async def post(self, kernel_id: str) -> None:
+                if not owns_kernel(self.kernel_manager, kernel_id, self.current_user.username):
+                    raise tornado.web.HTTPError(403)
+                await super().post(kernel_id)
+
+        return ShutdownHandler
 
     class HealthHandler(tornado.web.RequestHandler):
         """`GET /healthz`: the kernel books, read without touching a kernel or a sign-in."""
@@ -220,35 +247,28 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
             self.finish({"status": "ok", "kernels": manager.kernel_count(),
                          "max_kernels": manager.max_kernels})
 
-    class ShutdownHandler(VoilaShutdownKernelHandler):
-        """Voila's page-unload shutdown, for the kernel's own person only."""
-
-        @tornado.web.authenticated
-        async def post(self, kernel_id: str) -> None:
-            if not owns_kernel(self.kernel_manager, kernel_id, self.current_user.username):
-                raise tornado.web.HTTPError(403)
-            await super().post(kernel_id)
-
     def plain_errors(cls: type) -> type:
         """A Jupyter page handler whose errors are plain text: Jupyter's HTML error page needs
         a `static_path` Voila's app does not have, so a 403 would log a traceback instead."""
 
         class Plain(cls):
             def write_error(self, status_code: int, **kwargs: Any) -> None:
+                error = kwargs.get("exc_info", (None, None, None))[1]
+                reason = getattr(error, "reason", None) or tornado.httputil.responses.get(
+                    status_code, "Unknown")
                 self.set_header("Content-Type", "text/plain; charset=UTF-8")
-                self.finish(f"{status_code} {self._reason}\n")
+                self.finish(f"{status_code} {reason}\n")
 
         Plain.__name__ = Plain.__qualname__ = cls.__name__
         return Plain
 
-    def guarded(handler: Any) -> Any:
-        """Voila's handler spec with VoiceLab's checks: every path needs a person."""
-        cls = handler[1]
-        if cls is TornadoVoilaHandler:
-            cls = RenderHandler
-        elif cls is VoilaShutdownKernelHandler:
-            cls = ShutdownHandler
-        elif cls is RequestInfoSocketHandler:
+    def guarded(role: str | None, cls: type) -> type:
+        """Voila's handler class with VoiceLab's checks: every path needs a person."""
+        if role == RENDER:
+            cls = render_handler(cls)
+        elif role == SHUTDOWN:
+            cls = shutdown_handler(cls)
+        elif role == REQUEST_INFO:
             cls = sign_in["local_only"](cls)
         elif cls in (sign_in["login"], sign_in["logout"], sign_in["session"]):
             pass
@@ -257,44 +277,46 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
         if isinstance(cls, type) and issubclass(cls, JupyterHandler) and \
                 not issubclass(cls, APIHandler):
             cls = plain_errors(cls)
-        return (handler[0], cls, *handler[2:])
+        return cls
 
-    class VoicelabVoila(Voila):
+    def front(app: Any) -> list[tuple[Any, ...]]:
+        """The API, /audio, the health check and the redirect, in front of Voila's routes."""
+        container = tornado.wsgi.WSGIContainer(
+            app.flask_app, executor=ThreadPoolExecutor(API_THREADS, "api"))
+        return [
+            (HEALTH_PATH, HealthHandler),
+            ("/", tornado.web.RedirectHandler,
+             {"url": f"/voila/render/{BATCH_LIST}", "permanent": False}),
+            (api_path_pattern(_flask_rules(app.flask_app)), tornado.web.FallbackHandler,
+             {"fallback": container}),
+        ]
+
+    voila = voila_app_class(front, guarded)
+
+    class VoicelabVoila(voila):  # type: ignore[misc,valid-type]
         """Voila with the API, /audio, the redirect and local static files in front."""
 
         flask_app: Any = None
-
-        def setup_template_dirs(self) -> None:
-            super().setup_template_dirs()
-            self.template_paths = [str(TEMPLATE_OVERRIDES), *self.template_paths]  # type: ignore[has-type]
-
-        def init_settings(self) -> dict[str, Any]:
-            self.voila_configuration.multi_kernel_manager_class = kernel_manager_class()
-            settings: dict[str, Any] = super().init_settings()
-            return settings
-
-        def init_handlers(self) -> list[Any]:
-            container = tornado.wsgi.WSGIContainer(
-                self.flask_app, executor=ThreadPoolExecutor(API_THREADS, "api"))
-            ours = [
-                (HEALTH_PATH, HealthHandler),
-                ("/", tornado.web.RedirectHandler,
-                 {"url": f"/voila/render/{BATCH_LIST}", "permanent": False}),
-                (api_path_pattern(_flask_rules(self.flask_app)), tornado.web.FallbackHandler,
-                 {"fallback": container}),
-            ]
-            return [*ours, *map(guarded, super().init_handlers())]
 
     return VoicelabVoila
 
 
 def child_env(settings: Settings) -> dict[str, str]:
-    """The environment for kernels and the worker: this one, with AUDIO_ROOT made absolute.
+    """The environment for the server, kernels and the worker: this one, with AUDIO_ROOT made
+    absolute and the page template's directory on JUPYTER_PATH.
 
     Kernels run in notebooks/, so a relative AUDIO_ROOT (the default `./output`) would point
     somewhere else there.
     """
-    return {**os.environ, "AUDIO_ROOT": str(Path(settings.audio_root).resolve())}
+    return {**os.environ, "AUDIO_ROOT": str(Path(settings.audio_root).resolve()),
+            "JUPYTER_PATH": jupyter_path_with_template(os.environ.get("JUPYTER_PATH"))}
+
+
+def jupyter_path_with_template(current: str | None) -> str:
+    """JUPYTER_PATH with JUPYTER_DATA first, where Voila finds the template TEMPLATE."""
+    ours = str(JUPYTER_DATA)
+    others = [p for p in (current or "").split(os.pathsep) if p and p != ours]
+    return os.pathsep.join([ours, *others])
 
 
 def urls(host: str, port: int) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Sign-in for `voicelab serve`: the /login page, /logout, and who a dashboard request is from.
 
-Built on Jupyter Server's own hooks, which Voila honours (`Voila.identity_provider_class`,
+Built on Jupyter Server's own public hooks, which Voila honours (`Voila.identity_provider_class`,
 `Voila.authorizer_class`):
 - `identity_provider_class(gate)` answers every Jupyter handler's `current_user` (dashboard
   pages, the kernel and widget websockets, the kernel REST calls) with
@@ -258,10 +258,14 @@ def handlers(gate: Gate) -> dict[str, Any]:
             found = request_person(handler)
             if found is None:
                 return None
-            if handler.request.headers.get("Authorization"):
-                handler._token_authenticated = True  # type: ignore[attr-defined]  # no XSRF
             return User(username=found.name, name=found.name,
                         display_name=f"{found.name} ({found.role})")
+
+        def is_token_authenticated(self, handler: tornado.web.RequestHandler) -> bool:
+            """A person named by an Authorization header, not a cookie: a script, which
+            Jupyter then spares the XSRF and origin checks (a browser page never sends one)."""
+            return bool(handler.request.headers.get("Authorization")) and \
+                request_person(handler) is not None
 
         def get_handlers(self) -> list[tuple[str, object]]:
             return [(LOGIN_PATH, LoginHandler), (LOGOUT_PATH, LogoutHandler),

@@ -53,7 +53,7 @@ def wait_for_visit() -> None:
     page is opened. Elsewhere (a fresh Voila kernel, Jupyter, nbval) it returns at once.
     """
     if os.environ.get("VOILA_PREHEAT", "False") != "False" and not _request["waited"]:
-        from voila.utils import wait_for_request
+        from voicelab.dashboards.voila_compat import wait_for_request
 
         wait_for_request()
         _request["waited"] = True
