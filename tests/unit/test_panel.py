@@ -391,7 +391,7 @@ def test_raters_in_separate_processes_lose_nothing() -> None:
     with fast_dir() as root:
         path = make_batch(root, lines=3, takes_per_line=5)
         panel.open_panel(path, RATERS, person="lena")
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context("fork")  # nine processes, not nine interpreters
         workers = [context.Process(target=_rate_many, args=(str(path), rater, line))
                    for rater in RATERS for line in (1, 2, 3)]
         for worker in workers:
