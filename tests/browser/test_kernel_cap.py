@@ -9,6 +9,7 @@ connects loses its kernel after the deadline; past the cap, Chromium gets the pl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -82,14 +83,24 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
     wait_until(lambda: settled(capped), 120, "the preheated kernels only")
     urls = [f"{capped.url}/voila/render/{vl_server.BATCH_LIST}" if n % 2 else board_url(capped)
             for n in range(BURST)]
-    with Peaks(processes=lambda: len(capped.kernels()),
-               books=lambda: capped.health()["kernels"]) as peaks:
+    timeline: list[tuple[float, str, int]] = []  # what the probes read, to explain a failure
+
+    def noted(name: str, value: int) -> int:
+        timeline.append((time.monotonic(), name, value))
+        return value
+
+    with Peaks(processes=lambda: noted("processes", len(capped.kernels())),
+               books=lambda: noted("books", capped.health()["kernels"])) as peaks:
         with ThreadPoolExecutor(BURST) as pool:
             outcomes = list(pool.map(impatient_get, urls))
         # What the burst left behind is shut down: its clients are gone.
         wait_until(lambda: settled(capped), CONNECT_S + 90, "kernels back to the pools",
                    interval=0.5)
-    assert peaks.high["processes"] <= CAP and peaks.high["books"] <= CAP, peaks.high
+    over = [at for at, _, value in timeline if value > CAP]
+    assert not over, (peaks.high, [(round(at - over[0], 2), name, value)
+                                   for at, name, value in timeline if abs(at - over[0]) < 2],
+                      "\n".join(line for line in capped.log().splitlines()
+                                if "ernel" in line)[-6000:])
     refused = [o for o in outcomes if isinstance(o, tuple) and o[0] == 503]
     assert refused, outcomes
     for _, text, retry_after in refused:

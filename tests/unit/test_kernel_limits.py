@@ -1,11 +1,18 @@
-"""VOICELAB_MAX_KERNELS and VOICELAB_KERNEL_CONNECT_S: defaults, and bad values named."""
+"""VOICELAB_MAX_KERNELS and VOICELAB_KERNEL_CONNECT_S: defaults, and bad values named; a
+kernel start cancelled half way stays counted under the cap."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import tempfile
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
+from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 
 from voicelab.config import Settings, load_settings
 from voicelab.dashboards import dashboard_kernels, server
@@ -69,3 +76,66 @@ def test_serve_stops_on_a_bad_cap_before_anything_starts(settings: Settings) -> 
     too_few = dataclasses.replace(settings, max_kernels=1)
     with pytest.raises(ConfigError, match="VOICELAB_MAX_KERNELS='1'"):
         server.serve(too_few, port=1, worker=False, demo=False)
+
+
+# --- a start cancelled half way (tests/browser/test_kernel_cap.py's burst, made exact) ---------
+
+
+class HeldStart(ServerKernelManager):
+    """Jupyter's kernel manager for one kernel, whose start stops, its process up, at the point
+    jupyter_client has not yet entered the kernel in its books, until the test lets it go on
+    (`HELD`). jupyter_client awaits `start_kernel` before it adds the kernel."""
+
+    async def start_kernel(self, **kwargs: Any) -> None:
+        HELD["managers"].append(self)
+        await super().start_kernel(**kwargs)
+        HELD["launched"].set()
+        await HELD["release"].wait()
+
+
+HELD: dict[str, Any] = {}
+
+
+@pytest.mark.integration
+def test_a_start_cancelled_while_its_kernel_comes_up_keeps_it_counted(tmp_path: Path) -> None:
+    """A page's kernel start is cancelled just after its process is up, before jupyter_client
+    books it: the cap must still count that process (it used to drop it, and admit a page past
+    the cap), and the kernel goes once it is up, since nobody wants it."""
+
+    async def scenario() -> dict[str, Any]:
+        HELD.update(launched=asyncio.Event(), release=asyncio.Event(), managers=[])
+        manager = dashboard_kernels.kernel_manager_class()(
+            kernel_manager_class=f"{__name__}.HeldStart", root_dir=str(tmp_path), max_kernels=1)
+        seen: dict[str, Any] = {}
+        try:
+            start = asyncio.ensure_future(manager.start_kernel(kernel_name="python3"))
+            await HELD["launched"].wait()  # its process runs; jupyter_client has not booked it
+            seen["starting"] = manager.kernel_count()
+            start.cancel()  # the request that started it goes away, right here
+            with contextlib.suppress(asyncio.CancelledError):
+                await start
+            (km,) = HELD["managers"]
+            seen["alive"] = await km.is_alive()
+            seen["cancelled"] = manager.kernel_count()
+            seen["admitted"] = manager.admit()
+            HELD["release"].set()  # let its start finish: it is shut down, nobody wants it
+            deadline = time.monotonic() + (60 if seen["cancelled"] else 0)
+            while (manager.kernel_count() or await km.is_alive()) and \
+                    time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            seen["after"] = manager.kernel_count()
+            seen["alive_after"] = await km.is_alive()
+        finally:
+            HELD["release"].set()
+            for km in HELD["managers"]:  # the process, booked or not
+                with contextlib.suppress(Exception):
+                    await km.shutdown_kernel(now=True)
+            with contextlib.suppress(Exception):  # a start jupyter_client lost is no kernel
+                await manager.shutdown_all(now=True)
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen["starting"] == 1 and seen["alive"]
+    assert seen["cancelled"] == 1, "a live kernel process was not counted"
+    assert seen["admitted"] is False, "a page was admitted past the cap"
+    assert seen["after"] == 0 and not seen["alive_after"], seen

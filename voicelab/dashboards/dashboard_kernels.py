@@ -228,6 +228,7 @@ def kernel_manager_class() -> type:
             super().__init__(**kwargs)
             self._reserved = 0
             self._starting: set[str] = set()
+            self._unwanted: set[str] = set()  # starting kernels whose caller was cancelled
             self._claims: dict[asyncio.Task[Any], str] = {}  # task -> the kernel it started
             self._pool_tasks: set[asyncio.Task[Any]] = set()  # pool fills not finished yet
             self.attached: set[str] = set()  # kernels of page requests in progress
@@ -278,17 +279,45 @@ def kernel_manager_class() -> type:
                 self._refused, self._refused_logged_at = 0, now
 
         async def start_kernel(self, *, kernel_id: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
+            """Start a kernel, counted as starting until jupyter_client has it or it failed.
+
+            The start runs in a task of its own, shielded from its caller: a caller cancelled
+            half way (a page request that went away) must not cancel jupyter_client's start,
+            which would leave the kernel's process running in no book (uncounted by the cap,
+            never shut down). A kernel whose caller was cancelled stays counted until its start
+            ends, and is then shut down: nobody is left to use it.
+            """
             kernel_id = kernel_id or self.new_kernel_id()
             task = asyncio.current_task()
             if task is not None and task not in self._claims:
                 self._claims[task] = kernel_id
                 task.add_done_callback(lambda done: self._claims.pop(done, None))
             self._starting.add(kernel_id)
+            start = asyncio.ensure_future(super().start_kernel(kernel_id=kernel_id, **kwargs))
+            start.add_done_callback(functools.partial(self._start_ended, kernel_id))
             try:
-                started: str = await super().start_kernel(kernel_id=kernel_id, **kwargs)
-            finally:
-                self._starting.discard(kernel_id)
+                started: str = await asyncio.shield(start)
+            except asyncio.CancelledError:
+                if not start.done():
+                    self._unwanted.add(kernel_id)  # see _start_ended
+                elif not start.cancelled() and start.exception() is None:
+                    self.shut_down_soon(kernel_id, "its start was cancelled")
+                raise
             return started
+
+        def _start_ended(self, kernel_id: str, start: asyncio.Future[str]) -> None:
+            self._starting.discard(kernel_id)
+            unwanted = kernel_id in self._unwanted
+            self._unwanted.discard(kernel_id)
+            if start.cancelled():
+                return
+            if start.exception() is not None:  # its caller has it, unless it was cancelled
+                if unwanted:
+                    self.log.error("Kernel %s failed to start", kernel_id,
+                                   exc_info=start.exception())
+                return
+            if unwanted:
+                self.shut_down_soon(kernel_id, "its start was cancelled")
 
         def notify_connect(self, kernel_id: str) -> None:
             super().notify_connect(kernel_id)
