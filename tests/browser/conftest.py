@@ -1,8 +1,12 @@
-"""Browser-test fixtures: one real `voicelab serve` per session, Chromium, pages, screenshots.
+"""Browser-test fixtures: real `voicelab serve`s shared by the session, Chromium, pages,
+screenshots.
 
-The server runs with `--no-worker --no-demo` on a temp AUDIO_ROOT that holds two batches from
+`server` runs with `--no-worker --no-demo` on a temp AUDIO_ROOT that holds two batches from
 the start (the batch list's preheated kernel lists what exists when it warms up); tests that
 change ranks make their own batch, since the board reads its batch when the page opens.
+`team_serve` is the same with users (sign-in on), shared by the modules that need people
+(test_sign_in, test_panel_board, test_lines_board): each takes it `settled()`, once only the
+preheated kernels run, with a log that begins with the module.
 Screenshots go to test-artifacts/screenshots/ (git-ignored).
 """
 
@@ -16,6 +20,14 @@ import pytest
 
 from tests.batches import make_batch
 from tests.browser.harness import CHROMIUM, Page, ServeProcess, chromium
+from voicelab import people
+
+TEAM = {"alice": "lead", "bob": "designer", "vera": "viewer",  # test_sign_in
+        "leonie": "lead", "annika": "designer", "bertram": "designer",  # test_panel_board
+        "cornelia": "designer",
+        "dorit": "designer"}  # test_lines_board
+"""Everyone the signed-in modules need, in the users file of the one server they share."""
+TEAM_KERNELS = 12  # four boards at once, beside the preheated kernels and those shutting down
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +46,29 @@ def served_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(served_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     log = tmp_path_factory.mktemp("logs") / "serve.log"
     with ServeProcess(served_root, "--no-worker", "--no-demo", log_path=log) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def team_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """AUDIO_ROOT of the session's signed-in server (each test makes its own batches)."""
+    root = tmp_path_factory.mktemp("team") / "audio"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture(scope="session")
+def team(team_root: Path) -> dict[str, people.Credentials]:
+    return {name: people.add_user(team_root, name, role) for name, role in TEAM.items()}
+
+
+@pytest.fixture(scope="session")
+def team_serve(team_root: Path, team: dict[str, people.Credentials],
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """The session's server with users; modules take it as `team_serve.settled()`."""
+    log = tmp_path_factory.mktemp("logs") / "serve-team.log"
+    with ServeProcess(team_root, "--no-worker", "--no-demo", log_path=log,
+                      VOICELAB_MAX_KERNELS=str(TEAM_KERNELS)) as process:
         yield process
 
 

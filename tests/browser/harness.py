@@ -8,6 +8,7 @@ then SIGKILLs whatever is left of it and its descendants (kernels start their ow
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import signal
 import socket
@@ -69,13 +70,29 @@ class ServeProcess:
         self.env = serve_env(self.audio_root, **env)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_start = 0  # where log() begins (see `settled`)
+        self.owner = True  # whether stop() stops the process (a `settled` view does not)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def log(self) -> str:
-        return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+        text = self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+        return text[self.log_start:]
+
+    def settled(self, timeout: float = 120.0) -> ServeProcess:
+        """This server once only its preheated kernels run (kernels earlier tests' pages left
+        have shut down, pools are refilled), as a view whose log() begins now: for a module
+        sharing a session's server. Stopping the view stops nothing."""
+        from voicelab.dashboards.server import PREHEATED
+
+        pool = len(PREHEATED)
+        wait_until(lambda: len(self.kernels()) == pool and self.health()["kernels"] == pool,
+                   timeout, f"only the {pool} preheated kernels, in the books and as processes")
+        view = copy.copy(self)
+        view.log_start, view.owner = len(self.log()) + self.log_start, False
+        return view
 
     def start(self, timeout: float = 120.0) -> ServeProcess:
         """Start `voicelab serve` and wait until it prints its URLs and answers HTTP."""
@@ -119,7 +136,7 @@ class ServeProcess:
 
     def stop(self, timeout: float = 30.0) -> list[psutil.Process]:
         """SIGTERM, then SIGKILL what is left; returns the descendants it had (all reaped)."""
-        if self.process is None:
+        if self.process is None or not self.owner:
             return []
         family = self.descendants()
         with contextlib.suppress(ProcessLookupError):

@@ -29,7 +29,6 @@ from voicelab.audio import encode_mp3
 from voicelab.jobs import registry
 
 pytestmark = pytest.mark.browser
-KERNELS = 12  # each test signs in (the batch list) and opens a board, beside the preheated ones
 DESIGNER = "dorit"
 UPDATE_S = 20  # a refresh every 1.5 s; a busy machine's kernel answers late
 
@@ -37,24 +36,15 @@ browsers = test_sign_in.browsers  # a page per person, each in a browser context
 
 
 @pytest.fixture(scope="module")
-def lines_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("lines") / "audio"
-    root.mkdir()
-    return root
+def lines_root(team_root: Path) -> Path:
+    return team_root
 
 
 @pytest.fixture(scope="module")
-def team(lines_root: Path) -> dict[str, people.Credentials]:
-    return {DESIGNER: people.add_user(lines_root, DESIGNER, "designer")}
-
-
-@pytest.fixture(scope="module")
-def lines_server(lines_root: Path, team: dict[str, people.Credentials],
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    log = tmp_path_factory.mktemp("logs") / "serve.log"
-    with ServeProcess(lines_root, "--no-worker", "--no-demo", log_path=log,
-                      VOICELAB_MAX_KERNELS=str(KERNELS)) as process:
-        yield process
+def lines_server(team_serve: ServeProcess) -> ServeProcess:
+    """The session's server with users (the designer among them; see tests/browser/conftest.py):
+    each test signs in (the batch list) and opens a board, beside the preheated kernels."""
+    return team_serve.settled()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ free of errors.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from tests.browser.test_sign_in import open_board, sign_in
 from voicelab import panel, people, store
 
 pytestmark = pytest.mark.browser
-KERNELS = 12  # four boards at once, beside the preheated kernels and those shutting down
 RATERS = ("annika", "bertram", "cornelia")
 IDENTITIES = r"\.mp3|_take_|\bstab \d|\bstability\b|\bsimilarity|\bspeed \d|\bseed\b"
 """What would tell a take's file or settings (the board's settings label reads "stab 0.40")."""
@@ -49,25 +47,15 @@ OVERRIDDEN = {**CONSENSUS, T[2, 2]: 1, T[2, 1]: 2, T[2, 3]: 3}
 
 
 @pytest.fixture(scope="module")
-def panel_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("panel") / "audio"
-    root.mkdir()
-    return root
+def panel_root(team_root: Path) -> Path:
+    return team_root
 
 
 @pytest.fixture(scope="module")
-def team(panel_root: Path) -> dict[str, people.Credentials]:
-    names = {LEAD: "lead", **dict.fromkeys(RATERS, "designer")}
-    return {name: people.add_user(panel_root, name, role) for name, role in names.items()}
-
-
-@pytest.fixture(scope="module")
-def panel_server(panel_root: Path, team: dict[str, people.Credentials],
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    log = tmp_path_factory.mktemp("logs") / "serve.log"
-    with ServeProcess(panel_root, "--no-worker", "--no-demo", log_path=log,
-                      VOICELAB_MAX_KERNELS=str(KERNELS)) as process:
-        yield process
+def panel_server(team_serve: ServeProcess) -> ServeProcess:
+    """The session's server with users (the lead and raters among them; see
+    tests/browser/conftest.py), room for four boards at once."""
+    return team_serve.settled()
 
 
 browsers = test_sign_in.browsers  # a page per person, each in a browser context of its own

@@ -25,34 +25,16 @@ from tests.browser.test_rank_board import (
 from voicelab import history, people, store
 
 pytestmark = pytest.mark.browser
-KERNELS = 12
 UPGRADE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
 
 
 @pytest.fixture(scope="module")
-def team_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("team") / "audio"
-    root.mkdir()
-    make_batch(root, skin="Team", voice="Edric-k1", batch_id="20260102-090000-k1", lines=2)
-    return root
-
-
-@pytest.fixture(scope="module")
-def team(team_root: Path) -> dict[str, people.Credentials]:
-    return {name: people.add_user(team_root, name, role)
-            for name, role in (("alice", "lead"), ("bob", "designer"), ("vera", "viewer"))}
-
-
-@pytest.fixture(scope="module")
-def team_server(team_root: Path, team: dict[str, people.Credentials],
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    log = tmp_path_factory.mktemp("logs") / "serve.log"
-    # Three people's boards open at once, each signing in through the batch list: room for
-    # them beside the four preheated kernels and the ones still shutting down.
-    with ServeProcess(team_root, "--no-worker", "--no-demo", log_path=log,
-                      VOICELAB_MAX_KERNELS=str(KERNELS)) as process:
-        yield process
+def team_server(team_serve: ServeProcess, team_root: Path) -> ServeProcess:
+    """The session's server with users (alice lead, bob designer, vera viewer among them; see
+    tests/browser/conftest.py), room for three boards at once, and a batch of the team's."""
+    make_batch(team_root, skin="Team", voice="Edric-k1", batch_id="20260102-090000-k1", lines=2)
+    return team_serve.settled()
 
 
 @pytest.fixture
