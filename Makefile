@@ -47,10 +47,10 @@ run: install
 	$(BIN)/voicelab serve
 
 test: install system-deps js-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not integration and not browser"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not integration and not browser"
 
 # The reliability soak for longer than `make test` runs it: jobs, rank changes and a worker kill.
 soak: install system-deps

@@ -6,12 +6,50 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.environment import STRIPPED_PREFIXES
 from tests.redis_server import REDIS_BIN, RedisServer
 from voicelab.config import Settings
+
+XDIST_GROUPS = {
+    # tests/browser/conftest.py's `team_serve` (the signed-in server)
+    "tests/browser/test_lines_board.py": "browser-2",
+    "tests/browser/test_panel_board.py": "browser-2",
+    "tests/browser/test_sign_in.py": "browser-2",
+    # servers of their own: with these, the two browser groups take about as long
+    "tests/browser/test_kernel_cap.py": "browser-2",
+    "tests/browser/test_jupyter_frontends.py": "browser-2",
+}
+"""Browser files run together on one xdist worker; every other one runs in group browser-1
+(those using the session's `server`). A file in the wrong group still passes: its worker starts
+the server it needs (slower)."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs `-n 2 --dist loadgroup`: a file's tests run on one worker (its module
+    fixtures start once), and tests/browser's files in two groups (XDIST_GROUPS), so each
+    session server starts once and each worker runs one Chromium.
+
+    This scheduler, not xdist_group marks: pytest 9.2 drops the node-id suffix loadgroup reads
+    (pytest-xdist issue 1386). Groups go out in collection order (browser first: the longest).
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileAndServer(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.startswith("tests/browser/"):
+                return XDIST_GROUPS.get(path, "browser-1")
+            return path
+
+    config.option.loadscopereorder = False
+    return ByFileAndServer(config, log)
 
 
 @pytest.fixture(autouse=True)
