@@ -14,6 +14,12 @@ from tests.environment import STRIPPED_PREFIXES
 from tests.redis_server import REDIS_BIN, RedisServer
 from voicelab.config import Settings
 
+# Rich's consoles (voicelab.cli.common's, made at import) keep the width COLUMNS gives when they
+# are made, and an xdist worker starts with COLUMNS=80 LINES=24: a test's own COLUMNS (the CLI
+# fixture's 200) would then be ignored and messages wrapped. Each test sets the size it needs.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 XDIST_GROUPS = {
     # tests/browser/conftest.py's `team_serve` (the signed-in server)
     "tests/browser/test_lines_board.py": "browser-2",
