@@ -36,7 +36,7 @@ the server it needs (slower)."""
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`make test` runs `-n 2 --dist loadgroup`: a file's tests run on one worker (its module
+    """`make test-fast` runs `-n 2 --dist loadgroup`: a file's tests run on one worker (its module
     fixtures start once), and tests/browser's files in two groups (XDIST_GROUPS), so each
     session server starts once and each worker runs one Chromium.
 
