@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 
+from tests.own_loop import run_in_own_loop
 from voicelab.config import Settings, load_settings
 from voicelab.dashboards import dashboard_kernels, server
 from voicelab.dashboards.dashboard_kernels import default_max_kernels
@@ -134,7 +135,7 @@ def test_a_start_cancelled_while_its_kernel_comes_up_keeps_it_counted(tmp_path: 
                 await manager.shutdown_all(now=True)
         return seen
 
-    seen = asyncio.run(scenario())
+    seen = run_in_own_loop(scenario())
     assert seen["starting"] == 1 and seen["alive"]
     assert seen["cancelled"] == 1, "a live kernel process was not counted"
     assert seen["admitted"] is False, "a page was admitted past the cap"

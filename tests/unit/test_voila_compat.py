@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.own_loop import run_in_own_loop
 from voicelab.dashboards import server, voila_compat
 
 PACKAGE = Path(voila_compat.__file__).resolve().parents[1]
@@ -130,7 +131,7 @@ def test_a_pool_is_a_list_of_tasks_per_notebook_in_pools(tmp_path: Path) -> None
         await asyncio.gather(*tasks, return_exceptions=True)  # fails: this parent is no app
         return tasks
 
-    tasks = asyncio.run(fill())
+    tasks = run_in_own_loop(fill())
     assert len(tasks) == 1 and all(isinstance(t, asyncio.Task) for t in tasks), \
         "VoilaKernelManager._pools no longer holds a list of tasks per notebook"
     assert voila_compat.pool_kernel_id(tasks[0]) is None  # it failed: no kernel
@@ -161,7 +162,7 @@ def test_a_pool_task_gives_its_kernel_id_and_get_rendered_notebook_a_3_tuple() -
         await render
         return rendered, render, pool_task
 
-    rendered, render, _ = asyncio.run(take())
+    rendered, render, _ = run_in_own_loop(take())
     assert voila_compat.rendered_notebook_parts(rendered) == (render, "k1")
     assert rendered[1] == ["<p>cell</p>"]
 
