@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pyloudnorm
 
 CLIP_LEVEL = 0.999
 """A sample at or above this magnitude counts as clipped."""
@@ -60,7 +59,12 @@ def _silent_frames(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def _lufs(samples: np.ndarray, sample_rate: int) -> float | None:
-    """Integrated loudness (ITU-R BS.1770); None when shorter than one 400 ms block or silent."""
+    """Integrated loudness (ITU-R BS.1770); None when shorter than one 400 ms block or silent.
+
+    pyloudnorm is imported here: it pulls in scipy.signal (about 1.3 s), which a dashboard
+    kernel that only shows measured takes never needs."""
+    import pyloudnorm
+
     meter = pyloudnorm.Meter(sample_rate)  # a Meter keeps per-call state: one per measure
     if len(samples) <= int(meter.block_size * sample_rate):
         return None
