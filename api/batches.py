@@ -90,7 +90,8 @@ def rank_take(batch_id: str, filename: str) -> dict[str, Any]:
     before = store.load_metadata(batch_dir)
     file = visibility.take_file(before, visibility.mode_of(before, batch_dir, caller), caller,
                                 filename)
-    change = panel.rate(batch_dir, file, rank, person=caller.name)
+    with visibility.names_hidden(before, batch_dir, caller):
+        change = panel.rate(batch_dir, file, rank, person=caller.name)
     return {"data": _seen_line(batch_dir, before, change)}
 
 
@@ -159,10 +160,13 @@ def undo_change(batch_id: str) -> dict[str, Any]:
     409 nothing left to undo, someone else changed the line since (the message says who), or
     a lead closed the line; 403 a viewer; 423 batch locked.
     """
-    people.require(person(), "undo")
+    caller = person()
+    people.require(caller, "undo")
     batch_dir = common.batch_dir(batch_id)
     before = store.load_metadata(batch_dir)
-    return {"data": _seen_line(batch_dir, before, panel.undo(batch_dir, person=person().name))}
+    with visibility.names_hidden(before, batch_dir, caller):
+        change = panel.undo(batch_dir, person=caller.name)
+    return {"data": _seen_line(batch_dir, before, change)}
 
 
 @table.route("/api/batch/<batch_id>/history", "GET", "Every change to a batch, oldest first "

@@ -18,9 +18,11 @@ The history of an open panel batch names every rater's moves, so it is a lead's 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -28,7 +30,7 @@ from werkzeug.exceptions import Forbidden as HTTPForbidden
 from werkzeug.exceptions import NotFound
 
 from voicelab import panel, store
-from voicelab.errors import Forbidden, MetadataError
+from voicelab.errors import Forbidden, MetadataError, VoicelabError
 from voicelab.people import Person
 from voicelab.store import BatchRecord, Metadata
 
@@ -42,6 +44,19 @@ def mode_of(metadata: Metadata, batch_dir: Path, caller: Person) -> str:
     """How `caller` sees this batch: one of panel.MODES (solo, lead, blind, rater)."""
     return panel.view_mode(metadata, locked=store.is_locked(batch_dir), name=caller.name,
                            role=caller.role)
+
+
+@contextlib.contextmanager
+def names_hidden(metadata: Metadata, batch_dir: Path, caller: Person) -> Iterator[None]:
+    """A refusal raised inside names none of the panel's other people to a rater of it ("line
+    'L1' was closed by someone"), as the board says it; a lead's and a solo batch's as is."""
+    try:
+        yield
+    except VoicelabError as exc:
+        names = panel.hidden_names(metadata, mode_of(metadata, batch_dir, caller), caller.name)
+        if names:
+            exc.args = (panel.unnamed(str(exc), names),)
+        raise
 
 
 def public_panel(panel_object: dict[str, Any]) -> dict[str, Any]:
