@@ -10,9 +10,14 @@ that drops one of those fails here too.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
+import os
 import re
 import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests.own_loop import run_in_own_loop
+from tests.redis_server import free_port
 from voicelab.dashboards import server, voila_compat
 
 PACKAGE = Path(voila_compat.__file__).resolve().parents[1]
@@ -185,11 +191,78 @@ def test_request_info_is_cached_per_kernel_until_forgotten() -> None:
 
 def test_wait_for_request_returns_at_once_outside_a_preheated_kernel(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from voila.utils import wait_for_request
-
-    assert parameters(wait_for_request) == ["url"]
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
     assert voila_compat.wait_for_request() is None
+
+
+def test_voilas_own_wait_for_request_speaks_the_exchange_the_seam_does() -> None:
+    """The seam does what `voila.utils.wait_for_request` does without importing it: the same
+    variables, the same socket path, one JSON message of variables."""
+    from voila.utils import wait_for_request
+
+    text = source(wait_for_request) + source(importlib.import_module("voila.utils")
+                                             ._get_request_info)
+    for name in ("VOILA_PREHEAT", "VOILA_WS_PROTOCOL", "VOILA_APP_IP", "VOILA_APP_PORT",
+                 "VOILA_SERVER_URL", "VOILA_WS_BASE_URL", "VOILA_KERNEL_ID"):
+        assert f"ENV_VARIABLE.{name}" in text, f"Voila no longer reads {name}"
+    assert '{ws_base_url}voila/query"' in text and 'ws_url = f"{url}/{kernel_id}"' in text, \
+        "Voila's request-info socket moved"
+    assert "websocket.recv()" in text and "json.loads(request_info).items()" in text
+
+
+def test_a_preheated_kernel_gets_its_page_request_from_voilas_own_socket(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against Voila's RequestInfoSocketHandler on loopback: the info a page request left for
+    this kernel lands in os.environ."""
+    import json
+
+    import tornado.web
+    from voila.request_info_handler import RequestInfoSocketHandler
+
+    port = free_port()
+    ready, stop = threading.Event(), threading.Event()
+
+    def serve() -> None:
+        async def main() -> None:
+            app = tornado.web.Application([(r"/base/voila/query/(.*)", RequestInfoSocketHandler)])
+            server = app.listen(port, address="127.0.0.1")
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.02)
+            server.stop()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        RequestInfoSocketHandler.send_updates(  # the page came first: Voila keeps it for the kernel
+            {"kernel_id": "k-seam", "payload": json.dumps({"QUERY_STRING": "batch_id=b1"})})
+        for name, value in {"VOILA_PREHEAT": "True", "VOILA_APP_PORT": str(port),
+                            "VOILA_SERVER_URL": "/base/", "VOILA_KERNEL_ID": "k-seam"}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("QUERY_STRING", raising=False)
+        voila_compat.wait_for_request()
+        assert os.environ["QUERY_STRING"] == "batch_id=b1"
+    finally:
+        RequestInfoSocketHandler._cache.pop("k-seam", None)
+        stop.set()
+        thread.join(10)
+
+
+def test_a_preheated_dashboard_kernel_never_imports_voila() -> None:
+    """Importing Voila imports its whole server (2.7 s of CPU per preheated kernel): a kernel
+    that waits for its page (here, one whose socket refuses) must not."""
+    code = ("import sys, warnings, voicelab.widgets.views as views; "
+            "warnings.simplefilter('ignore'); views.wait_for_visit(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('voila', 'jupyter_server', 'jsonschema')))")
+    env = {**os.environ, "VOILA_PREHEAT": "True", "VOILA_APP_PORT": str(free_port()),
+           "VOILA_KERNEL_ID": "k-none"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout[:300]
 
 
 # --- nothing else reaches past the seam ------------------------------------------------------
