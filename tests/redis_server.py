@@ -25,6 +25,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PortTaken(RuntimeError):
+    """A server exited because its port was taken after `free_port` chose it."""
+
+
 class RedisServer:
     """One redis-server process bound to loopback, persisting nothing; stopped on exit."""
 
@@ -65,7 +69,18 @@ class RedisServer:
         return answer
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        """Start the server and wait until it answers PING."""
+        """Start the server and wait until it answers PING; on a port taken between choosing it
+        and binding it (another test's server or kernel), again on another (three tries)."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except PortTaken:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         log = (self.folder / "redis.log").open("wb")
         self.process = subprocess.Popen(
@@ -76,7 +91,10 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {self.log_text()}")
+                text = self.log_text()
+                if "Address already in use" in text:
+                    raise PortTaken(f"port {self.port}: {text}")
+                raise RuntimeError(f"redis-server exited: {text}")
             if self.ping():
                 return self
             time.sleep(0.02)

@@ -25,6 +25,7 @@ import psutil
 import requests
 
 from tests.environment import child_env
+from tests.redis_server import PortTaken
 
 REPO = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -33,6 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 READY_LINE = "VoiceLab is serving"
+PORT_TAKEN = ("already in use on 127.0.0.1; pick another port",  # serve's own check
+              "could not be started because no available port could be found")  # Voila's
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 860}
 PAGE_TIMEOUT_MS = 60_000  # a cold kernel on a busy 2-core machine can take a while
@@ -95,7 +98,19 @@ class ServeProcess:
         return view
 
     def start(self, timeout: float = 120.0) -> ServeProcess:
-        """Start `voicelab serve` and wait until it prints its URLs and answers HTTP."""
+        """Start `voicelab serve` and wait until it prints its URLs and answers HTTP; on a port
+        taken between choosing it and binding it (another test's server or kernel), again on
+        another (three tries)."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except PortTaken:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> ServeProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "voicelab", "serve", "--port", str(self.port),
                    *self.args]
@@ -105,8 +120,11 @@ class ServeProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"voicelab serve exited {self.process.returncode}:\n"
-                                   f"{self.log()[-4000:]}")
+                text = self.log()[-4000:]
+                self.process = None
+                if any(words in text for words in PORT_TAKEN):
+                    raise PortTaken(f"port {self.port}:\n{text}")
+                raise RuntimeError(f"voicelab serve exited:\n{text}")
             if READY_LINE in self.log():
                 with contextlib.suppress(requests.ConnectionError):
                     if requests.get(self.url + "/healthz", timeout=10).ok:
