@@ -47,7 +47,7 @@ run: install
 	$(BIN)/voicelab serve
 
 test: install system-deps js-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not integration and not browser"

@@ -240,7 +240,10 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_resumes_to_complete(
         seen, _ = follow(app, task_id, timeout=90)
         assert seen[-1][0] == "SUCCESS", seen[-1]
         record = registry.get(root, task_id)
-        assert record["attempts"] == 2 and record["requeued"] == 1
+        # Ran twice: killed, then resumed. The new worker's reaper may send it again once more
+        # if it sees the requeued message gone before the job starts (a worker took it a moment
+        # ago); the registry's claim turns that copy away (voicelab/jobs/reaper.py).
+        assert record["attempts"] == 2 and record["requeued"] >= 1, record
         assert app.AsyncResult(task_id).result["batch_ids"] == [batch_id]
     meta = batch_meta(root, batch_id)
     assert meta["complete"] is True and len(meta["takes"]) == lines
