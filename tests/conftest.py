@@ -36,9 +36,9 @@ the server it needs (slower)."""
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`make test-fast` runs `-n 2 --dist loadgroup`: a file's tests run on one worker (its module
-    fixtures start once), and tests/browser's files in two groups (XDIST_GROUPS), so each
-    session server starts once and each worker runs one Chromium.
+    """`make test` and `make test-fast` run `-n 2 --dist loadgroup`: a file's tests run on one
+    worker (its module fixtures start once), and tests/browser's files in two groups
+    (XDIST_GROUPS), so each session server starts once and each worker runs one Chromium.
 
     This scheduler, not xdist_group marks: pytest 9.2 drops the node-id suffix loadgroup reads
     (pytest-xdist issue 1386). Groups go out in collection order (browser first: the longest).
