@@ -37,7 +37,11 @@ def frontend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyter", app, "--no-browser", f"--port={port}",
              "--ServerApp.token=", "--ServerApp.password=", "--allow-root",
-             f"--ServerApp.root_dir={work}", "--expose-app-in-browser"],
+             f"--ServerApp.root_dir={work}", "--expose-app-in-browser",
+             # Kernels on Unix sockets: a TCP port chosen for a kernel can be taken by another
+             # test's server before the kernel binds it, and jupyter_client's restarts then
+             # keep the taken control port (seen: five restarts, then a dead kernel).
+             "--KernelManager.transport=ipc"],
             env={**os.environ, "AUDIO_ROOT": str(root)}, stdout=log, stderr=subprocess.STDOUT)
     try:
         def up() -> bool:
