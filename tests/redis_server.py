@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 REDIS_BIN = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -27,6 +28,18 @@ def free_port() -> int:
 
 class PortTaken(RuntimeError):
     """A server exited because its port was taken after `free_port` chose it."""
+
+
+def start_on_a_free_port(server: Any, timeout: float) -> Any:
+    """`server._start(timeout)`; on PortTaken, again on another `free_port()` (three tries)."""
+    for attempt in range(3):
+        try:
+            return server._start(timeout)
+        except PortTaken:
+            if attempt == 2:
+                raise
+            server.port = free_port()
+    raise AssertionError("unreachable")
 
 
 class RedisServer:
@@ -71,14 +84,7 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start the server and wait until it answers PING; on a port taken between choosing it
         and binding it (another test's server or kernel), again on another (three tries)."""
-        for attempt in range(3):
-            try:
-                return self._start(timeout)
-            except PortTaken:
-                if attempt == 2:
-                    raise
-                self.port = free_port()
-        raise AssertionError("unreachable")
+        return start_on_a_free_port(self, timeout)
 
     def _start(self, timeout: float) -> RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ import psutil
 import requests
 
 from tests.environment import child_env
-from tests.redis_server import PortTaken
+from tests.redis_server import PortTaken, start_on_a_free_port
 
 REPO = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -101,14 +101,7 @@ class ServeProcess:
         """Start `voicelab serve` and wait until it prints its URLs and answers HTTP; on a port
         taken between choosing it and binding it (another test's server or kernel), again on
         another (three tries)."""
-        for attempt in range(3):
-            try:
-                return self._start(timeout)
-            except PortTaken:
-                if attempt == 2:
-                    raise
-                self.port = free_port()
-        raise AssertionError("unreachable")
+        return start_on_a_free_port(self, timeout)  # type: ignore[no-any-return]
 
     def _start(self, timeout: float) -> ServeProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
