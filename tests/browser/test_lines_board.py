@@ -23,7 +23,7 @@ from tests.browser import test_sign_in
 from tests.browser.harness import Page, ServeProcess, wait_until
 from tests.browser.test_panel_board import console_errors
 from tests.browser.test_rank_board import DISK_TIMEOUT_S, ranked_links, take
-from tests.browser.test_sign_in import open_board, sign_in
+from tests.browser.test_sign_in import sign_in_to_board
 from voicelab import lines, people, quality, store
 from voicelab.audio import encode_mp3
 from voicelab.jobs import registry
@@ -56,9 +56,7 @@ def board_page(browsers: Any, lines_server: ServeProcess,
     def open_for(batch: Path) -> tuple[Page, list[str]]:
         page = browsers(DESIGNER)
         errors = console_errors(page)
-        sign_in(page, lines_server, DESIGNER, team[DESIGNER].password)
-        page.wait_for_selector(".vl-shell .vl-shell-name")
-        open_board(page, lines_server, batch)
+        sign_in_to_board(page, lines_server, DESIGNER, team[DESIGNER].password, batch)
         opened.append((page, errors))
         return page, errors
 

@@ -21,7 +21,7 @@ from tests.batches import make_batch
 from tests.browser import test_sign_in
 from tests.browser.harness import Page, ServeProcess, wait_until
 from tests.browser.test_rank_board import DISK_TIMEOUT_S, ranked_links, ranks_on_disk, take
-from tests.browser.test_sign_in import open_board, sign_in
+from tests.browser.test_sign_in import sign_in_to_board
 from voicelab import panel, people, store
 
 pytestmark = pytest.mark.browser
@@ -73,9 +73,7 @@ def signed_in_board(browsers: Any, server: ServeProcess, team: dict[str, people.
                     name: str, batch: Path) -> tuple[Page, list[str]]:
     page = browsers(name)
     errors = console_errors(page)
-    sign_in(page, server, name, team[name].password)
-    page.wait_for_selector(".vl-shell .vl-shell-name")
-    open_board(page, server, batch)
+    sign_in_to_board(page, server, name, team[name].password, batch)
     return page, errors
 
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -55,15 +56,23 @@ def browsers(browser_context: Any) -> Iterator[Any]:
 
 def sign_in(page: Page, server: ServeProcess, name: str, password: str,
             next_path: str = "/") -> None:
-    page.goto(f"{server.url}/login?next={next_path}")
+    page.goto(f"{server.url}/login?next={quote(next_path, safe='/')}")
     page.get_by_label("Name").fill(name)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 
-def open_board(page: Page, server: ServeProcess, batch: Path) -> None:
-    page.goto(vl_server.dashboard_url(server.url, "rank.ipynb", batch_id=batch.name))
+def sign_in_to_board(page: Page, server: ServeProcess, name: str, password: str,
+                     batch: Path) -> None:
+    """Sign in from the board's address, as from a shared link, and land on the board.
+
+    Landing on the batch list first and leaving it before its page connected would keep its
+    kernel until the connect deadline (30 s), and the next module waits for it to go."""
+    sign_in(page, server, name, password,
+            vl_server.dashboard_url("", "rank.ipynb", batch_id=batch.name))
     page.wait_for_selector(".vl-rank-board .vl-take[data-file]")
+    page.wait_for_selector(".vl-shell .vl-shell-name")
+    assert page.inner_text(".vl-shell .vl-shell-name") == name
 
 
 def entries(batch: Path) -> list[dict[str, Any]]:
@@ -147,11 +156,9 @@ def test_viewer_designer_lead_and_undo(team_server: ServeProcess, team_root: Pat
                                        browsers: Any) -> None:
     batch = make_batch(team_root, skin="Roles", lines=2, takes_per_line=3)
     viewer = browsers("vera")
-    sign_in(viewer, team_server, "vera", team["vera"].password)
-    viewer.wait_for_selector(".vl-shell .vl-shell-name")
     # The kernel's person comes from the session, never from what the browser sends.
     viewer.context.set_extra_http_headers({"X-Voicelab-Person": "alice"})
-    open_board(viewer, team_server, batch)
+    sign_in_to_board(viewer, team_server, "vera", team["vera"].password, batch)
     viewer.click(take("Line_1_take_1.mp3") + " .vl-take-number")
     viewer.keyboard.press("1")
     viewer.wait_for_selector(".vl-rank-board .vl-message:not([hidden])")
@@ -163,9 +170,7 @@ def test_viewer_designer_lead_and_undo(team_server: ServeProcess, team_root: Pat
     viewer.goto("about:blank")  # her board's kernel goes: the cap stays out of the test
 
     designer = browsers("bob")
-    sign_in(designer, team_server, "bob", team["bob"].password)
-    designer.wait_for_selector(".vl-shell .vl-shell-name")
-    open_board(designer, team_server, batch)
+    sign_in_to_board(designer, team_server, "bob", team["bob"].password, batch)
     designer.click(take("Line_1_take_2.mp3") + " .vl-take-number")
     designer.keyboard.press("1")
     wait_for_ranks(batch, {"Line_1_take_2.mp3": 1})
@@ -187,9 +192,7 @@ def test_viewer_designer_lead_and_undo(team_server: ServeProcess, team_root: Pat
     assert actions == [("bob", "rank"), ("bob", "rank"), ("bob", "undo"), ("bob", "undo")]
 
     lead = browsers("alice")
-    sign_in(lead, team_server, "alice", team["alice"].password)
-    lead.wait_for_selector(".vl-shell .vl-shell-name")
-    open_board(lead, team_server, batch)
+    sign_in_to_board(lead, team_server, "alice", team["alice"].password, batch)
     lead.click(".vl-rank-board .vl-lock-button")
     lead.click(".vl-rank-board .vl-confirm-lock")
     wait_until(lambda: store.is_locked(batch), DISK_TIMEOUT_S, "the LOCKED marker")
@@ -211,9 +214,7 @@ def test_two_people_rank_one_batch_and_undo_only_their_own(
     batch = make_batch(team_root, skin="Pair", lines=2, takes_per_line=3)
     alice, bob = browsers("alice2"), browsers("bob2")
     for page, name in ((alice, "alice"), (bob, "bob")):
-        sign_in(page, team_server, name, team[name].password)
-        page.wait_for_selector(".vl-shell .vl-shell-name")
-        open_board(page, team_server, batch)
+        sign_in_to_board(page, team_server, name, team[name].password, batch)
     # A kernel answers only its own page's person: bob cannot open alice's kernel socket.
     alices_kernel = next(url for url in alice.sockets if "/channels" in url)
     cookies = {c["name"]: c["value"] for c in bob.context.cookies()}
