@@ -3,6 +3,7 @@ a bounded number of kernels, a demo batch on a first run, the worker ending with
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -172,6 +173,10 @@ def test_kernels_stay_bounded_after_many_visits(server: ServeProcess, page: Page
     # What remains: one warm kernel per preheated dashboard, nothing leaked.
     warm = len(vl_server.PREHEATED)
     wait_until(lambda: len(server.kernels()) <= warm, 60, f"at most {warm} kernels")
+    # Kernels talk to the server over Unix sockets: no TCP port to race for or to reach.
+    assert "Kernel is running over TCP" not in server.log()
+    assert {json.loads(Path(kernel.cmdline()[-1]).read_text())["transport"]
+            for kernel in server.kernels()} == {"ipc"}
 
 
 # --- a server of its own -------------------------------------------------------------------

@@ -203,3 +203,19 @@ def test_stale_broadcasts_for_dead_mailboxes_are_dropped(tmp_path: Path) -> None
         (queue_dir / name).write_text("{}")
     embedded_queue.recover(queue_dir, taken)
     assert sorted(p.name for p in queue_dir.iterdir()) == sorted([fresh, job])
+
+
+@pytest.mark.timeout(60)
+def test_a_wait_for_a_message_ends_once_the_worker_is_told_to_stop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Celery's solo-pool loop waits in drain_events before it looks at a warm shutdown; the
+    wait ends within a poll once the flag is up (or this test times out at 60 s)."""
+    from celery.worker import state
+
+    with connect(tmp_path) as conn:
+        conn.SimpleQueue(QUEUE).close()
+        with pytest.raises(TimeoutError):  # nothing came in the short wait
+            conn.drain_events(timeout=0.05)
+        monkeypatch.setattr(state, "should_stop", 0)  # SIGTERM's warm shutdown: EX_OK
+        with pytest.raises(TimeoutError):
+            conn.drain_events(timeout=3600)

@@ -1,9 +1,10 @@
 """Reliability soak: jobs, rank changes from several HTTP clients and a worker kill, together.
 
 A real Redis, two real workers, a real API server and a fake ElevenLabs that injects faults.
-For SOAK_SECONDS (default 20 in `make test`, 120 in `make soak`), jobs are submitted over HTTP
-while four clients change ranks on their own lines of three batches, and one worker is
-SIGKILLed partway (a fresh one replaces it). Afterwards: every job succeeded with every take on
+For SOAK_SECONDS (default 20 in `make test`, 120 in `make soak`), a job is submitted over HTTP
+every JOB_EVERY_S (about as fast as two workers finish them) while four clients change ranks
+on their own lines of three batches, and one worker is SIGKILLed partway (a fresh one replaces
+it). Afterwards: every job succeeded with every take on
 disk, every line holds exactly what its client's last accepted change returned, no request got
 a 5xx, and `voicelab fsck` finds nothing wrong.
 """
@@ -35,6 +36,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.timeout(900
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
 CLIENTS = 4
+JOB_EVERY_S = 2.5
 SCRIPT = "Function,Line\n" + "\n".join(
     f"Soak_{i},Line number {i} of the soak is spoken with care." for i in range(1, 7)) + "\n"
 
@@ -113,7 +115,7 @@ def test_jobs_ranks_and_a_worker_kill_leave_nothing_lost(stack: dict[str, Any]) 
             (busy or stack["workers"].started)[0].kill()
             stack["workers"].start(stack["env"])
             killed = True
-        time.sleep(max(1.0, SOAK_SECONDS / 12))
+        time.sleep(JOB_EVERY_S)
     stop.set()
     for client in clients:
         client.join(60)

@@ -83,6 +83,7 @@ DASHBOARD_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@voila-dashboard
 API_THREADS = 8
 CULL_IDLE_S = 600
 CULL_INTERVAL_S = 60
+KERNEL_SHUTDOWN_WAIT_S = 1.0
 HEALTH_PATH = "/healthz"  # answered by serve itself (kernel counts), by Flask under `voicelab api`
 # Flask's own static route is not part of the API; everything else it routes is.
 _NOT_API_ENDPOINTS = {"static"}
@@ -158,6 +159,11 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None,
         "default": {"pool_size": 0}, **{nb: {"pool_size": 1} for nb in PREHEATED}}
     config.MappingKernelManager.update(cull_idle_timeout=CULL_IDLE_S,
                                        cull_interval=CULL_INTERVAL_S)
+    # Kernels talk to the server over Unix sockets: no TCP port to lose to another process
+    # between choosing and binding it, none for other local users to reach. A kernel busy in
+    # its cell (a preheated one waits for its visit there) cannot answer a shutdown request;
+    # it is sent SIGTERM after half the wait, not after 2.5 s: it holds nothing unsaved.
+    config.KernelManager.update(transport="ipc", shutdown_wait_time=KERNEL_SHUTDOWN_WAIT_S)
     config.BoundedKernelManager.update(max_kernels=limits.max_kernels,
                                        connect_timeout=limits.connect_s)
     return config

@@ -342,5 +342,25 @@ class Transport(filesystem.Transport):
         folder = str(client.transport_options.get("data_folder_in"))
         self.state = self._states.setdefault(folder, virtual.BrokerState())
 
+    def drain_events(self, connection: Any, timeout: float | None = None) -> Any:  # type: ignore[override]
+        """Kombu's wait for a message, in steps of one poll that end once the worker is told to
+        stop: Celery's solo-pool loop waits here up to 2 s before it looks at a SIGTERM, so a
+        warm shutdown (Ctrl-C on `voicelab serve`) would wait that long."""
+        if timeout is None:
+            return super().drain_events(connection, timeout)
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0 and not _worker_stopping():
+            with contextlib.suppress(TimeoutError):
+                return super().drain_events(connection, min(self.polling_interval or left, left))
+        raise TimeoutError
+
+
+def _worker_stopping() -> bool:
+    """Whether this process is a Celery worker that has been told to shut down."""
+    from celery.worker import state
+
+    return any(flag is not None and flag is not False  # as state.maybe_shutdown: 0 is a stop
+               for flag in (state.should_stop, state.should_terminate))
+
 
 TRANSPORT_ALIASES.setdefault(SCHEME, f"{__name__}:Transport")
