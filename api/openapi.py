@@ -370,6 +370,21 @@ SCHEMAS: dict[str, Schema] = {
         }},
     "Unlocked": _data(_object(["locked"], {"locked": {"const": False}})),
     "History": _data({"type": "array", "items": _HISTORY_ENTRY}),
+    "PresenceBeat": {"type": "object", "required": ["view"], "additionalProperties": False,
+                     "properties": {
+                         "view": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                                  "description": "this open view's id (one per tab)"},
+                         "line": {"type": ["string", "null"], "maxLength": 200,
+                                  "description": "the line it is on"}}},
+    "Presence": _data(_object(["count", "others"], {
+        "count": {"type": "integer", "minimum": 0,
+                  "description": "other people with the batch open"},
+        "others": {"type": "array", "description": "their views (empty for a panel's rater)",
+                   "items": _object(["name", "line"], {"name": _STR,
+                                                       "line": _NULLABLE_STR})},
+    })),
+    "PresenceCounts": _data({"type": "object", "additionalProperties": {"type": "integer"},
+                             "description": "batch id -> people with it open"}),
     "Person": _data(_object(["name", "role", "allowed", "sign_in"], {
         "name": _STR, "role": {"type": "string", "enum": ["viewer", "designer", "lead"]},
         "allowed": {"type": "array", "items": _STR,

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from api import audio, batches, common, export, generation, lines, panel, people
+from api import audio, batches, common, export, generation, lines, panel, people, presence
 from api.openapi import RAW, Operation, RouteTable, document
 from voicelab import __version__
 from voicelab import people as voicelab_people
@@ -21,7 +21,7 @@ from voicelab import people as voicelab_people
 bp = Blueprint("document", __name__)
 table = RouteTable(bp)
 
-AREAS = (generation, batches, people, panel, lines, export, audio)
+AREAS = (generation, batches, presence, people, panel, lines, export, audio)
 BLUEPRINTS = (*(area.bp for area in AREAS), bp)
 
 

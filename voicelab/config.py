@@ -46,6 +46,7 @@ class Settings:
     notebooks_dir: Path = DEFAULT_NOTEBOOKS
     job_stale_s: float = DEFAULT_JOB_STALE_S
     max_kernels: int | None = None
+    kernel_starts: int | None = None
     kernel_connect_s: float = DEFAULT_KERNEL_CONNECT_S
     stt_model: Path | None = None
     speech_check: bool = True
@@ -241,6 +242,8 @@ def settings_and_problems(
                             DEFAULT_JOB_STALE_S),
         max_kernels=checked(_whole_number, "VOICELAB_MAX_KERNELS", max_kernels, None)
         if (max_kernels := get("VOICELAB_MAX_KERNELS")) else None,
+        kernel_starts=checked(_positive_int, "VOICELAB_KERNEL_STARTS", kernel_starts, None)
+        if (kernel_starts := get("VOICELAB_KERNEL_STARTS")) else None,
         kernel_connect_s=checked(_connect_seconds, "VOICELAB_KERNEL_CONNECT_S",
                                  get("VOICELAB_KERNEL_CONNECT_S") or str(DEFAULT_KERNEL_CONNECT_S),
                                  DEFAULT_KERNEL_CONNECT_S),

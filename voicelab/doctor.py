@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicelab import servers
 from voicelab.config import Settings
 from voicelab.errors import AuthFailed, ConfigError, QuotaExhausted, VoicelabError
 from voicelab.jobs import liveness
@@ -204,6 +205,35 @@ def check_pronunciations(settings: Settings, unusable: Collection[str] = ()) -> 
                  f"(hash {dictionary.hash[:12]})")
 
 
+def check_dashboards(settings: Settings, unusable: Collection[str] = ()) -> Check:
+    """The kernel books of each `voicelab serve` running for this AUDIO_ROOT (its /healthz)."""
+    import requests
+
+    name = "dashboards"
+    if "AUDIO_ROOT" in unusable:
+        return Check(name, "warn", "skipped: AUDIO_ROOT is not usable")
+    found = servers.announced(settings.audio_root)
+    if not found:
+        return Check(name, "ok", "no `voicelab serve` is running for this AUDIO_ROOT")
+    rows, status = [], "ok"
+    for record in found:
+        url = str(record["url"])
+        try:
+            books = requests.get(f"{url}/healthz", timeout=5).json()
+            rows.append(f"{url}: {books['kernels']} kernel(s) of at most {books['max_kernels']} "
+                        f"({books['alive']} alive, {books['starting']} starting, at most "
+                        f"{books['start_slots']} at once), {books['waiting']} page(s) waiting")
+            if books["kernels"] >= books["max_kernels"]:
+                status = "warn"
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            rows.append(f"{url}: no answer from /healthz ({type(exc).__name__})")
+            status = "warn"
+    return Check(name, status, "; ".join(rows),
+                 "" if status == "ok" else "at the cap, pages get 503: close tabs, or raise "
+                 "VOICELAB_MAX_KERNELS if memory allows; a server that does not answer may "
+                 "be stuck: restart it")
+
+
 def _safe_url(url: str) -> str:
     """A broker URL without its password."""
     head, sep, tail = url.rpartition("@")
@@ -237,7 +267,8 @@ def run_checks(settings: Settings, unusable: Collection[str] = ()) -> list[Check
     a good value say they were skipped.
     """
     checks: list[Callable[[Settings, Collection[str]], Check | list[Check]]] = [
-        check_audio_root, check_broker, check_elevenlabs, check_piper, check_pronunciations]
+        check_audio_root, check_broker, check_elevenlabs, check_piper, check_pronunciations,
+        check_dashboards]
     if "AUDIO_ROOT" in unusable:
         checks.remove(check_audio_root)
     results: list[Check] = []

@@ -1,10 +1,12 @@
 """Kernels are a bounded resource (docs/design.md, decision 14), against a real `voicelab serve`.
 
 One server for the module with a small cap (VOICELAB_MAX_KERNELS: the preheated kernels, one
-per dashboard, and two pages) and a short connect deadline (VOICELAB_KERNEL_CONNECT_S=5). A burst
-of clients that give up after 0.2 s never takes it past the cap, the kernels they leave behind
-are shut down, and a real board opens fine afterwards; a client that reads a page but never
-connects loses its kernel after the deadline; past the cap, Chromium gets the plain busy page.
+per dashboard, and two pages), one kernel starting at a time (VOICELAB_KERNEL_STARTS=1) and a
+short connect deadline (VOICELAB_KERNEL_CONNECT_S=5). Page requests past the start slot wait
+their turn and open; a burst of clients that give up after 0.2 s never takes the server past the
+cap, the kernels they leave behind are shut down, and a real board opens fine afterwards; a
+client that reads a page but never connects loses its kernel after the deadline; past the cap,
+Chromium gets the plain busy page.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import requests
 import voicelab.dashboards.server as vl_server
 from tests.batches import make_batch
 from tests.browser.harness import Page, Peaks, ServeProcess, wait_until
+from voicelab import doctor
+from voicelab.config import Settings
 from voicelab.dashboards import dashboard_kernels
 
 POOL = len(vl_server.PREHEATED)
@@ -36,7 +40,7 @@ def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     root = base / "audio"
     make_batch(root, skin="Knight", voice="Edric-c1", batch_id=BATCH, lines=3)
     with ServeProcess(root, "--no-worker", "--no-demo", log_path=base / "serve.log",
-                      VOICELAB_MAX_KERNELS=str(CAP),
+                      VOICELAB_MAX_KERNELS=str(CAP), VOICELAB_KERNEL_STARTS="1",
                       VOICELAB_KERNEL_CONNECT_S=str(CONNECT_S)) as server:
         yield server
 
@@ -72,8 +76,14 @@ def test_healthz_reads_the_books_and_starts_no_kernel(capped: ServeProcess) -> N
     answers = [requests.get(capped.url + "/healthz", timeout=10) for _ in range(20)]
     assert {a.status_code for a in answers} == {200}
     assert answers[-1].headers["Content-Type"].startswith("application/json")
-    assert answers[-1].json() == {"status": "ok", "kernels": POOL, "max_kernels": CAP}
+    assert answers[-1].json() == {"status": "ok", "kernels": POOL, "alive": POOL, "starting": 0,
+                                  "waiting": 0, "max_kernels": CAP, "start_slots": 1}
     assert {p.pid for p in capped.kernels()} == before
+    # `voicelab doctor` finds the server by its record under AUDIO_ROOT and shows its books.
+    row = doctor.check_dashboards(Settings(audio_root=capped.audio_root))
+    assert row.status == "ok", row
+    assert row.detail == (f"{capped.url}: {POOL} kernel(s) of at most {CAP} ({POOL} alive, "
+                          f"0 starting, at most 1 at once), 0 page(s) waiting")
 
 
 @pytest.mark.integration
@@ -90,7 +100,8 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
         return value
 
     with Peaks(processes=lambda: noted("processes", len(capped.kernels())),
-               books=lambda: noted("books", capped.health()["kernels"])) as peaks:
+               books=lambda: noted("books", capped.health()["kernels"]),
+               waiting=lambda: capped.health()["waiting"]) as peaks:
         with ThreadPoolExecutor(BURST) as pool:
             outcomes = list(pool.map(impatient_get, urls))
         # What the burst left behind is shut down: its clients are gone.
@@ -101,9 +112,10 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
                                    for at, name, value in timeline if abs(at - over[0]) < 2],
                       "\n".join(line for line in capped.log().splitlines()
                                 if "ernel" in line)[-6000:])
+    assert peaks.high["waiting"] >= 1  # past the one start slot, requests waited their turn
+    assert capped.health()["waiting"] == 0  # and those whose client left, left the queue
     refused = [o for o in outcomes if isinstance(o, tuple) and o[0] == 503]
-    assert refused, outcomes
-    for _, text, retry_after in refused:
+    for _, text, retry_after in refused:  # only at the cap
         assert dashboard_kernels.BUSY_MESSAGE in text.lower()
         assert retry_after == str(dashboard_kernels.RETRY_AFTER_S)
     assert all(o == "gave up" or o[0] in (200, 503) for o in outcomes), outcomes
@@ -115,6 +127,22 @@ def test_a_burst_of_abandoned_requests_stays_under_the_cap(capped: ServeProcess,
     page.wait_for_selector(".vl-rank-board .vl-take[data-file]")
     assert page.errors == [] and errors == []
     assert len(capped.kernels()) <= CAP
+
+
+@pytest.mark.integration
+def test_requests_past_the_start_slot_wait_their_turn_and_open(capped: ServeProcess) -> None:
+    """Two pages at once on one start slot: the second waits for the first's kernel start (it
+    is not refused), then both are whole pages. Neither connects: their kernels go after the
+    deadline."""
+    wait_until(lambda: settled(capped), 120, "the preheated kernels only")
+    urls = [board_url(capped), f"{capped.url}/voila/render/{vl_server.BATCH_LIST}"]
+    with Peaks(waiting=lambda: capped.health()["waiting"]) as peaks, ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda url: requests.get(url, timeout=120), urls))
+    assert [p.status_code for p in pages] == [200, 200]
+    assert all("window.voila_finish()" in p.text for p in pages)
+    assert peaks.high["waiting"] == 1
+    wait_until(lambda: settled(capped), CONNECT_S + 60, "the unconnected kernels shut down",
+               interval=0.5)
 
 
 @pytest.mark.integration

@@ -64,6 +64,37 @@ def test_batch_list_opens_the_board_of_a_batch(server: ServeProcess, page: Page)
     page.screenshot_as("rank_board_opened")
 
 
+def test_the_keys_live_behind_a_question_mark_and_the_takes_fill_the_screen(
+        server: ServeProcess, served_root: Path, page: Page) -> None:
+    batch = make_batch(served_root, skin="Help", lines=2, takes_per_line=3)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    open_board(page, server, batch)
+    overlay = page.locator(".vl-rank-board .vl-keys")
+    assert overlay.is_hidden()
+    # Nothing but a line of header and the toolbar above the first take.
+    first = page.locator(take("Line_1_take_1.mp3")).bounding_box()
+    assert first is not None and first["y"] < 0.3 * page.viewport_size["height"], first
+    page.screenshot_as("rank_board_full_screen")
+    page.click(take("Line_1_take_1.mp3") + " .vl-take-number")
+    page.keyboard.press("?")
+    overlay.wait_for(state="visible")
+    text = overlay.inner_text()
+    assert "rank the focused take" in text and "How to rank" in text
+    page.screenshot_as("rank_board_keys")
+    page.keyboard.press("2")  # the overlay has the keys: take 1 gets no rank
+    page.keyboard.press("Escape")
+    overlay.wait_for(state="hidden")
+    page.keyboard.press("j")  # back on the board, the keys move and rank again
+    page.keyboard.press("1")
+    wait_for_ranks(batch, {"Line_1_take_2.mp3": 1})
+    page.click(".vl-rank-board .vl-keys-button")
+    overlay.wait_for(state="visible")
+    page.click(".vl-rank-board .vl-keys-close")
+    overlay.wait_for(state="hidden")
+    assert page.errors == [] and errors == []
+
+
 def test_rank_with_keys_cascades_on_disk(server: ServeProcess, served_root: Path,
                                          page: Page) -> None:
     batch = make_batch(served_root, skin="Keys", lines=2, takes_per_line=3)

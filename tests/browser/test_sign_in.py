@@ -243,3 +243,26 @@ def test_two_people_rank_one_batch_and_undo_only_their_own(
     assert json.loads((batch / "metadata.json").read_text())["takes"][0]["ranked_by"] == "alice"
     for page in (alice, bob):
         assert page.errors == []
+
+
+def test_people_on_one_board_see_each_other_and_the_batch_list_counts_them(
+        team_server: ServeProcess, team_root: Path, team: dict[str, people.Credentials],
+        browsers: Any) -> None:
+    batch = make_batch(team_root, skin="Present", lines=3, takes_per_line=2)
+    alice, bob = browsers("alice3"), browsers("bob3")
+    for page, name in ((alice, "alice"), (bob, "bob")):
+        sign_in_to_board(page, team_server, name, team[name].password, batch)
+    bob.click(take("Line_2_take_1.mp3") + " .vl-take-number")
+    badge = alice.locator(".vl-rank-board .vl-presence")
+    badge.filter(has_text="Also here: bob (Line_2)").wait_for(timeout=15_000)
+    alice.screenshot_as("presence_board")
+    viewer = browsers("vera3")
+    sign_in(viewer, team_server, "vera", team["vera"].password)
+    row = f".vl-batch-row[data-batch-id='{batch.name}']"
+    viewer.wait_for_selector(f"{row}[data-here='2']", timeout=15_000)
+    assert viewer.inner_text(f"{row} td.vl-batch-here") == "2"
+    viewer.screenshot_as("presence_batch_list")
+    bob.goto("about:blank")  # bob leaves: gone from alice's board within seconds
+    badge.wait_for(state="hidden", timeout=15_000)
+    for page in (alice, bob, viewer):
+        assert page.errors == []

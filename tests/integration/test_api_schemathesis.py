@@ -45,7 +45,8 @@ include-operation-id = ["rank_take"]
 parameters = {{ batch_id = "{batch_id}", filename = "{take}" }}
 
 [[operations]]
-include-operation-id = ["batch", "batch_history", "undo_change", "unlock_batch", "consensus"]
+include-operation-id = ["batch", "batch_history", "undo_change", "unlock_batch", "consensus",
+                        "presence_beat", "presence_leave"]
 parameters = {{ batch_id = "{batch_id}" }}
 
 [[operations]]
@@ -98,6 +99,6 @@ def test_schemathesis_finds_no_server_error_or_schema_break(root: Path, tmp_path
         output = done.stdout + done.stderr
         assert done.returncode == 0, output[-12000:]
         assert "Operations:" in output
-    assert "24 selected / 24 total" in as_designer.stdout + as_designer.stderr
+    assert "27 selected / 27 total" in as_designer.stdout + as_designer.stderr
     assert f"{len(PANEL_OPERATIONS)} selected" in as_lead.stdout + as_lead.stderr
     assert " 500 " not in log and "Traceback" not in log, log[-4000:]

@@ -165,3 +165,19 @@ def test_the_pronunciation_dictionary_is_read_and_a_broken_one_named(root: Path,
         "Pronunciations"]
     assert row.status == "fail" and "pronunciations.csv" in row.detail and "row 2" in row.detail
     assert "VOICELAB_PRONUNCIATIONS" not in row.detail and "unset" in row.fix
+
+
+def test_dashboards_row_says_when_no_server_runs_and_skips_a_dead_servers_record(
+        settings: Settings) -> None:
+    from voicelab import servers
+
+    assert by_name(doctor.run_checks(settings))["dashboards"].detail == (
+        "no `voicelab serve` is running for this AUDIO_ROOT")
+    record = servers.announce(settings.audio_root, "http://127.0.0.1:9")
+    record.write_text('{"url": "http://127.0.0.1:9", "pid": 999999999}')  # its process is gone
+    assert by_name(doctor.run_checks(settings))["dashboards"].status == "ok"
+    record.write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": os.getpid()}))
+    stuck = by_name(doctor.run_checks(settings))["dashboards"]
+    assert stuck.status == "warn" and "http://127.0.0.1:9: no answer from /healthz" in stuck.detail
+    servers.withdraw(record)
+    assert servers.announced(settings.audio_root) == []

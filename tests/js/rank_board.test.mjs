@@ -122,6 +122,7 @@ test("keys map to actions; modifiers and other keys are left alone", () => {
   assert.deepEqual(action_for_key({ key: "ArrowRight" }), { type: "line", delta: 1 });
   assert.deepEqual(action_for_key({ key: " " }), { type: "toggle" });
   assert.deepEqual(action_for_key({ key: "Enter" }), { type: "play_next" });
+  assert.deepEqual(action_for_key({ key: "?", shiftKey: true }), { type: "keys" });
   assert.equal(action_for_key({ key: "6" }), null);
   assert.equal(action_for_key({ key: "x" }), null);
   assert.equal(action_for_key({ key: "1", ctrlKey: true }), null);
@@ -620,6 +621,38 @@ test("bind_keys: keys act on the focused take; its cleanup unbinds them", () => 
   root.dispatchEvent(fake_event("keydown", { key: "3" }));
   assert.equal(actions.calls.send_rank.length, 1);
   assert.equal(renderer.calls.schedule.length, 4);
+});
+
+test("bind_keys: ? opens the keys overlay; there only Escape or ? count, and close it", () => {
+  const model = fake_model(board_traits());
+  const state = create_view_state(model);
+  state.derive();
+  const root = new FakeElement();
+  const actions = recorder(["send_rank", "set_focus"]);
+  let open = false;
+  const renderer = {
+    ...fake_renderer(),
+    keys_open: () => open,
+    toggle_keys: () => (open = !open),
+    close_keys: () => (open = false),
+  };
+  const cleanup = bind_keys(root, { state, audio: recorder(["toggle", "play"]), renderer, actions });
+  root.dispatchEvent(fake_event("keydown", { key: "?", shiftKey: true }));
+  assert.equal(open, true);
+  const rank = fake_event("keydown", { key: "2" });
+  root.dispatchEvent(rank);
+  assert.equal(rank.defaultPrevented, false);
+  assert.equal(actions.calls.send_rank.length, 0, "no rank while the overlay shows");
+  const escape = fake_event("keydown", { key: "Escape" });
+  root.dispatchEvent(escape);
+  assert.equal(open, false);
+  assert.equal(escape.defaultPrevented, true);
+  root.dispatchEvent(fake_event("keydown", { key: "?", shiftKey: true }));
+  root.dispatchEvent(fake_event("keydown", { key: "?", shiftKey: true }));
+  assert.equal(open, false, "? toggles");
+  root.dispatchEvent(fake_event("keydown", { key: "2" }));
+  assert.deepEqual(actions.calls.send_rank, [["a1", 2]]);
+  cleanup();
 });
 
 test("bind_keys: u and Ctrl+Z send undo; a viewer's rank keys say why and send nothing", () => {

@@ -28,29 +28,31 @@ def limits_of(environ: dict[str, str]) -> dashboard_kernels.KernelLimits:
     return dashboard_kernels.kernel_limits(settings, preheated=len(server.PREHEATED))
 
 
-def test_defaults_follow_the_memory_and_the_cpus_available() -> None:
+def test_the_cap_follows_the_memory_and_the_starts_the_cpus() -> None:
     import os
 
     limits = limits_of({})
     assert limits.max_kernels == default_max_kernels(dashboard_kernels.available_memory(),
-                                                     os.cpu_count(), len(server.PREHEATED))
+                                                     len(server.PREHEATED))
+    assert limits.start_slots == dashboard_kernels.start_slots(os.cpu_count()) >= 1
     assert limits.connect_s == dashboard_kernels.KERNEL_CONNECT_S == 30
-    assert default_max_kernels(2 * 1024 * MB, 16) == 8  # 2 GB / 250 MB
-    assert default_max_kernels(24 * 1024 * MB, 2) == 8  # 4 per CPU on a small machine
-    assert default_max_kernels(100 * MB, 8) == 4  # never below 4
-    assert default_max_kernels(64 * 1024 * MB, 64) == 32  # never above 32
-    assert default_max_kernels(None, 8) == 4
-    assert default_max_kernels(24 * 1024 * MB, None) == 4
+    # (available - 1 GB headroom) / 200 MB, the CPUs do not enter it
+    assert default_max_kernels(24 * 1024 * MB) == 117
+    assert default_max_kernels(3 * 1024 * MB) == 10
+    assert default_max_kernels(100 * MB) == 4  # never below 4
+    assert default_max_kernels(64 * 1024 * MB) == 128  # never above 128
+    assert default_max_kernels(None) == 4
     # however small the machine, two pages can open beside the preheated kernels
-    assert default_max_kernels(None, 1, preheated=4) == 6
-    assert default_max_kernels(100 * MB, 1, preheated=4) == 6
-    assert default_max_kernels(24 * 1024 * MB, 2, preheated=4) == 8
+    assert default_max_kernels(None, preheated=4) == 6
+    assert default_max_kernels(100 * MB, preheated=4) == 6
+    assert default_max_kernels(24 * 1024 * MB, preheated=4) == 117
+    assert dashboard_kernels.start_slots(2) == 2 and dashboard_kernels.start_slots(None) == 1
 
 
 def test_values_are_read_and_trimmed() -> None:
     limits = limits_of({"VOICELAB_MAX_KERNELS": " 6 ",
                                    "VOICELAB_KERNEL_CONNECT_S": "2.5"})
-    assert limits == dashboard_kernels.KernelLimits(max_kernels=6, connect_s=2.5)
+    assert (limits.max_kernels, limits.connect_s) == (6, 2.5)
     assert limits_of({"VOICELAB_MAX_KERNELS": "64"}).max_kernels == 64
     blank = limits_of({"VOICELAB_MAX_KERNELS": "", "VOICELAB_KERNEL_CONNECT_S": " "})
     assert blank == limits_of({})
@@ -140,3 +142,80 @@ def test_a_start_cancelled_while_its_kernel_comes_up_keeps_it_counted(tmp_path: 
     assert seen["cancelled"] == 1, "a live kernel process was not counted"
     assert seen["admitted"] is False, "a page was admitted past the cap"
     assert seen["after"] == 0 and not seen["alive_after"], seen
+
+
+# --- admission: starts wait for a slot, in order; the cap and the queue refuse ----------------
+
+
+def admission_manager(tmp_path: Path, **limits: Any) -> Any:
+    return dashboard_kernels.kernel_manager_class()(root_dir=str(tmp_path), **limits)
+
+
+def test_a_request_past_the_start_slots_waits_in_order_then_opens(tmp_path: Path) -> None:
+    """Admitted requests that have not started their kernel hold the start slots; the next
+    ones wait, in the order they came, and each opens as a slot frees."""
+
+    async def scenario() -> list[str]:
+        manager = admission_manager(tmp_path, max_kernels=10, start_slots=2)
+        order: list[str] = []
+
+        async def visit(name: str) -> None:
+            order.append(f"{name}:{await manager.admit_page(lambda: False)}")
+
+        assert [await manager.admit_page(lambda: False) for _ in range(2)] == ["admitted"] * 2
+        waiting = [asyncio.ensure_future(visit(n)) for n in ("c", "d", "e")]
+        await asyncio.sleep(0.3)
+        assert order == [] and manager.books()["waiting"] == 3
+        for opened in range(1, 4):
+            manager.release_slot()  # a start ended: the first in the queue goes
+            while len(order) < opened:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            assert len(order) == opened  # one slot, one request: the others still wait
+        await asyncio.gather(*waiting)
+        assert manager.books()["waiting"] == 0
+        return order
+
+    assert run_in_own_loop(scenario()) == ["c:admitted", "d:admitted", "e:admitted"]
+
+
+def test_past_the_cap_the_queue_or_the_wait_a_request_is_refused(tmp_path: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        full = admission_manager(tmp_path, max_kernels=1, start_slots=4)
+        seen["first"] = await full.admit_page(lambda: False)
+        seen["past the cap"] = await full.admit_page(lambda: False)  # at once, nothing waits
+        slow = admission_manager(tmp_path, max_kernels=10, start_slots=1, max_waiting=1,
+                                 admit_wait_s=0.3)
+        await slow.admit_page(lambda: False)  # holds the one start slot
+        waiter = asyncio.ensure_future(slow.admit_page(lambda: False))
+        await asyncio.sleep(0.05)
+        seen["queue full"] = await slow.admit_page(lambda: False)
+        seen["waited too long"] = await waiter
+        seen["books"] = slow.books()
+        return seen
+
+    seen = run_in_own_loop(scenario())
+    assert seen["first"] == "admitted" and seen["past the cap"] == "full"
+    assert seen["queue full"] == "queue" and seen["waited too long"] == "timeout"
+    assert seen["books"]["waiting"] == 0 and seen["books"]["start_slots"] == 1
+
+
+def test_a_request_whose_client_left_leaves_the_queue_and_reserves_nothing(
+        tmp_path: Path) -> None:
+    async def scenario() -> tuple[str, int, int, str]:
+        manager = admission_manager(tmp_path, max_kernels=10, start_slots=1)
+        await manager.admit_page(lambda: False)  # holds the one start slot
+        left = asyncio.Event()
+        gone = asyncio.ensure_future(manager.admit_page(left.is_set))
+        behind = asyncio.ensure_future(manager.admit_page(lambda: False))
+        await asyncio.sleep(0.1)
+        left.set()  # the first waiter's client closes its connection
+        outcome = await gone
+        waiting_after = manager.books()["waiting"]
+        reserved = manager._reserved
+        manager.release_slot()
+        return outcome, waiting_after, reserved, await behind
+
+    outcome, waiting_after, reserved, behind = run_in_own_loop(scenario())
+    assert outcome == "gone" and waiting_after == 1 and reserved == 1 and behind == "admitted"

@@ -1,10 +1,15 @@
 """Dashboard kernels as a bounded resource, for `voicelab serve`.
 
-Each dashboard visit costs a kernel, a ~180 MB Python process:
-- at most VOICELAB_MAX_KERNELS run at once, the preheated ones included; past that, a page
+Each dashboard visit costs a kernel, a Python process of 100-180 MB:
+- at most VOICELAB_MAX_KERNELS live at once, the preheated ones included: by default as many as
+  the memory available at start holds (an idle kernel costs memory, no CPU). Past that, a page
   request gets a plain 503 page and starts nothing. Every admitted page request costs exactly
-  one kernel: a cold start, or the pool's refill after it hands its warm kernel out, so pools
-  are refilled, never grown;
+  one kernel start: a cold start, or the pool's refill after it hands its warm kernel out;
+- what the CPUs limit is kernels *starting* at once (START_SLOTS_PER_CPU): a page request that
+  would start one more waits, in order, in a bounded queue (MAX_WAITING) for up to
+  ADMIT_WAIT_S, and its browser simply waits for the page; only a full queue or a wait past
+  that gets the 503 page. A request whose client leaves while it waits leaves the queue and
+  starts nothing;
 - a client that leaves before its page is complete gets no kernel, or has it shut down as
   soon as it is handed out (a warm one) or the page is rendered (a cold one): a reload, a
   link-preview bot or a retrying proxy costs a kernel for seconds, not for the idle cull;
@@ -26,6 +31,7 @@ import functools
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +41,17 @@ from voicelab.dashboards import voila_compat
 from voicelab.errors import ConfigError
 
 # Kernels (docs/design.md, decision 14). The default cap leaves each kernel KERNEL_BUDGET_BYTES of
-# the memory available at start (a kernel with a board open is ~180 MB), within MAX_KERNELS_DEFAULT.
-KERNEL_BUDGET_BYTES = 250 * 1024 * 1024
-MAX_KERNELS_DEFAULT = (4, 32)
-KERNELS_PER_CPU = 4
+# the memory available at start, less HEADROOM_BYTES for the server, its workers and their job
+# kernels, within MAX_KERNELS_DEFAULT. A board's kernel measures ~130 MB once rendered
+# (benchmarks/bench_team.py); the budget leaves it room to grow.
+KERNEL_BUDGET_BYTES = 200 * 1024 * 1024
+HEADROOM_BYTES = 1024 * 1024 * 1024
+MAX_KERNELS_DEFAULT = (4, 128)
 MIN_PAGES = 2  # dashboard pages the default cap always leaves room for, beside the preheated
+START_SLOTS_PER_CPU = 1  # kernel starts at once: each one is a second or two of a whole CPU
+MAX_WAITING = 64  # page requests waiting for a start slot; more are refused at once
+ADMIT_WAIT_S = 30.0  # the longest a page request waits for a start slot
+WAIT_POLL_S = 0.05
 KERNEL_CONNECT_S = DEFAULT_KERNEL_CONNECT_S  # a page's kernel waits this long for its websocket
 RETRY_AFTER_S = 60
 REFUSALS_LOG_S = 10
@@ -71,10 +83,12 @@ def busy_page(max_kernels: int) -> str:
 
 @dataclass(frozen=True)
 class KernelLimits:
-    """How many dashboard kernels may run, and how long a page has to connect to its kernel."""
+    """How many dashboard kernels may live and start at once, and how long a page has to
+    connect to its kernel."""
 
     max_kernels: int
     connect_s: float = KERNEL_CONNECT_S
+    start_slots: int = 1
 
 
 def available_memory() -> int | None:
@@ -88,22 +102,26 @@ def available_memory() -> int | None:
     return None
 
 
-def default_max_kernels(available: int | None, cpus: int | None, preheated: int = 0) -> int:
-    """The cap when VOICELAB_MAX_KERNELS is unset: available memory / 250 MB, and at most
-    KERNELS_PER_CPU per CPU (kernels starting at once stall a small machine long before they
-    fill its memory: 30 on 2 CPUs took 30 s), within [4, 32], and never so low that fewer
-    than MIN_PAGES pages could open beside the `preheated` kernels."""
+def default_max_kernels(available: int | None, preheated: int = 0) -> int:
+    """The cap when VOICELAB_MAX_KERNELS is unset: the memory available, less HEADROOM_BYTES,
+    over KERNEL_BUDGET_BYTES, within MAX_KERNELS_DEFAULT, and never so low that fewer than
+    MIN_PAGES pages could open beside the `preheated` kernels."""
     low, high = MAX_KERNELS_DEFAULT
     low = max(low, preheated + MIN_PAGES)
     if available is None:
         return low
-    by_cpu = KERNELS_PER_CPU * (cpus or 1)
-    return max(low, min(high, by_cpu, available // KERNEL_BUDGET_BYTES))
+    return max(low, min(high, (available - HEADROOM_BYTES) // KERNEL_BUDGET_BYTES))
+
+
+def start_slots(cpus: int | None) -> int:
+    """Kernels that may start at once: START_SLOTS_PER_CPU per CPU."""
+    return max(1, START_SLOTS_PER_CPU * (cpus or 1))
 
 
 def kernel_limits(settings: Settings, preheated: int) -> KernelLimits:
-    """The kernel cap and connect deadline for serve: VOICELAB_MAX_KERNELS (or the machine's
-    default) and VOICELAB_KERNEL_CONNECT_S, as read into `settings`.
+    """The kernel cap, start slots and connect deadline for serve: VOICELAB_MAX_KERNELS and
+    VOICELAB_KERNEL_STARTS (or the machine's defaults) and VOICELAB_KERNEL_CONNECT_S, as read
+    into `settings`.
 
     Raises:
         ConfigError: VOICELAB_MAX_KERNELS leaves no kernel for a page beside the preheated ones.
@@ -111,12 +129,13 @@ def kernel_limits(settings: Settings, preheated: int) -> KernelLimits:
     least = preheated + 1  # the preheated kernels count, and a page needs one more
     max_kernels = settings.max_kernels
     if max_kernels is None:
-        max_kernels = default_max_kernels(available_memory(), os.cpu_count(), preheated)
+        max_kernels = default_max_kernels(available_memory(), preheated)
     elif max_kernels < least:
         raise ConfigError("VOICELAB_MAX_KERNELS", str(max_kernels),
                           f"expected a whole number of at least {least} (the "
                           f"{preheated} preheated kernels count toward it)")
-    return KernelLimits(max_kernels, settings.kernel_connect_s)
+    return KernelLimits(max_kernels, settings.kernel_connect_s,
+                        settings.kernel_starts or start_slots(os.cpu_count()))
 
 
 class PageTicket:
@@ -223,6 +242,11 @@ def kernel_manager_class() -> type:
                               help="Kernels running at most, preheated ones included.")
         connect_timeout = Float(KERNEL_CONNECT_S, config=True,
                                 help="Seconds a page has to open its kernel's websocket.")
+        start_slots = Integer(1, config=True, help="Kernels starting at once, at most.")
+        max_waiting = Integer(MAX_WAITING, config=True,
+                              help="Page requests waiting for a start slot, at most.")
+        admit_wait_s = Float(ADMIT_WAIT_S, config=True,
+                             help="Seconds a page request waits for a start slot, at most.")
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
@@ -238,6 +262,7 @@ def kernel_manager_class() -> type:
             self._reaping: dict[str, asyncio.Future[None]] = {}  # kernel -> its shutdown
             self._reaper: Any = None
             self._refused, self._refused_logged_at = 0, -math.inf
+            self._waiting: list[object] = []  # page requests waiting for a start slot, in order
 
         # --- the books --------------------------------------------------------------------
 
@@ -258,6 +283,25 @@ def kernel_manager_class() -> type:
                          if not task.done() and task not in self._claims)
             return len(self._starting | self._running()) + queued
 
+        def starting_count(self) -> int:
+            """Kernel starts in flight: kernels starting, pool kernels being made ready (started
+            and running their notebook, or queued to), and admitted requests that will start
+            one (a cold start, or the refill of the warm kernel they take)."""
+            self._refresh_pool_tasks()
+            busy = {task for task in self._pool_tasks if not task.done()}
+            pooled = {self._claims[task] for task in busy if task in self._claims}
+            return len(self._starting - pooled) + len(busy) + self._reserved
+
+        def books(self) -> dict[str, int]:
+            """What `/healthz` reports: kernels alive, starting and in all (the cap counts
+            these), page requests waiting for a start slot, and the limits."""
+            total = self.kernel_count()
+            starting = min(total, len(self._starting) + sum(
+                1 for task in self._pool_tasks if not task.done() and task not in self._claims))
+            return {"kernels": total, "alive": total - starting, "starting": starting,
+                    "waiting": len(self._waiting), "max_kernels": self.max_kernels,
+                    "start_slots": self.start_slots}
+
         def admit(self) -> bool:
             """Reserve a kernel for a page request, unless that would pass the cap."""
             if self.kernel_count() + self._reserved >= self.max_kernels:
@@ -265,18 +309,51 @@ def kernel_manager_class() -> type:
             self._reserved += 1
             return True
 
+        async def admit_page(self, gone: Callable[[], bool]) -> str:
+            """Admit a page request once a start slot is free, in the order they came.
+
+            Returns "admitted" (a kernel is reserved for it: see PageTicket), "full" (the cap
+            is reached: nothing will free a kernel soon), "queue" (MAX_WAITING wait already),
+            "timeout" (no start slot within `admit_wait_s`) or "gone" (its client left).
+            """
+            if self.kernel_count() + self._reserved >= self.max_kernels:
+                return "full"
+            if len(self._waiting) >= self.max_waiting:
+                return "queue"
+            me = object()
+            self._waiting.append(me)
+            deadline = time.monotonic() + self.admit_wait_s
+            try:
+                while True:
+                    if gone():
+                        return "gone"
+                    if self._waiting[0] is me and self.starting_count() < self.start_slots:
+                        return "admitted" if self.admit() else "full"
+                    if time.monotonic() >= deadline:
+                        return "timeout"
+                    await asyncio.sleep(WAIT_POLL_S)
+            finally:
+                self._waiting.remove(me)
+
         def release_slot(self) -> None:
             self._reserved = max(0, self._reserved - 1)
 
-        def note_refusal(self, path: str) -> None:
+        def note_refusal(self, path: str, why: str) -> None:
             """Log refusals at most every REFUSALS_LOG_S (tornado logs each 503 anyway)."""
             self._refused += 1
             now = time.monotonic()
             if now - self._refused_logged_at >= REFUSALS_LOG_S:
-                self.log.warning("Refused %d page request(s), the last for %s: %d kernels of at "
-                                 "most %d (VOICELAB_MAX_KERNELS)", self._refused, path,
-                                 self.kernel_count(), self.max_kernels)
+                self.log.warning("Refused %d page request(s), the last for %s (%s): %d kernels "
+                                 "of at most %d (VOICELAB_MAX_KERNELS), %d waiting to start",
+                                 self._refused, path, self._refusal_reason(why),
+                                 self.kernel_count(),
+                                 self.max_kernels, len(self._waiting))
                 self._refused, self._refused_logged_at = 0, now
+
+        def _refusal_reason(self, why: str) -> str:
+            return {"full": "the cap is reached",
+                    "queue": f"{self.max_waiting} requests wait to start already",
+                    "timeout": f"no start slot within {self.admit_wait_s:g} s"}.get(why, why)
 
         async def start_kernel(self, *, kernel_id: str | None = None, **kwargs: Any) -> str:  # type: ignore[override]
             """Start a kernel, counted as starting until jupyter_client has it or it failed.

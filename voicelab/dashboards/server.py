@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from voicelab import servers
 from voicelab.config import Settings
 from voicelab.dashboards.dashboard_kernels import (
     RETRY_AFTER_S,
@@ -153,6 +154,8 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None,
         extra_labextensions_path=[str(DASHBOARD_LABEXTENSIONS)],
         resources={"voicelab": {"shell": [{"label": label, "notebook": notebook}
                                           for label, notebook in SHELL_LINKS]}})
+    # A kernel handed out is replaced at once, not after Voila's default second.
+    config.VoilaKernelManager.fill_delay = 0
     # A preheated kernel runs its notebook before any visit: only the dashboards get one,
     # never generate.ipynb (that one runs a job).
     config.VoilaKernelManager.kernel_pools_config = {
@@ -165,7 +168,8 @@ def voila_config(host: str, port: int, limits: KernelLimits | None = None,
     # it is sent SIGTERM after half the wait, not after 2.5 s: it holds nothing unsaved.
     config.KernelManager.update(transport="ipc", shutdown_wait_time=KERNEL_SHUTDOWN_WAIT_S)
     config.BoundedKernelManager.update(max_kernels=limits.max_kernels,
-                                       connect_timeout=limits.connect_s)
+                                       connect_timeout=limits.connect_s,
+                                       start_slots=limits.start_slots)
     return config
 
 
@@ -202,18 +206,25 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
                 manager = self.settings["kernel_manager"]
                 return manager if self._ticket is None else PageKernels(manager, self._ticket)
 
+            _gone = False
+
             @tornado.web.authenticated
             async def get(self, path: str | None = None) -> None:
                 if starts_a_kernel(path):
                     manager = self.settings["kernel_manager"]
-                    if not manager.admit():
-                        self.refuse(manager)
+                    admission = await manager.admit_page(lambda: self._gone)
+                    if admission == "gone":
+                        return
+                    if admission != "admitted":
+                        self.refuse(manager, admission)
                         return
                     self._ticket = PageTicket(manager, self.current_user.username)
+                    if self._gone:  # left in the same step it was admitted
+                        self._ticket.abandon()
                 await super().get(path=path)
 
-            def refuse(self, manager: Any) -> None:
-                manager.note_refusal(self.request.path)
+            def refuse(self, manager: Any, why: str) -> None:
+                manager.note_refusal(self.request.path, why)
                 self.set_status(503)
                 self.set_header("Retry-After", str(RETRY_AFTER_S))
                 self.set_header("Cache-Control", "no-store")
@@ -221,6 +232,7 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
                 self.finish(busy_page(manager.max_kernels))
 
             def on_connection_close(self) -> None:
+                self._gone = True
                 if self._ticket is not None:
                     self._ticket.abandon()
                 super().on_connection_close()
@@ -250,8 +262,7 @@ def _voila_class(sign_in: dict[str, Any]) -> type:
         def get(self) -> None:
             manager = self.settings["kernel_manager"]
             self.set_header("Cache-Control", "no-store")
-            self.finish({"status": "ok", "kernels": manager.kernel_count(),
-                         "max_kernels": manager.max_kernels})
+            self.finish({"status": "ok", **manager.books()})
 
     def plain_errors(cls: type) -> type:
         """A Jupyter page handler whose errors are plain text: Jupyter's HTML error page needs
@@ -383,14 +394,17 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8866, worker:
         if batch_id:
             print(f"made a demo batch to rank: {batch_id}", flush=True)
     app = _voila_class(sign_in)(config=voila_config(host, port, limits, sign_in))
-    print(f"dashboards: at most {limits.max_kernels} kernels at once (VOICELAB_MAX_KERNELS)",
-          flush=True)
+    print(f"dashboards: at most {limits.max_kernels} kernels at once (VOICELAB_MAX_KERNELS), "
+          f"{limits.start_slots} starting at once", flush=True)
     app.flask_app = create_app(settings, require_users=gate.require_users)
     app.initialize([str(notebooks or settings.notebooks_dir)])
     with contextlib.ExitStack() as stack:
         if worker:
             stack.enter_context(Supervisor([sys.executable, "-m", "voicelab", "worker"], env))
         _announce(host, port, open_browser)
+        local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+        stack.callback(servers.withdraw, servers.announce(
+            settings.audio_root, urls(local, port)["batches"].rstrip("/")))
         app.start()
 
 

@@ -1,4 +1,4 @@
-// Built by scripts/bundle.mjs from voicelab/widgets/rank_board/ (make bundle): edit the sources, not this file. sources sha256 0c7ae4408691f3f27fa325922967ab3bede278efa30fd6c37b9b3b49a595f688, body sha256 b8c6f57b34c0db79dca42edc2afaf82d57985d7c86db955c406f44261db36446
+// Built by scripts/bundle.mjs from voicelab/widgets/rank_board/ (make bundle): edit the sources, not this file. sources sha256 3e10233a1948730c7726e77f72754d4acb02fbb02a4ba3525d60977a663dab5b, body sha256 58692dc3e42bc0b849d671009cf2f78f58608959425d845a3bfa895119b417c4
 /**
  * VoiceLab ranking board: the anywidget front end of voicelab/widgets/rank_board.py, bundled into
  * one ES module that imports nothing (anywidget loads it from a Blob URL). The sources, with
@@ -573,6 +573,7 @@ var TEMPLATE = `
     <span class="vl-title"></span>
     <span class="vl-progress" data-done="0" data-total="0"></span>
     <span class="vl-view-only" data-lacks="rank">View only</span>
+    <span class="vl-presence" role="status" hidden></span>
     <label class="vl-toggle"><input type="checkbox" class="vl-filter-unranked"> Unranked only</label>
     <label class="vl-toggle vl-show-removed" hidden
       title="Show the takes of lines gone from the script, greyed (they keep their ranks, never exported)">
@@ -590,6 +591,8 @@ var TEMPLATE = `
     <button type="button" class="vl-panel-button" data-needs="panel" hidden
       title="Several raters rank this batch alone, blind by default; the board then shows their consensus">Rate as a panel…</button>
     <button type="button" class="vl-lock-button" data-needs="lock">Lock batch…</button>
+    <button type="button" class="vl-keys-button" aria-haspopup="dialog" aria-expanded="false"
+      title="Keys and how to rank (?)">Keys <kbd>?</kbd></button>
     <button type="button" class="vl-unlock-button" data-needs="unlock" hidden
       title="Open this batch for ranking again (recorded in the history)">Unlock…</button>
   </div>
@@ -668,19 +671,38 @@ var TEMPLATE = `
       </div>
     </div>
   </div></div>
-  <div class="vl-legend">
-    <span data-needs="rank"><kbd>1</kbd>–<kbd>5</kbd> rank</span>
-    <span data-needs="rank"><kbd>0</kbd>/<kbd>⌫</kbd> clear</span>
-    <span data-needs="undo"><kbd>u</kbd> or <kbd>Ctrl</kbd>+<kbd>Z</kbd> undo</span>
-    <span><kbd>↑</kbd><kbd>↓</kbd> or <kbd>k</kbd><kbd>j</kbd> take</span>
-    <span><kbd>←</kbd><kbd>→</kbd> or <kbd>h</kbd><kbd>l</kbd> line</span>
-    <span><kbd>Space</kbd> play/pause</span>
-    <span><kbd>Enter</kbd> play, then next take</span>
-    <span data-needs="rank">drag a take onto a rank slot</span>
-    <span data-needs="note"><kbd>n</kbd> note on the line</span>
-    <span data-needs="more"><kbd>g</kbd> more takes of the line</span>
-    <span data-needs="panel" data-mode-only="lead"><kbd>d</kbd> Disagreements</span>
-    <span data-needs="panel" data-mode-only="lead"><kbd>c</kbd> close or reopen the line</span>
+  <div class="vl-keys" role="dialog" aria-modal="true" aria-label="Keys and how to rank" hidden>
+    <div class="vl-keys-box">
+      <h2>Keys</h2>
+      <dl class="vl-keys-list">
+        <div data-needs="rank"><dt><kbd>1</kbd>–<kbd>5</kbd></dt><dd>rank the focused take (or drag it onto a rank slot)</dd></div>
+        <div data-needs="rank"><dt><kbd>0</kbd> <kbd>⌫</kbd></dt><dd>clear its rank</dd></div>
+        <div data-needs="undo"><dt><kbd>u</kbd> <kbd>Ctrl</kbd>+<kbd>Z</kbd></dt><dd>undo your last change</dd></div>
+        <div><dt><kbd>↑</kbd><kbd>↓</kbd> <kbd>k</kbd><kbd>j</kbd></dt><dd>previous, next take</dd></div>
+        <div><dt><kbd>←</kbd><kbd>→</kbd> <kbd>h</kbd><kbd>l</kbd></dt><dd>previous, next line</dd></div>
+        <div><dt><kbd>Space</kbd></dt><dd>play or pause</dd></div>
+        <div><dt><kbd>Enter</kbd></dt><dd>play, then move to the next take</dd></div>
+        <div data-needs="note"><dt><kbd>n</kbd></dt><dd>a director note on the line ("needs another pass")</dd></div>
+        <div data-needs="more"><dt><kbd>g</kbd></dt><dd>more takes of the line (the estimate shows first)</dd></div>
+        <div data-needs="panel" data-mode-only="lead"><dt><kbd>d</kbd></dt><dd>Disagreements: the lines the raters disagree on most</dd></div>
+        <div data-needs="panel" data-mode-only="lead"><dt><kbd>c</kbd></dt><dd>close or reopen the line</dd></div>
+        <div><dt><kbd>?</kbd></dt><dd>this help</dd></div>
+      </dl>
+      <h2>How to rank</h2>
+      <p>Listen, then give each line's best take 1, the next 2, and so on: a rank taken by another
+        take moves that one down. Ranks are saved as you press them, mirrored into the batch's
+        <code>ranked/</code> folder. A lead locks the batch when ranking is done, and can unlock it.</p>
+      <p data-needs="note">Line by line: a note flags what the next pass should change (the batch list counts
+        them), and more takes of a line appear on the board as they land. Takes whose line's text
+        changed are struck through (stale) and cannot be ranked; lines gone from the script are
+        hidden unless you tick "Show removed".</p>
+      <p>On a panel, each rater ranks alone, blind by default (takes shuffled and labelled A, B,
+        C…, settings and others' ranks hidden); the batch's ranks become their consensus.</p>
+      <div class="vl-keys-buttons">
+        <button type="button" class="vl-keys-close">Close</button>
+        <span class="vl-popover-hint"><kbd>Esc</kbd> or <kbd>?</kbd> closes</span>
+      </div>
+    </div>
   </div>`;
 function create_board_root(el) {
   const root = make_node("div", "vl-rank-board");
@@ -1200,6 +1222,26 @@ function create_export(root, state, model) {
   return { update, start, show, open, close, is_open, changed, choice };
 }
 
+// voicelab/widgets/rank_board/keys_help.js
+function create_keys_help(root) {
+  const overlay = root.querySelector(".vl-keys");
+  const button = root.querySelector(".vl-keys-button");
+  const is_open = () => !overlay.hidden;
+  const open = () => {
+    overlay.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    overlay.querySelector(".vl-keys-close").focus({ preventScroll: true });
+  };
+  const close = () => {
+    if (!is_open()) return;
+    overlay.hidden = true;
+    button.setAttribute("aria-expanded", "false");
+    focus_board(root);
+  };
+  const toggle = () => is_open() ? close() : open();
+  return { open, close, toggle, is_open };
+}
+
 // voicelab/widgets/rank_board/rows.js
 function line_button(cls, label, line, needs, title) {
   const button = make_node("button", cls, label);
@@ -1576,6 +1618,7 @@ function create_renderer(el, model, state, audio) {
   const note_editor = create_note_editor(root, model, state);
   const more_dialog = create_more_dialog(root, model, state);
   const exporter = create_export(root, state, model);
+  const keys_help = create_keys_help(root);
   const messages = create_messages(root, model, state);
   const list = create_line_list(root, model, state, audio);
   const { player } = audio;
@@ -1630,6 +1673,7 @@ function create_renderer(el, model, state, audio) {
     ...{ panel_dialog_open: panel_dialog.is_open, panel_choice: panel_dialog.chosen },
     ...{ start_export: exporter.start, show_export: exporter.show, scroll_to_top, close },
     ...{ open_export: exporter.open, close_export: exporter.close, export_open: exporter.is_open },
+    ...{ toggle_keys: keys_help.toggle, close_keys: keys_help.close, keys_open: keys_help.is_open },
     ...{ export_changed: exporter.changed, export_choice: exporter.choice }
   };
 }
@@ -1829,6 +1873,11 @@ function bind_controls(root, { model, state, audio, renderer, actions }) {
   const on_click = (event) => {
     const target = event.target;
     const hit = (selector) => target.closest(selector);
+    if (hit(".vl-keys-button") || hit(".vl-keys-close")) return renderer.toggle_keys();
+    if (renderer.keys_open?.()) {
+      if (!hit(".vl-keys-box")) renderer.close_keys();
+      return;
+    }
     if (hit(".vl-panel-button")) return renderer.open_panel_dialog();
     if (hit(".vl-panel-open")) {
       if (actions.open_panel(renderer.panel_choice())) renderer.close_panel_dialog();
@@ -2036,6 +2085,8 @@ function action_for_key(event) {
       return { type: "note" };
     case "g":
       return { type: "more" };
+    case "?":
+      return { type: "keys" };
     default:
       return null;
   }
@@ -2058,6 +2109,13 @@ function bind_keys(root, { state, audio, renderer, actions }) {
   const on_key = (event) => {
     const target = event.target;
     if (popover_key(event, renderer, actions)) return;
+    if (renderer.keys_open?.()) {
+      if (event.key !== "Escape" && event.key !== "?") return;
+      renderer.close_keys();
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
     if (renderer.export_open?.()) {
       if (event.key === "Enter" && target.matches("button")) return;
       if (event.key === "Escape") renderer.close_export();
@@ -2098,6 +2156,7 @@ function bind_keys(root, { state, audio, renderer, actions }) {
     else if (action.type === "close_line") actions.toggle_line?.();
     else if (action.type === "note") actions.open_note?.();
     else if (action.type === "more") actions.open_more?.();
+    else if (action.type === "keys") renderer.toggle_keys?.();
     else if (action.type === "take") actions.set_focus(step_take(order, state.focused, action.delta));
     else if (action.type === "line") {
       actions.set_focus(step_line(lines, groups, state.line_of(state.focused), action.delta));
@@ -2164,8 +2223,76 @@ function start_refresh(model, actions, is_hidden = () => document.hidden) {
   return () => clearInterval(timer);
 }
 
+// voicelab/widgets/rank_board/presence.js
+var BEAT_MS = 2500;
+var CHECK_MS = 400;
+function presence_label({ count, others }) {
+  if (others.length) {
+    const seen = others.map((o) => o.line ? `${o.name} (${o.line})` : o.name);
+    return `Also here: ${[...new Set(seen)].join(", ")}`;
+  }
+  if (!count) return "";
+  return count === 1 ? "1 other person here" : `${count} other people here`;
+}
+function new_view_id() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return "v" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+function start_presence(root, model, state, { fetch: send = globalThis.fetch, base = "/" } = {}) {
+  const badge = root.querySelector(".vl-presence");
+  const view = new_view_id();
+  const url = `${base}api/batch/${encodeURIComponent(model.get("batch_id") ?? "")}/presence`;
+  let sent_line, sent_at = 0, stopped = false, busy = false;
+  const show = (presence) => {
+    const text = presence ? presence_label(presence) : "";
+    badge.textContent = text;
+    badge.hidden = !text;
+  };
+  const beat = async () => {
+    if (stopped || busy || !send || !model.get("batch_id")) return;
+    const line = state.focused ? state.line_of(state.focused) ?? null : null;
+    if (line === sent_line && Date.now() - sent_at < BEAT_MS) return;
+    busy = true;
+    sent_line = line;
+    sent_at = Date.now();
+    try {
+      const response = await send(url, {
+        method: "PUT",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ view, line })
+      });
+      if (!response.ok) {
+        if (response.status === 404 || response.status === 405) stopped = true;
+        return show(null);
+      }
+      show((await response.json()).data);
+    } catch (_err) {
+      stopped = true;
+      show(null);
+    } finally {
+      busy = false;
+    }
+  };
+  const leave = () => {
+    if (stopped) return;
+    stopped = true;
+    send?.(`${url}?view=${view}`, { method: "DELETE", credentials: "same-origin", keepalive: true }).catch(() => {
+    });
+  };
+  const timer = setInterval(beat, CHECK_MS);
+  globalThis.addEventListener?.("pagehide", leave);
+  beat();
+  return () => {
+    clearInterval(timer);
+    globalThis.removeEventListener?.("pagehide", leave);
+    leave();
+  };
+}
+
 // voicelab/widgets/rank_board/index.js
 function render({ model, el }) {
+  const in_voila = Boolean(globalThis.location?.pathname?.includes("/voila/"));
   const state = create_view_state(model);
   const audio = create_audio(model, state, {
     on_change: () => renderer.schedule(),
@@ -2186,16 +2313,18 @@ function render({ model, el }) {
     bind_model(model, parts),
     start_refresh(model, actions)
   ];
+  if (in_voila) cleanups.push(start_presence(renderer.root, model, state));
   state.derive();
   renderer.draw();
   if (state.focused) audio.prefetch(state.focused);
-  if (globalThis.location?.pathname?.includes("/voila/")) renderer.focus();
+  if (in_voila) renderer.focus();
   return () => {
     for (const cleanup of [...cleanups].reverse()) cleanup();
   };
 }
 var index_default = { render };
 export {
+  BEAT_MS,
   GATE_SHOWN,
   LEAD_RANK_MESSAGE,
   LINE_HEIGHT,
@@ -2250,12 +2379,14 @@ export {
   lock_question,
   mark_board,
   more_request,
+  new_view_id,
   note_label,
   offer_download,
   panel_summary,
   peaks_from_samples,
   pending_label,
   position_at,
+  presence_label,
   preset_layout,
   progress,
   progress_label,
@@ -2269,6 +2400,7 @@ export {
   same_request,
   settings_label,
   stale_title,
+  start_presence,
   start_refresh,
   step_line,
   step_take,

@@ -180,7 +180,8 @@ def batch_table_html(records: Sequence[store.BatchRecord], query: str = "",
     counted = batch_note_counts(shown) if notes is None else notes
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("Skin", "Voice", "Batch", "Generated", "Takes", "Ranked", "Notes", "State")
+        for h in ("Skin", "Voice", "Batch", "Generated", "Takes", "Ranked", "Notes", "State",
+                  "Here")
     )
     rows = []
     for r in shown:
@@ -197,7 +198,8 @@ def batch_table_html(records: Sequence[store.BatchRecord], query: str = "",
             f'<td class="vl-num">{r["take_count"]}</td>'
             f'<td class="vl-num">{r["ranked_count"]} ({share:.0%})</td>'
             f"{_notes_cell(counts)}"
-            f'<td class="vl-batch-state">{"locked" if r["locked"] else "open"}</td></tr>'
+            f'<td class="vl-batch-state">{"locked" if r["locked"] else "open"}</td>'
+            '<td class="vl-batch-here vl-num"></td></tr>'
         )
     count = f'<div class="vl-batch-count">{len(shown)} of {len(records)} batches</div>'
     if not shown:

@@ -6,13 +6,19 @@ import { listen } from "./dom.js";
 
 /**
  * Clicks and checkbox changes on the board: toolbar (lock, unlock, undo, export, "Rate as a
- * panel…"), the lock dialog's Lock, Unlock and Cancel, the panel dialog's Open and Cancel, the
- * Disagreements toggle and a line's Close/Reopen, slots, rows, waveforms.
+ * panel…", Keys), the keys overlay, the lock dialog's Lock, Unlock and Cancel, the panel
+ * dialog's Open and Cancel, the Disagreements toggle and a line's Close/Reopen, slots, rows,
+ * waveforms.
  */
 export function bind_controls(root, { model, state, audio, renderer, actions }) {
   const on_click = (event) => {
     const target = event.target;
     const hit = (selector) => target.closest(selector);
+    if (hit(".vl-keys-button") || hit(".vl-keys-close")) return renderer.toggle_keys();
+    if (renderer.keys_open?.()) {
+      if (!hit(".vl-keys-box")) renderer.close_keys(); // a click beside the overlay's box
+      return;
+    }
     if (hit(".vl-panel-button")) return renderer.open_panel_dialog();
     if (hit(".vl-panel-open")) {
       if (actions.open_panel(renderer.panel_choice())) renderer.close_panel_dialog();

@@ -56,9 +56,11 @@ import { create_actions } from "./actions.js";
 import { bind_controls, bind_drag_drop } from "./events.js";
 import { bind_keys } from "./keys.js";
 import { bind_model, start_refresh } from "./protocol.js";
+import { start_presence } from "./presence.js";
 
 /** anywidget's render: wires the parts above together; the cleanup undoes all of it. */
 function render({ model, el }) {
+  const in_voila = Boolean(globalThis.location?.pathname?.includes("/voila/"));
   const state = create_view_state(model);
   const audio = create_audio(model, state, {
     on_change: () => renderer.schedule(),
@@ -79,11 +81,13 @@ function render({ model, el }) {
     bind_model(model, parts),
     start_refresh(model, actions),
   ];
+  // Presence needs VoiceLab's server (its API answers beside the dashboards), not Jupyter's.
+  if (in_voila) cleanups.push(start_presence(renderer.root, model, state));
 
   state.derive();
   renderer.draw();
   if (state.focused) audio.prefetch(state.focused);
-  if (globalThis.location?.pathname?.includes("/voila/")) renderer.focus();
+  if (in_voila) renderer.focus();
 
   return () => {
     for (const cleanup of [...cleanups].reverse()) cleanup();
@@ -170,3 +174,4 @@ export { create_actions } from "./actions.js";
 export { bind_controls, bind_drag_drop } from "./events.js";
 export { action_for_key, bind_keys } from "./keys.js";
 export { bind_model, start_refresh, subscribe } from "./protocol.js";
+export { BEAT_MS, new_view_id, presence_label, start_presence } from "./presence.js";

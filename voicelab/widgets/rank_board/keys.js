@@ -50,6 +50,8 @@ export function action_for_key(event) {
       return { type: "note" };
     case "g":
       return { type: "more" };
+    case "?":
+      return { type: "keys" };
     default:
       return null;
   }
@@ -77,13 +79,20 @@ function popover_key(event, renderer, actions) {
 
 /**
  * The board's keys (`action_for_key`); typing in a text field and the open dialog (lock, "Rate
- * as a panel", a line's note or more takes) come first: there only Escape (and a popover's
- * save keys) count.
+ * as a panel", a line's note or more takes, the keys overlay) come first: there only Escape
+ * (and a popover's save keys, and `?` on the keys overlay) count.
  */
 export function bind_keys(root, { state, audio, renderer, actions }) {
   const on_key = (event) => {
     const target = event.target;
     if (popover_key(event, renderer, actions)) return;
+    if (renderer.keys_open?.()) {
+      if (event.key !== "Escape" && event.key !== "?") return; // Enter or Space: its Close button
+      renderer.close_keys();
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
     if (renderer.export_open?.()) {
       if (event.key === "Enter" && target.matches("button")) return; // the button's own click
       if (event.key === "Escape") renderer.close_export();
@@ -124,6 +133,7 @@ export function bind_keys(root, { state, audio, renderer, actions }) {
     else if (action.type === "close_line") actions.toggle_line?.();
     else if (action.type === "note") actions.open_note?.();
     else if (action.type === "more") actions.open_more?.();
+    else if (action.type === "keys") renderer.toggle_keys?.();
     else if (action.type === "take") actions.set_focus(step_take(order, state.focused, action.delta));
     else if (action.type === "line") {
       actions.set_focus(step_line(lines, groups, state.line_of(state.focused), action.delta));

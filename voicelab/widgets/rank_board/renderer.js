@@ -15,6 +15,7 @@ import { create_panel_bar, create_panel_dialog } from "./panel.js";
 import { create_note_editor } from "./notes.js";
 import { create_more_dialog } from "./more.js";
 import { create_export } from "./export.js";
+import { create_keys_help } from "./keys_help.js";
 import { create_line_list } from "./line_list.js";
 
 /**
@@ -35,6 +36,7 @@ export function create_renderer(el, model, state, audio) {
   const note_editor = create_note_editor(root, model, state);
   const more_dialog = create_more_dialog(root, model, state);
   const exporter = create_export(root, state, model);
+  const keys_help = create_keys_help(root);
   const messages = create_messages(root, model, state);
   const list = create_line_list(root, model, state, audio);
   const { player } = audio;
@@ -95,6 +97,7 @@ export function create_renderer(el, model, state, audio) {
     ...{ panel_dialog_open: panel_dialog.is_open, panel_choice: panel_dialog.chosen },
     ...{ start_export: exporter.start, show_export: exporter.show, scroll_to_top, close },
     ...{ open_export: exporter.open, close_export: exporter.close, export_open: exporter.is_open },
+    ...{ toggle_keys: keys_help.toggle, close_keys: keys_help.close, keys_open: keys_help.is_open },
     ...{ export_changed: exporter.changed, export_choice: exporter.choice },
   };
 }

@@ -9,6 +9,7 @@ const TEMPLATE = `
     <span class="vl-title"></span>
     <span class="vl-progress" data-done="0" data-total="0"></span>
     <span class="vl-view-only" data-lacks="rank">View only</span>
+    <span class="vl-presence" role="status" hidden></span>
     <label class="vl-toggle"><input type="checkbox" class="vl-filter-unranked"> Unranked only</label>
     <label class="vl-toggle vl-show-removed" hidden
       title="Show the takes of lines gone from the script, greyed (they keep their ranks, never exported)">
@@ -26,6 +27,8 @@ const TEMPLATE = `
     <button type="button" class="vl-panel-button" data-needs="panel" hidden
       title="Several raters rank this batch alone, blind by default; the board then shows their consensus">Rate as a panel…</button>
     <button type="button" class="vl-lock-button" data-needs="lock">Lock batch…</button>
+    <button type="button" class="vl-keys-button" aria-haspopup="dialog" aria-expanded="false"
+      title="Keys and how to rank (?)">Keys <kbd>?</kbd></button>
     <button type="button" class="vl-unlock-button" data-needs="unlock" hidden
       title="Open this batch for ranking again (recorded in the history)">Unlock…</button>
   </div>
@@ -104,19 +107,38 @@ const TEMPLATE = `
       </div>
     </div>
   </div></div>
-  <div class="vl-legend">
-    <span data-needs="rank"><kbd>1</kbd>–<kbd>5</kbd> rank</span>
-    <span data-needs="rank"><kbd>0</kbd>/<kbd>⌫</kbd> clear</span>
-    <span data-needs="undo"><kbd>u</kbd> or <kbd>Ctrl</kbd>+<kbd>Z</kbd> undo</span>
-    <span><kbd>↑</kbd><kbd>↓</kbd> or <kbd>k</kbd><kbd>j</kbd> take</span>
-    <span><kbd>←</kbd><kbd>→</kbd> or <kbd>h</kbd><kbd>l</kbd> line</span>
-    <span><kbd>Space</kbd> play/pause</span>
-    <span><kbd>Enter</kbd> play, then next take</span>
-    <span data-needs="rank">drag a take onto a rank slot</span>
-    <span data-needs="note"><kbd>n</kbd> note on the line</span>
-    <span data-needs="more"><kbd>g</kbd> more takes of the line</span>
-    <span data-needs="panel" data-mode-only="lead"><kbd>d</kbd> Disagreements</span>
-    <span data-needs="panel" data-mode-only="lead"><kbd>c</kbd> close or reopen the line</span>
+  <div class="vl-keys" role="dialog" aria-modal="true" aria-label="Keys and how to rank" hidden>
+    <div class="vl-keys-box">
+      <h2>Keys</h2>
+      <dl class="vl-keys-list">
+        <div data-needs="rank"><dt><kbd>1</kbd>–<kbd>5</kbd></dt><dd>rank the focused take (or drag it onto a rank slot)</dd></div>
+        <div data-needs="rank"><dt><kbd>0</kbd> <kbd>⌫</kbd></dt><dd>clear its rank</dd></div>
+        <div data-needs="undo"><dt><kbd>u</kbd> <kbd>Ctrl</kbd>+<kbd>Z</kbd></dt><dd>undo your last change</dd></div>
+        <div><dt><kbd>↑</kbd><kbd>↓</kbd> <kbd>k</kbd><kbd>j</kbd></dt><dd>previous, next take</dd></div>
+        <div><dt><kbd>←</kbd><kbd>→</kbd> <kbd>h</kbd><kbd>l</kbd></dt><dd>previous, next line</dd></div>
+        <div><dt><kbd>Space</kbd></dt><dd>play or pause</dd></div>
+        <div><dt><kbd>Enter</kbd></dt><dd>play, then move to the next take</dd></div>
+        <div data-needs="note"><dt><kbd>n</kbd></dt><dd>a director note on the line ("needs another pass")</dd></div>
+        <div data-needs="more"><dt><kbd>g</kbd></dt><dd>more takes of the line (the estimate shows first)</dd></div>
+        <div data-needs="panel" data-mode-only="lead"><dt><kbd>d</kbd></dt><dd>Disagreements: the lines the raters disagree on most</dd></div>
+        <div data-needs="panel" data-mode-only="lead"><dt><kbd>c</kbd></dt><dd>close or reopen the line</dd></div>
+        <div><dt><kbd>?</kbd></dt><dd>this help</dd></div>
+      </dl>
+      <h2>How to rank</h2>
+      <p>Listen, then give each line's best take 1, the next 2, and so on: a rank taken by another
+        take moves that one down. Ranks are saved as you press them, mirrored into the batch's
+        <code>ranked/</code> folder. A lead locks the batch when ranking is done, and can unlock it.</p>
+      <p data-needs="note">Line by line: a note flags what the next pass should change (the batch list counts
+        them), and more takes of a line appear on the board as they land. Takes whose line's text
+        changed are struck through (stale) and cannot be ranked; lines gone from the script are
+        hidden unless you tick "Show removed".</p>
+      <p>On a panel, each rater ranks alone, blind by default (takes shuffled and labelled A, B,
+        C…, settings and others' ranks hidden); the batch's ranks become their consensus.</p>
+      <div class="vl-keys-buttons">
+        <button type="button" class="vl-keys-close">Close</button>
+        <span class="vl-popover-hint"><kbd>Esc</kbd> or <kbd>?</kbd> closes</span>
+      </div>
+    </div>
   </div>`;
 
 /**
