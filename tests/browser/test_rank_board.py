@@ -74,8 +74,8 @@ def test_the_keys_live_behind_a_question_mark_and_the_takes_fill_the_screen(
     assert overlay.is_hidden()
     # Nothing but a line of header and the toolbar above the first take.
     first = page.locator(take("Line_1_take_1.mp3")).bounding_box()
-    assert first is not None and first["y"] < 0.3 * page.viewport_size["height"], first
     page.screenshot_as("rank_board_full_screen")
+    assert first is not None and first["y"] < 0.3 * page.viewport_size["height"], first
     page.click(take("Line_1_take_1.mp3") + " .vl-take-number")
     page.keyboard.press("?")
     overlay.wait_for(state="visible")

@@ -1,7 +1,7 @@
 """Reliability soak: jobs, rank changes from several HTTP clients and a worker kill, together.
 
 A real Redis, two real workers, a real API server and a fake ElevenLabs that injects faults.
-For SOAK_SECONDS (default 20 in `make test`, 120 in `make soak`), a job is submitted over HTTP
+For SOAK_SECONDS (default 12 in `make test`, 120 in `make soak`), a job is submitted over HTTP
 every JOB_EVERY_S (about as fast as two workers finish them) while four clients change ranks
 on their own lines of three batches, and one worker is SIGKILLed partway (a fresh one replaces
 it). Afterwards: every job succeeded with every take on
@@ -34,7 +34,7 @@ from voicelab.jobs import registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.timeout(900)]
 
-SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
+SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "12"))
 CLIENTS = 4
 JOB_EVERY_S = 2.5
 SCRIPT = "Function,Line\n" + "\n".join(
