@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
@@ -63,13 +64,15 @@ async def open_board(browser: Any, url: str, refused: list[int]) -> tuple[Any, f
         return page, time.perf_counter() - started
 
 
-async def rank_lines(page: Any, batch: Path, lines: list[int], presses: int,
+async def rank_lines(page: Any, batch: Path, first: int, step: int, presses: int,
                      latencies: list[float]) -> None:
-    """Rank a take on each of `lines` (this designer's own), timing key to disk."""
-    for n in lines[:presses]:
-        file = f"Line_{n}_take_{random.randint(1, TAKES)}.mp3"
-        rank = random.randint(1, 3)
-        await page.click(f".vl-rank-board .vl-take[data-file='{file}'] .vl-take-number")
+    """Rank the focused take on every `step`-th line from line `first` (this designer's own:
+    the board draws only the rows in view, so it moves there with `l`), timing key to disk."""
+    await page.click(".vl-rank-board .vl-take[data-file] .vl-take-number")
+    await move(page, first)
+    for _ in range(presses):
+        file = await page.get_attribute(".vl-rank-board", "data-focused-file")
+        rank = 1  # the line's best take
         started = time.perf_counter()
         await page.keyboard.press(str(rank))
         while (await asyncio.to_thread(ranks, batch)).get(file) != rank:
@@ -77,6 +80,18 @@ async def rank_lines(page: Any, batch: Path, lines: list[int], presses: int,
                 raise RuntimeError(f"{file} never got rank {rank} on disk")
             await asyncio.sleep(0.005)
         latencies.append(time.perf_counter() - started)
+        await move(page, step)
+
+
+async def move(page: Any, lines: int) -> None:
+    """`lines` lines down (`l`), once the board shows the focus there."""
+    for _ in range(lines):
+        before = await page.get_attribute(".vl-rank-board", "data-focused-file")
+        await page.keyboard.press("l")
+        with contextlib.suppress(Exception):  # the last line: the focus stays
+            await page.wait_for_function(
+                "f => document.querySelector('.vl-rank-board').dataset.focusedFile !== f",
+                arg=before, timeout=2000)
 
 
 def kernel_rss(serve: ServeProcess) -> list[float]:
@@ -110,9 +125,8 @@ async def session(serve: ServeProcess, batch: Path, designers: int, within_s: fl
         # the boards: the N largest kernels (the preheated ones have rendered nothing yet)
         rss = sorted(kernel_rss(serve), reverse=True)[:designers] or [0.0]
         latencies: list[float] = []
-        per = list(range(1, LINES + 1))
-        random.shuffle(per)
-        await asyncio.gather(*(rank_lines(page, batch, per[i::designers], presses, latencies)
+        presses = min(presses, LINES // designers)  # each line ranked once, by one designer
+        await asyncio.gather(*(rank_lines(page, batch, i, designers, presses, latencies)
                                for i, (page, _) in enumerate(opened)))
         for page, _ in opened:
             await page.goto("about:blank")
