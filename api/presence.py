@@ -15,7 +15,6 @@ from werkzeug.exceptions import BadRequest
 from api import common, visibility
 from api.auth import person
 from api.openapi import EMPTY, RouteTable
-from voicelab import store
 from voicelab.presence import Presence
 
 bp = Blueprint("presence", __name__)
@@ -65,11 +64,12 @@ def presence_beat(batch_id: str) -> dict[str, Any]:
     caller = person()
     view, line = _body()
     batch_dir = common.batch_dir(batch_id)
-    mode = visibility.mode_of(store.load_metadata(batch_dir), batch_dir, caller)
+    # as visibility.mode_of, from the stat-cached panel summary: a beat reads no metadata
+    sees_all = caller.role == "lead" or visibility.open_panel_of(batch_dir) is None
     book().beat(batch_id, view, caller.name, line)
     others = [h for h in book().here(batch_id) if h.view != view]
     names = {h.person for h in others} - {caller.name}
-    shown = [{"name": h.person, "line": h.line} for h in others] if mode in visibility.FULL else []
+    shown = [{"name": h.person, "line": h.line} for h in others] if sees_all else []
     return {"data": {"count": len(names), "others": shown}}
 
 

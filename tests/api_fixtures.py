@@ -101,6 +101,11 @@ def make_team(folder: Path, members: tuple[tuple[str, str], ...]) -> Path:
     return folder
 
 
+def bearer(team: Path, name: str) -> dict[str, str]:
+    """The headers `name` of a `make_team` team sends: their API token as a Bearer token."""
+    return {"Authorization": f"Bearer {(team / f'{name}.token').read_text()}"}
+
+
 def copy_team(team: Path, root: Path) -> Path:
     """A fresh AUDIO_ROOT `root` holding `team`'s users file (see `make_team`)."""
     from voicelab.people.users import users_path

@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from api import create_app
 from api.openapi import SCHEMAS
-from tests.api_fixtures import copy_team, make_team
+from tests.api_fixtures import bearer, copy_team, make_team
 from tests.batches import make_batch
 from voicelab import history, store
 from voicelab.config import Settings
@@ -48,8 +48,7 @@ def batch(root: Path) -> Path:
     return batch
 
 
-def as_(team_root: Path, name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {(team_root / f'{name}.token').read_text()}"}
+as_ = bearer
 
 
 PROBLEMS = [{"line": "Line_1", "problems": ["clipping"], "take": "Line_1_take_2.mp3"},

@@ -4,6 +4,7 @@ report and line decisions, and solo batches answering as before."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from api import create_app
 from api.openapi import SCHEMAS
-from tests.api_fixtures import copy_team, make_team
+from tests.api_fixtures import bearer, copy_team, make_team
 from tests.batches import make_batch, ranked_on_disk
 from voicelab import store
 from voicelab.config import Settings
@@ -48,9 +49,7 @@ def batch(root: Path) -> Path:
 
 @pytest.fixture
 def as_(team_root: Path):
-    def headers(name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {(team_root / f'{name}.token').read_text()}"}
-    return headers
+    return functools.partial(bearer, team_root)
 
 
 def conforms(schema: str, answer: Any) -> Any:

@@ -4,6 +4,7 @@ panel's rater told only how many others are here."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from api import create_app
 from api.openapi import SCHEMAS
-from tests.api_fixtures import copy_team, make_team
+from tests.api_fixtures import bearer, copy_team, make_team
 from tests.batches import make_batch
 from voicelab import panel
 from voicelab.config import Settings
@@ -85,9 +86,7 @@ def client(root: Path) -> FlaskClient:
 
 @pytest.fixture
 def as_(team_root: Path) -> Any:
-    def headers(name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {(team_root / f'{name}.token').read_text()}"}
-    return headers
+    return functools.partial(bearer, team_root)
 
 
 def beat(client: FlaskClient, headers: dict[str, str], batch_id: str, view: str,

@@ -1,6 +1,6 @@
 """Dashboard kernels as a bounded resource, for `voicelab serve`.
 
-Each dashboard visit costs a kernel, a Python process of 100-180 MB:
+Each dashboard visit costs a kernel, a Python process (~80 MB for a rendered board):
 - at most VOICELAB_MAX_KERNELS live at once, the preheated ones included: by default as many as
   the memory available at start holds (an idle kernel costs memory, no CPU). Past that, a page
   request gets a plain 503 page and starts nothing. Every admitted page request costs exactly
@@ -42,8 +42,8 @@ from voicelab.errors import ConfigError
 
 # Kernels (docs/design.md, decision 14). The default cap leaves each kernel KERNEL_BUDGET_BYTES of
 # the memory available at start, less HEADROOM_BYTES for the server, its workers and their job
-# kernels, within MAX_KERNELS_DEFAULT. A board's kernel measures ~130 MB once rendered
-# (benchmarks/bench_team.py); the budget leaves it room to grow.
+# kernels, within MAX_KERNELS_DEFAULT. A board's kernel measures ~80 MB once rendered
+# (benchmarks/bench_team.py); the budget leaves room for larger batches.
 KERNEL_BUDGET_BYTES = 200 * 1024 * 1024
 HEADROOM_BYTES = 1024 * 1024 * 1024
 MAX_KERNELS_DEFAULT = (4, 128)
@@ -276,12 +276,15 @@ def kernel_manager_class() -> type:
                     self._pool_tasks.add(task)
                     task.add_done_callback(self._pool_tasks.discard)
 
+        def _queued(self) -> int:
+            """Pool refills queued to start a kernel (not started yet)."""
+            self._refresh_pool_tasks()
+            return sum(1 for task in self._pool_tasks
+                       if not task.done() and task not in self._claims)
+
         def kernel_count(self) -> int:
             """Kernels running or starting, and pool refills queued to start one."""
-            self._refresh_pool_tasks()
-            queued = sum(1 for task in self._pool_tasks
-                         if not task.done() and task not in self._claims)
-            return len(self._starting | self._running()) + queued
+            return len(self._starting | self._running()) + self._queued()
 
         def starting_count(self) -> int:
             """Kernel starts in flight: kernels starting, pool kernels being made ready (started
@@ -296,8 +299,7 @@ def kernel_manager_class() -> type:
             """What `/healthz` reports: kernels alive, starting and in all (the cap counts
             these), page requests waiting for a start slot, and the limits."""
             total = self.kernel_count()
-            starting = min(total, len(self._starting) + sum(
-                1 for task in self._pool_tasks if not task.done() and task not in self._claims))
+            starting = min(total, len(self._starting) + self._queued())
             return {"kernels": total, "alive": total - starting, "starting": starting,
                     "waiting": len(self._waiting), "max_kernels": self.max_kernels,
                     "start_slots": self.start_slots}
@@ -346,8 +348,7 @@ def kernel_manager_class() -> type:
                 self.log.warning("Refused %d page request(s), the last for %s (%s): %d kernels "
                                  "of at most %d (VOICELAB_MAX_KERNELS), %d waiting to start",
                                  self._refused, path, self._refusal_reason(why),
-                                 self.kernel_count(),
-                                 self.max_kernels, len(self._waiting))
+                                 self.kernel_count(), self.max_kernels, len(self._waiting))
                 self._refused, self._refused_logged_at = 0, now
 
         def _refusal_reason(self, why: str) -> str:
