@@ -186,7 +186,7 @@ def test_past_the_cap_the_queue_or_the_wait_a_request_is_refused(tmp_path: Path)
         seen["first"] = await full.admit_page(lambda: False)
         seen["past the cap"] = await full.admit_page(lambda: False)  # at once, nothing waits
         slow = admission_manager(tmp_path, max_kernels=10, start_slots=1, max_waiting=1,
-                                 admit_wait_s=0.3)
+                                 admit_wait_s=2.0)  # far past the 0.05 s below
         await slow.admit_page(lambda: False)  # holds the one start slot
         waiter = asyncio.ensure_future(slow.admit_page(lambda: False))
         await asyncio.sleep(0.05)
